@@ -1,0 +1,69 @@
+# rollguard — `make help` lists every target.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Node 24 comes from the npm registry's `node` package (a devDependency): everything below runs on it, not on
+# whatever node the machine has.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+NPM_STAMP := node_modules/.package-lock.json
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: deps
+deps: $(NPM_STAMP) ## Install npm packages (and Node 24) from the lockfile
+
+.PHONY: tools
+tools: ## Build or unpack the pinned control-plane binaries, helm and Prometheus into the cache
+	hack/build-tools.sh
+	hack/install-prometheus.sh
+
+.PHONY: build
+build: deps ## Compile TypeScript to dist/
+	npm run -s build
+
+.PHONY: lint
+lint: deps ## Lint (typescript-eslint, strict) and check formatting (prettier)
+	npm run -s lint
+
+.PHONY: typecheck
+typecheck: deps ## Type-check everything, tests included
+	npm run -s typecheck
+
+.PHONY: unit
+unit: deps ## Unit tests of the pure core
+	npm run -s test:unit
+
+.PHONY: integration
+integration: deps tools ## Integration tests against a real local control plane and Prometheus
+	npm run -s test:integration
+
+.PHONY: test
+test: lint typecheck unit integration ## Everything CI runs: lint, type check, unit and integration tests
+	@echo "make test: all checks passed"
+
+.PHONY: demo
+demo: deps tools ## Start the local cluster, show it at work, and stop it
+	tsx hack/demo.ts
+
+.PHONY: cluster-up
+cluster-up: deps tools ## Start the local cluster in the background and print the exports to use it
+	@tsx test/harness/cli.ts up
+
+.PHONY: cluster-down
+cluster-down: deps ## Stop the local cluster started by cluster-up
+	@tsx test/harness/cli.ts down
+
+.PHONY: format
+format: deps ## Rewrite files with prettier
+	npm run -s format
+
+.PHONY: clean
+clean: ## Remove build output (the tools cache in ~/.cache/rollguard stays)
+	rm -rf dist coverage test-results

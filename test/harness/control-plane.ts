@@ -1,0 +1,261 @@
+// The Kubernetes control plane as local processes: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok, on 127.0.0.1, in one directory. kwok plays the kubelet for Nodes carrying its
+// annotation, so pods are bound by the real scheduler, reported Running and Ready, and rollouts complete.
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { httpsGet } from './https.js';
+import { freePort } from './ports.js';
+import { startProcess, type ManagedProcess } from './processes.js';
+import { waitFor } from './wait.js';
+
+const run = promisify(execFile);
+
+export interface ControlPlane {
+  kubeconfig: string;
+  server: string;
+  /** Admin bearer token (group system:masters). */
+  token: string;
+  /** PEM of the API server's serving certificate chain, for clients that verify TLS. */
+  caPem: string;
+  processes: ManagedProcess[];
+}
+
+export const kwokNodeAnnotation = 'kwok.x-k8s.io/node';
+
+export async function startControlPlane(
+  dir: string,
+  binDir: string,
+  options: { nodes?: number } = {},
+): Promise<ControlPlane> {
+  const logDir = path.join(dir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const bin = (name: string) => path.join(binDir, name);
+  const processes: ManagedProcess[] = [];
+  const failIfExited = () => {
+    const dead = processes.find((p) => p.exited());
+    if (dead) throw new Error(`${dead.name} exited during start-up; see ${dead.logFile}`);
+  };
+
+  try {
+    // etcd
+    const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
+    processes.push(
+      startProcess(
+        'etcd',
+        bin('etcd'),
+        [
+          `--data-dir=${path.join(dir, 'etcd')}`,
+          `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+          `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+          `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+          '--unsafe-no-fsync=true',
+          '--quota-backend-bytes=4294967296',
+          '--log-level=warn',
+        ],
+        { logDir },
+      ),
+    );
+    await waitFor('etcd to report healthy', async () => {
+      failIfExited();
+      const res = await fetch(`http://127.0.0.1:${etcdClient}/health`);
+      const body = (await res.json()) as { health?: string };
+      return body.health === 'true' ? true : undefined;
+    });
+
+    // kube-apiserver: a static admin token in system:masters, a service-account key pair for tokens.
+    const token = randomBytes(24).toString('hex');
+    await writeFile(path.join(dir, 'tokens.csv'), `${token},rollguard-admin,rollguard-admin,"system:masters"\n`, {
+      mode: 0o600,
+    });
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const saPub = path.join(dir, 'sa.pub');
+    const saKey = path.join(dir, 'sa.key');
+    await writeFile(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
+    await writeFile(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const apiPort = await freePort();
+    const certDir = path.join(dir, 'apiserver-certs');
+    processes.push(
+      startProcess(
+        'kube-apiserver',
+        bin('kube-apiserver'),
+        [
+          `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          `--secure-port=${apiPort}`,
+          `--cert-dir=${certDir}`,
+          '--service-cluster-ip-range=10.0.0.0/24',
+          '--authorization-mode=RBAC',
+          '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
+          `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+          `--service-account-key-file=${saPub}`,
+          `--service-account-signing-key-file=${saKey}`,
+          '--service-account-issuer=https://kubernetes.default.svc',
+          '--allow-privileged=true',
+          '--enable-priority-and-fairness=false',
+          '--event-ttl=1h',
+        ],
+        { logDir },
+      ),
+    );
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caPem = await waitFor(
+      "kube-apiserver's serving certificate",
+      async () => {
+        failIfExited();
+        return await readFile(path.join(certDir, 'apiserver.crt'), 'utf8');
+      },
+      { timeoutMs: 120_000 },
+    );
+    await waitFor(
+      'kube-apiserver to be ready',
+      async () => {
+        failIfExited();
+        const ready = await httpsGet(`${server}/readyz`, { ca: caPem, token });
+        if (ready.status !== 200) return undefined;
+        const ns = await httpsGet(`${server}/api/v1/namespaces/default`, { ca: caPem, token });
+        return ns.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
+
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    await writeFile(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
+
+    // kube-controller-manager: the controllers that make Deployments roll out and clean up after them.
+    processes.push(
+      startProcess(
+        'kube-controller-manager',
+        bin('kube-controller-manager'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--leader-elect=false',
+          '--bind-address=127.0.0.1',
+          `--secure-port=${await freePort()}`,
+          `--cert-dir=${path.join(dir, 'kcm-certs')}`,
+          '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,endpointslice-controller',
+          `--service-account-private-key-file=${saKey}`,
+          '--use-service-account-credentials=false',
+        ],
+        { logDir },
+      ),
+    );
+    processes.push(
+      startProcess(
+        'kube-scheduler',
+        bin('kube-scheduler'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          `--authentication-kubeconfig=${kubeconfig}`,
+          `--authorization-kubeconfig=${kubeconfig}`,
+          '--leader-elect=false',
+          '--bind-address=127.0.0.1',
+          `--secure-port=${await freePort()}`,
+          `--cert-dir=${path.join(dir, 'scheduler-certs')}`,
+        ],
+        { logDir },
+      ),
+    );
+    processes.push(
+      startProcess(
+        'kwok',
+        bin('kwok'),
+        [
+          `--kubeconfig=${kubeconfig}`,
+          '--manage-all-nodes=false',
+          `--manage-nodes-with-annotation-selector=${kwokNodeAnnotation}=fake`,
+          '--cidr=10.244.0.0/16',
+          '--node-ip=10.0.1.1',
+          `--server-address=127.0.0.1:${await freePort()}`,
+        ],
+        { logDir },
+      ),
+    );
+
+    await createNodes(bin('kubectl'), kubeconfig, options.nodes ?? 2);
+    await waitFor(
+      'kwok to mark the Nodes Ready',
+      async () => {
+        failIfExited();
+        const { stdout } = await run(bin('kubectl'), [
+          `--kubeconfig=${kubeconfig}`,
+          'get',
+          'nodes',
+          '-o',
+          'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+        ]);
+        const states = stdout.trim().split('\n');
+        return states.length === (options.nodes ?? 2) && states.every((s) => s === 'True') ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    return { kubeconfig, server, token, caPem, processes };
+  } catch (err) {
+    await stopAll(processes);
+    throw err;
+  }
+}
+
+export async function stopAll(processes: ManagedProcess[]): Promise<void> {
+  // Reverse order: the last started depends on the first.
+  for (const p of [...processes].reverse()) await p.stop();
+}
+
+function kubeconfigYaml(server: string, caPem: string, token: string): string {
+  const ca = Buffer.from(caPem).toString('base64');
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: rollguard-local
+  cluster:
+    server: ${server}
+    certificate-authority-data: ${ca}
+users:
+- name: rollguard-admin
+  user:
+    token: ${token}
+contexts:
+- name: rollguard-local
+  context:
+    cluster: rollguard-local
+    user: rollguard-admin
+    namespace: default
+current-context: rollguard-local
+`;
+}
+
+async function createNodes(kubectl: string, kubeconfig: string, count: number): Promise<void> {
+  const nodes = Array.from({ length: count }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: `kwok-node-${i}`,
+      annotations: { [kwokNodeAnnotation]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: {
+        'kubernetes.io/hostname': `kwok-node-${i}`,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        type: 'kwok',
+      },
+    },
+    status: {
+      allocatable: { cpu: '64', memory: '256Gi', pods: '500' },
+      capacity: { cpu: '64', memory: '256Gi', pods: '500' },
+    },
+  }));
+  const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: nodes });
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile(kubectl, [`--kubeconfig=${kubeconfig}`, 'apply', '-f', '-'], (err, _stdout, stderr) => {
+      if (err) reject(new Error(`creating kwok Nodes failed: ${stderr}`));
+      else resolve();
+    });
+    child.stdin?.end(manifest);
+  });
+}

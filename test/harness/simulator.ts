@@ -1,0 +1,206 @@
+// The workload simulator plays the application behind every Deployment in the test cluster. kwok pods run no
+// code, so this one process serves, for every Running and Ready pod, the HTTP metrics a real service would
+// expose, labelled namespace, deployment, pod and pod_template_hash (Prometheus scrapes it with
+// honor_labels). Each pod behaves as its pod-template annotations say, so a test ships a bad version exactly
+// as a real bad release would: by changing the template.
+//
+//   sim.rollguard.io/error-rate    fraction of requests answered 500 (default 0)
+//   sim.rollguard.io/latency-ms    median latency in milliseconds (default 20)
+//   sim.rollguard.io/request-rate  requests per second per pod (default 20)
+//
+// Counters advance with wall time at the pod's request rate. Latencies follow a log-normal distribution
+// around the median (sigma 0.25, so p99 is about 1.8 x the median); the histogram's buckets receive exactly
+// their expected share, which keeps the figures the tests read deterministic.
+import http from 'node:http';
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+
+export const simAnnotations = {
+  errorRate: 'sim.rollguard.io/error-rate',
+  latencyMs: 'sim.rollguard.io/latency-ms',
+  requestRate: 'sim.rollguard.io/request-rate',
+} as const;
+
+export const latencyBuckets = [
+  0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10,
+];
+const sigma = 0.25;
+
+export interface PodBehaviour {
+  errorRate: number;
+  latencySeconds: number;
+  requestRate: number;
+}
+
+interface PodSeries {
+  namespace: string;
+  deployment: string;
+  pod: string;
+  hash: string;
+  behaviour: PodBehaviour;
+  lastTick: number;
+  ok: number;
+  errors: number;
+  buckets: number[];
+  sum: number;
+}
+
+export function behaviourOf(annotations: Record<string, string> | undefined): PodBehaviour {
+  const number = (key: string, fallback: number, min: number, max: number) => {
+    const raw = annotations?.[key];
+    const value = raw === undefined ? NaN : Number(raw);
+    return Number.isFinite(value) && value >= min && value <= max ? value : fallback;
+  };
+  return {
+    errorRate: number(simAnnotations.errorRate, 0, 0, 1),
+    latencySeconds: number(simAnnotations.latencyMs, 20, 0.1, 600_000) / 1000,
+    requestRate: number(simAnnotations.requestRate, 20, 0, 100_000),
+  };
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 through erf), accurate to about 1e-7. */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+function advance(series: PodSeries, now: number): void {
+  const dt = Math.max(0, (now - series.lastTick) / 1000);
+  series.lastTick = now;
+  const requests = dt * series.behaviour.requestRate;
+  series.errors += requests * series.behaviour.errorRate;
+  series.ok += requests * (1 - series.behaviour.errorRate);
+  const median = series.behaviour.latencySeconds;
+  latencyBuckets.forEach((bound, i) => {
+    series.buckets[i] = (series.buckets[i] ?? 0) + requests * normalCdf(Math.log(bound / median) / sigma);
+  });
+  series.sum += requests * median * Math.exp((sigma * sigma) / 2);
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+export function exposition(all: Iterable<PodSeries>): string {
+  const lines: string[] = [
+    '# HELP http_requests_total HTTP requests served, by status code.',
+    '# TYPE http_requests_total counter',
+  ];
+  const histogram: string[] = [
+    '# HELP http_request_duration_seconds HTTP request latency.',
+    '# TYPE http_request_duration_seconds histogram',
+  ];
+  for (const s of all) {
+    const base = `namespace="${escapeLabel(s.namespace)}",deployment="${escapeLabel(s.deployment)}",pod="${escapeLabel(s.pod)}",pod_template_hash="${escapeLabel(s.hash)}"`;
+    lines.push(`http_requests_total{${base},code="200"} ${s.ok}`);
+    lines.push(`http_requests_total{${base},code="500"} ${s.errors}`);
+    latencyBuckets.forEach((bound, i) => {
+      histogram.push(`http_request_duration_seconds_bucket{${base},le="${bound}"} ${s.buckets[i] ?? 0}`);
+    });
+    const count = s.ok + s.errors;
+    histogram.push(`http_request_duration_seconds_bucket{${base},le="+Inf"} ${count}`);
+    histogram.push(`http_request_duration_seconds_sum{${base}} ${s.sum}`);
+    histogram.push(`http_request_duration_seconds_count{${base}} ${count}`);
+  }
+  return [...lines, ...histogram, ''].join('\n');
+}
+
+function isServing(pod: V1Pod): boolean {
+  return (
+    pod.metadata?.deletionTimestamp === undefined &&
+    pod.status?.phase === 'Running' &&
+    (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+/** The Deployment that owns a pod: its ReplicaSet is named `<deployment>-<pod-template-hash>`. */
+function deploymentOf(pod: V1Pod): string | undefined {
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'ReplicaSet');
+  if (!hash || !owner?.name.endsWith(`-${hash}`)) return undefined;
+  return owner.name.slice(0, -hash.length - 1);
+}
+
+export interface WorkloadSimulator {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startSimulator(kubeconfigPath: string, port: number): Promise<WorkloadSimulator> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const series = new Map<string, PodSeries>();
+
+  const refresh = async () => {
+    const pods = await core.listPodForAllNamespaces({});
+    const now = Date.now();
+    const seen = new Set<string>();
+    for (const pod of pods.items) {
+      const deployment = deploymentOf(pod);
+      if (!deployment || !isServing(pod)) continue;
+      const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+      seen.add(key);
+      const behaviour = behaviourOf(pod.metadata?.annotations);
+      const existing = series.get(key);
+      if (existing) {
+        advance(existing, now);
+        existing.behaviour = behaviour;
+      } else {
+        series.set(key, {
+          namespace: pod.metadata?.namespace ?? '',
+          deployment,
+          pod: pod.metadata?.name ?? '',
+          hash: pod.metadata?.labels?.['pod-template-hash'] ?? '',
+          behaviour,
+          lastTick: now,
+          ok: 0,
+          errors: 0,
+          buckets: latencyBuckets.map(() => 0),
+          sum: 0,
+        });
+      }
+    }
+    // A pod that stops serving disappears from the exposition, as its target would from a real scrape.
+    for (const key of series.keys()) if (!seen.has(key)) series.delete(key);
+  };
+
+  let stopped = false;
+  let refreshing: Promise<void> = Promise.resolve();
+  const loop = async () => {
+    while (!stopped) {
+      refreshing = refresh().catch(() => undefined);
+      await refreshing;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+  void loop();
+
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    const now = Date.now();
+    for (const s of series.values()) advance(s, now);
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(exposition(series.values()));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      stopped = true;
+      await refreshing;
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
+    },
+  };
+}
