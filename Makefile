@@ -44,8 +44,16 @@ unit: deps ## Unit tests of the pure core
 integration: deps tools ## Integration tests against a real local control plane and Prometheus
 	npm run -s test:integration
 
+.PHONY: crds
+crds: deps ## Regenerate crds/ from the zod schemas in src/api
+	tsx hack/gen-crds.ts
+
+.PHONY: crds-check
+crds-check: deps ## Fail when crds/ differs from what the zod schemas generate
+	tsx hack/gen-crds.ts --check
+
 .PHONY: test
-test: lint typecheck unit integration ## Everything CI runs: lint, type check, unit and integration tests
+test: lint typecheck crds-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
 	@echo "make test: all checks passed"
 
 .PHONY: demo
@@ -59,6 +67,14 @@ cluster-up: deps tools ## Start the local cluster in the background and print th
 .PHONY: cluster-down
 cluster-down: deps ## Stop the local cluster started by cluster-up
 	@tsx test/harness/cli.ts down
+
+.PHONY: bench
+bench: deps tools ## Benchmarks: assessment latency, verification reaction time, query batching, model training
+	tsx bench/run.ts
+
+.PHONY: model
+model: deps ## Retrain the default model in models/default from the public data in data/jit
+	tsx bench/train-default-model.ts
 
 .PHONY: format
 format: deps ## Rewrite files with prettier

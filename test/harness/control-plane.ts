@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpsGet } from './https.js';
 import { freePort } from './ports.js';
@@ -12,6 +13,7 @@ import { startProcess, type ManagedProcess } from './processes.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
+const kwokStages = fileURLToPath(new URL('./kwok-stages.yaml', import.meta.url));
 
 export interface ControlPlane {
   kubeconfig: string;
@@ -174,6 +176,7 @@ export async function startControlPlane(
           '--cidr=10.244.0.0/16',
           '--node-ip=10.0.1.1',
           `--server-address=127.0.0.1:${await freePort()}`,
+          `--config=${kwokStages}`,
         ],
         { logDir },
       ),

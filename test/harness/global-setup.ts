@@ -1,7 +1,13 @@
 // vitest global setup for the integration project: one real local cluster for the whole run. If it cannot
 // start, the run fails here with the reason; no integration test is ever skipped for want of a cluster.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startLocalCluster } from './cluster.js';
+import { repoRoot } from './tools.js';
+
+const run = promisify(execFile);
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,6 +27,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
     keepDir: process.env.ROLLGUARD_KEEP_CLUSTER_DIR === '1',
   });
+  // The CRDs, installed as users install them (kubectl apply of crds/), once for the whole run.
+  try {
+    const kubectl = path.join(cluster.tools.binDir, 'kubectl');
+    await run(kubectl, [`--kubeconfig=${cluster.kubeconfig}`, 'apply', '--server-side', '-f', path.join(repoRoot, 'crds')]);
+    await run(kubectl, [`--kubeconfig=${cluster.kubeconfig}`, 'wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  } catch (err) {
+    await cluster.stop();
+    throw new Error(`installing the CRDs from crds/ failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+  }
   project.provide('kubeconfig', cluster.kubeconfig);
   project.provide('prometheusUrl', cluster.prometheus.url);
   project.provide('binDir', cluster.tools.binDir);

@@ -1,0 +1,117 @@
+// `rollguard controller`: runs the operator. Wires the real Kubernetes client, Prometheus access, the model,
+// metrics and health endpoints into the controller, and shuts down gracefully on SIGTERM: stop taking work,
+// finish what is in flight, then exit.
+import { parseArgs } from 'node:util';
+import { Controller } from '../controller/controller.js';
+import { PrometheusLiveSignals } from '../controller/live-signals.js';
+import { loadModelSource } from '../controller/model-source.js';
+import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
+import { loadKubeConfig } from '../kube/config.js';
+import { KubeEventSink } from '../kube/events.js';
+import { KubeClusterWriter } from '../kube/writer.js';
+import { createLogger } from '../telemetry/logger.js';
+import { OperatorMetrics } from '../telemetry/metrics.js';
+import { startTelemetryServer } from '../telemetry/server.js';
+
+export const controllerHelp = `Usage: rollguard controller [options]
+
+Runs the rollguard operator: watches DeploymentRiskPolicies and the Deployments they cover, assesses every
+new rollout, annotates it, pauses the risky ones for approval, verifies the new version on live metrics and
+rolls back when it degrades.
+
+Options:
+  --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --namespace NAME         watch only this namespace (for installs without cluster-wide rights)
+  --metrics-address ADDR   where to serve /metrics, /healthz and /readyz (default :8080)
+  --model-dir DIR          the risk model to load (default: the model shipped in models/default)
+  --workers N              rollouts reconciled in parallel (default 4)
+  --log-level LEVEL        trace, debug, info, warn or error (default info)
+  -h, --help               show this help
+
+Examples:
+  rollguard controller
+  rollguard controller --kubeconfig ~/.kube/staging --metrics-address 127.0.0.1:9090
+  rollguard controller --namespace payments
+`;
+
+export async function runControllerCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        'metrics-address': { type: 'string', default: ':8080' },
+        'model-dir': { type: 'string' },
+        workers: { type: 'string', default: '4' },
+        'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`rollguard controller: ${err instanceof Error ? err.message : String(err)}\n${controllerHelp}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(controllerHelp);
+    return 0;
+  }
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) {
+    process.stderr.write(`rollguard controller: --workers must be a whole number of at least 1, not "${values.workers}"\n`);
+    return 2;
+  }
+
+  const logger = createLogger(values['log-level']);
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(values.kubeconfig);
+  } catch (err) {
+    process.stderr.write(`rollguard controller: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const metrics = new OperatorMetrics();
+  const model = await loadModelSource(values['model-dir'], logger, metrics);
+  const access = new PrometheusAccess(new KubeSecretReader(kubeConfig), (seconds, outcome) => {
+    metrics.prometheusQueryDuration.observe({ outcome }, seconds);
+    if (!['value', 'vector', 'matrix', 'empty', 'not-a-number', 'multiple-series'].includes(outcome)) {
+      metrics.prometheusErrors.inc({ kind: outcome });
+    }
+  });
+  const controller = new Controller({
+    kubeConfig,
+    writer: new KubeClusterWriter(kubeConfig),
+    events: new KubeEventSink(kubeConfig),
+    live: new PrometheusLiveSignals(access),
+    model,
+    metrics,
+    logger,
+    namespace: values.namespace,
+    workers,
+  });
+  const server = await startTelemetryServer(values['metrics-address'], metrics.registry, {
+    notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet'),
+  });
+  logger.info({ metricsPort: server.port, namespace: values.namespace ?? 'all' }, 'rollguard controller starting');
+
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: finishing the rollouts in flight');
+      void controller
+        .stop()
+        .then(() => server.close())
+        .finally(resolve);
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  await controller.start();
+  await stopped;
+  logger.info('rollguard controller stopped');
+  return 0;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// The `rollguard` command: dispatches to one subcommand. Each subcommand lives in its own module and is
+// loaded only when used, so `rollguard --help` stays instant.
+import { readFileSync } from 'node:fs';
+
+interface Command {
+  summary: string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  controller: {
+    summary: 'Run the operator against the current kubeconfig or in-cluster config',
+    run: async (argv) => (await import('./controller-command.js')).runControllerCommand(argv),
+  },
+  model: {
+    summary: 'Train and evaluate the risk model on change data (model train | model evaluate)',
+    run: async (argv) => (await import('../model/cli.js')).runModelCommand(argv),
+  },
+};
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return `rollguard — scores every Deployment rollout for risk, pauses the risky ones, verifies the new version
+on live Prometheus metrics, and rolls back when it degrades.
+
+Usage: rollguard <command> [options]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  .join('\n')}
+
+Run 'rollguard <command> --help' for a command's options and examples.
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`rollguard ${version()}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`rollguard: unknown command "${name}". Run 'rollguard --help' for the list.\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+process.exitCode = await main(process.argv.slice(2));

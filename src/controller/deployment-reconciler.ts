@@ -1,0 +1,329 @@
+// Reconciles one Deployment: which policy governs it, which revision is rolling out, whether that revision
+// has been assessed (assess it once, record it, before acting on it), and then makes the Deployment, its
+// Events and its assessment match the plan. Level-based: it never asks what event woke it up.
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
+import type { FindingKind } from '../assess/checks.js';
+import type { PastOutcome } from '../assess/history.js';
+import type { RiskModel } from '../assess/score.js';
+import { rolloutAssessmentName } from '../api/assessment.js';
+import { levelSpecKey, parsePolicySpec, type PolicySpec, type RiskLevel } from '../api/policy.js';
+import { selectorMatches } from '../api/selector.js';
+import { isAlreadyExists } from '../kube/errors.js';
+import type { EventSink } from '../kube/events.js';
+import type { ClusterWriter } from '../kube/writer.js';
+import { rolloutLogger, type Logger } from '../telemetry/logger.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { annotations, labels } from './annotations.js';
+import { approverOf } from './approval.js';
+import { assessedStatus, assessmentObject, phaseAfter } from './assessment-record.js';
+import { choosePolicy, describeChoice } from './policy-choice.js';
+import { planActions, type ActionRecord, type ActionType, type Mode } from './plan.js';
+import { currentRollout, type CurrentRollout } from './rollout.js';
+import type { AssessmentObject, Caches, PolicyObject } from './types.js';
+
+export interface LiveSignalSource {
+  /** The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. */
+  sample(policy: PolicySpec, namespace: string, deployment: string, podTemplateHashes: readonly string[]): Promise<LiveSignals>;
+}
+
+export interface ModelSource {
+  current(): RiskModel | undefined;
+}
+
+export interface DeploymentReconcilerDeps {
+  caches: Caches;
+  writer: ClusterWriter;
+  events: EventSink;
+  live: LiveSignalSource;
+  model: ModelSource;
+  metrics: OperatorMetrics;
+  logger: Logger;
+  clock: () => Date;
+}
+
+export interface GoverningPolicy {
+  object: PolicyObject;
+  spec: PolicySpec;
+}
+
+const blockingKinds = (spec: PolicySpec): Set<FindingKind> => {
+  const kinds = new Set<FindingKind>();
+  if (spec.rules.blockOnHardcodedSecret) kinds.add('hardcoded-secret');
+  if (spec.rules.blockOnLatestTag) kinds.add('latest-image');
+  if (spec.rules.blockOnPrivileged) kinds.add('privileged');
+  return kinds;
+};
+
+export function levelActions(spec: PolicySpec, level: RiskLevel) {
+  return spec.levels[levelSpecKey[level]];
+}
+
+export class DeploymentReconciler {
+  /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
+  private readonly emitted = new Set<string>();
+
+  constructor(private readonly deps: DeploymentReconcilerDeps) {}
+
+  /** The policy governing a Deployment (see policy-choice.ts), with an Event when several cover it. */
+  governingPolicy(deployment: V1Deployment): { policy?: GoverningPolicy; conflict?: string } {
+    const namespace = deployment.metadata?.namespace ?? '';
+    const deploymentLabels = deployment.metadata?.labels ?? {};
+    const candidates = this.deps.caches
+      .policies(namespace)
+      .filter((p) => p.metadata?.deletionTimestamp === undefined)
+      .flatMap((p) => {
+        const parsed = parsePolicySpec(p.spec);
+        if (!parsed.ok || !selectorMatches(parsed.value.selector, deploymentLabels)) return [];
+        return [
+          {
+            name: p.metadata?.name ?? '',
+            priority: parsed.value.priority,
+            createdAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp) : undefined,
+            object: p,
+            spec: parsed.value,
+          },
+        ];
+      });
+    const choice = choosePolicy(candidates);
+    if (!choice) return {};
+    const policy = { object: choice.chosen.object, spec: choice.chosen.spec };
+    return choice.overruled.length > 0 ? { policy, conflict: describeChoice(choice) } : { policy };
+  }
+
+  async reconcile(namespace: string, name: string): Promise<{ requeueAfterMs?: number }> {
+    const deployment = this.deps.caches.deployment(namespace, name);
+    if (!deployment) return {};
+    const { policy, conflict } = this.governingPolicy(deployment);
+    const replicaSets = this.deps.caches.replicaSets(namespace);
+    const rollout = currentRollout(deployment, replicaSets);
+    const log = rolloutLogger(this.deps.logger, {
+      policy: policy?.object.metadata?.name,
+      namespace,
+      deployment: name,
+      revision: rollout?.current.revision,
+    });
+
+    if (!policy) {
+      await this.warnIfLeftPaused(deployment, log);
+      return {};
+    }
+    if (!rollout) return {};
+
+    const mode = policy.spec.mode as Mode;
+    const revision = rollout.current.revision;
+    const assessmentName = rolloutAssessmentName(name, revision);
+    if (conflict) {
+      await this.emit(deployment, {
+        type: 'Warning',
+        reason: 'PolicyConflict',
+        action: 'SelectPolicy',
+        note: conflict,
+        dedupeKey: `conflict/${name}/${revision}/${conflict}`,
+      });
+    }
+
+    let record = this.deps.caches.assessment(namespace, assessmentName);
+    if (record?.status?.score === undefined) {
+      // The cache may trail our own write: ask the API server before assessing, so a revision is never
+      // assessed twice.
+      record = (await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+    }
+    let status = record?.status;
+    if (status?.score === undefined) {
+      const result = await this.assessAndRecord(deployment, rollout, policy, assessmentName, record, log);
+      if (!result) return { requeueAfterMs: 1000 };
+      record = result.record;
+      status = result.record.status;
+      if (mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, result.assessment);
+    }
+    if (!status || status.score === undefined || status.level === undefined) return {};
+
+    const plan = planActions({
+      mode,
+      deploymentName: name,
+      revision,
+      assessmentName,
+      assessed: { score: status.score, level: status.level, reasons: status.reasons ?? [], hardRules: status.hardRules ?? [] },
+      pauseForApproval: levelActions(policy.spec, status.level).pause,
+      deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
+      recorded: new Set((status.actions ?? []).map((a) => a.type as ActionType)),
+      approver: approverOf(deployment.metadata?.managedFields),
+      now: this.deps.clock(),
+    });
+
+    if (Object.keys(plan.annotations).length > 0 || plan.paused !== undefined) {
+      const patch: { metadata: object; spec?: object } = { metadata: { annotations: plan.annotations } };
+      if (plan.paused !== undefined) patch.spec = { paused: plan.paused };
+      await this.deps.writer.mergePatchDeployment(namespace, name, patch);
+      if (plan.paused === true) {
+        this.deps.metrics.pauses.inc();
+        log.warn({ score: status.score, level: status.level }, 'rollout paused for approval');
+      } else if (plan.paused === false) {
+        this.deps.metrics.approvals.inc({ how: 'annotation' });
+        log.info('approved rollout resumed');
+      }
+    }
+    for (const event of plan.events) await this.emit(deployment, event);
+    if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
+    if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, plan.actions, revision);
+    return {};
+  }
+
+  private async assessAndRecord(
+    deployment: V1Deployment,
+    rollout: CurrentRollout,
+    policy: GoverningPolicy,
+    assessmentName: string,
+    existing: AssessmentObject | undefined,
+    log: Logger,
+  ): Promise<{ record: AssessmentObject; assessment: Assessment } | undefined> {
+    const started = performance.now();
+    const namespace = deployment.metadata?.namespace ?? '';
+    const name = deployment.metadata?.name ?? '';
+    const now = this.deps.clock();
+    const live = policy.spec.prometheus?.address
+      ? await this.deps.live.sample(
+          policy.spec,
+          namespace,
+          name,
+          [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter((h): h is string => h !== undefined),
+        )
+      : { unavailable: 'no Prometheus address in the policy' };
+    const assessment = assessRollout({
+      template: rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {},
+      previousTemplate: rollout.previous?.replicaSet.spec?.template,
+      deploymentAnnotations: deployment.metadata?.annotations,
+      replicas: { previous: desiredReplicas(rollout.previous?.replicaSet), next: deployment.spec?.replicas },
+      now,
+      timeZone: policy.spec.timeZone,
+      history: this.history(namespace, name, rollout.current.revision),
+      live,
+      thresholds: policy.spec.thresholds,
+      blockingFindings: blockingKinds(policy.spec),
+      model: this.deps.model.current(),
+    });
+    const policyName = policy.object.metadata?.name ?? '';
+    if (!existing) {
+      try {
+        await this.deps.writer.createAssessment(
+          namespace,
+          assessmentObject({
+            namespace,
+            name: assessmentName,
+            deployment: name,
+            revision: rollout.current.revision,
+            podTemplateHash: rollout.current.podTemplateHash,
+            previousRevision: rollout.previous?.revision,
+            previousPodTemplateHash: rollout.previous?.podTemplateHash,
+            policy: policyName,
+          }),
+        );
+      } catch (err) {
+        // Another reconcile (or a previous life of this controller) created it: its status is the truth.
+        if (!isAlreadyExists(err)) throw err;
+        return undefined;
+      }
+    }
+    const status = assessedStatus(assessment, policy.spec.mode as Mode, now);
+    const written = (await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, status)) as AssessmentObject;
+    const seconds = (performance.now() - started) / 1000;
+    this.deps.metrics.assessments.inc({ level: assessment.level, scorer: assessment.scorer, mode: policy.spec.mode });
+    this.deps.metrics.riskScore.observe(assessment.score);
+    this.deps.metrics.assessmentDuration.observe(seconds);
+    log.info(
+      { score: assessment.score, level: assessment.level, scorer: assessment.scorer, reasons: assessment.reasons, ms: Math.round(seconds * 1000) },
+      'rollout assessed',
+    );
+    return { record: written, assessment };
+  }
+
+  /** Past outcomes of this Deployment's earlier revisions, from their assessments. */
+  private history(namespace: string, deployment: string, revision: number): PastOutcome[] {
+    return this.deps.caches
+      .assessments(namespace)
+      .filter((a) => a.metadata?.labels?.[labels.deployment] === deployment && a.spec?.revision !== revision)
+      .map((a) => {
+        const when = a.status?.verification?.completedAt ?? a.metadata?.creationTimestamp;
+        return { outcome: a.status?.outcome, at: when ? new Date(when) : undefined };
+      });
+  }
+
+  private async warnAboutAnnotations(deployment: V1Deployment, revision: number, assessment: Assessment): Promise<void> {
+    for (const warning of assessment.annotationWarnings) {
+      this.deps.metrics.annotationWarnings.inc();
+      await this.emit(deployment, {
+        type: 'Warning',
+        reason: 'InvalidAnnotation',
+        action: 'Assess',
+        note: `${warning.annotation}=${JSON.stringify(warning.value)} ${warning.problem}. Revision ${revision} was assessed without it.`,
+        dedupeKey: `annotation/${deployment.metadata?.name ?? ''}/${revision}/${warning.annotation}`,
+      });
+    }
+  }
+
+  /** A Deployment rollguard paused that no enforce-mode policy governs any more stays paused, with an Event saying so. */
+  private async warnIfLeftPaused(deployment: V1Deployment, log: Logger): Promise<void> {
+    const pausedRevision = deployment.metadata?.annotations?.[annotations.pausedRevision];
+    if (pausedRevision === undefined || deployment.spec?.paused !== true) return;
+    const name = deployment.metadata?.name ?? '';
+    log.warn('paused by rollguard but no policy governs it any more; leaving it paused');
+    await this.emit(deployment, {
+      type: 'Warning',
+      reason: 'LeftPaused',
+      action: 'Assess',
+      note: `rollguard paused revision ${pausedRevision} of this Deployment for approval, and no DeploymentRiskPolicy covers it any more, so rollguard will take no further action. It stays paused until you resume it: kubectl rollout resume deployment/${name}`,
+      dedupeKey: `left-paused/${name}/${pausedRevision}`,
+    });
+  }
+
+  /**
+   * Appends actions to the assessment's record. Reads it fresh and skips action types already there, so a
+   * reconcile working from a cache that trails its own writes never records one action twice; the
+   * resourceVersion in the patch makes a concurrent writer's change a conflict (retried) instead of lost.
+   */
+  private async recordActions(
+    namespace: string,
+    assessmentName: string,
+    added: readonly ActionRecord[],
+    revision: number,
+  ): Promise<void> {
+    const fresh = (await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+    if (!fresh) return;
+    const existing = (fresh.status?.actions ?? []) as ActionRecord[];
+    const known = new Set(existing.map((a) => a.type));
+    const fresher = added.filter((a) => !known.has(a.type));
+    if (fresher.length === 0) return;
+    const actions = [...existing, ...fresher];
+    const approval = fresher.find((a) => a.type === 'approved');
+    const status: Record<string, unknown> = { actions };
+    const nextPhase = phaseAfter(actions, fresh.status?.phase);
+    if (nextPhase !== undefined) status.phase = nextPhase;
+    if (approval) status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
+    await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, status, fresh.metadata?.resourceVersion);
+  }
+
+  private async emit(
+    deployment: V1Deployment,
+    event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string },
+  ): Promise<void> {
+    if (this.emitted.has(event.dedupeKey)) return;
+    await this.deps.events.emit({
+      regarding: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: deployment.metadata?.namespace ?? '',
+        name: deployment.metadata?.name ?? '',
+        ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}),
+      },
+      ...event,
+    });
+    this.emitted.add(event.dedupeKey);
+    if (this.emitted.size > 10_000) this.emitted.clear();
+  }
+}
+
+function desiredReplicas(rs: V1ReplicaSet | undefined): number | undefined {
+  const raw = rs?.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}

@@ -1,0 +1,48 @@
+// The service's error rate and p99 latency just before a rollout, as features of its assessment. Uses the
+// policy's own metric queries (the ones verification uses) for the Deployment's serving ReplicaSet. It has a
+// tight time limit, because the pause of a risky rollout waits for the assessment: a slow or unreachable
+// Prometheus leaves these two features missing and says why, it never delays or fails the assessment.
+import type { LiveSignals } from '../assess/assess.js';
+import type { PolicySpec } from '../api/policy.js';
+import { parseDuration } from '../api/duration.js';
+import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
+import type { LiveSignalSource } from './deployment-reconciler.js';
+import type { PrometheusAccess } from './prometheus-access.js';
+
+/** Longest the assessment waits for Prometheus. */
+export const liveSignalBudgetMs = 1000;
+
+export class PrometheusLiveSignals implements LiveSignalSource {
+  constructor(private readonly access: PrometheusAccess) {}
+
+  async sample(policy: PolicySpec, namespace: string, deployment: string, podTemplateHashes: readonly string[] = []): Promise<LiveSignals> {
+    const lookup = await this.access.providerFor(namespace, policy);
+    if (!lookup.ok) return { unavailable: lookup.reason };
+    const budget = Math.min(liveSignalBudgetMs, parseDuration(policy.prometheus?.timeout ?? '1s'));
+    const signal = AbortSignal.timeout(budget);
+    const scope = { namespace, window: policy.metrics.rateWindow, targets: [{ deployment, podTemplateHashes }] };
+    const read = async (template: string): Promise<{ value?: number; problem?: string }> => {
+      const render = buildBatchQuery(template, scope);
+      if (!render.ok) return { problem: render.error };
+      const split = splitByReplicaSet(await lookup.provider.instant(render.query, { signal }));
+      // The serving ReplicaSet is the previous one (the new one has only just started); fall back to any.
+      for (const hash of podTemplateHashes) {
+        const reading = readingFor(split, deployment, hash);
+        if (reading.kind === 'value') return { value: reading.value };
+      }
+      if (split.kind === 'whole') return { problem: split.result.message };
+      for (const series of split.series.values()) {
+        const last = series[0]?.points.at(-1)?.value;
+        if (last !== undefined && Number.isFinite(last)) return { value: last };
+      }
+      return { problem: 'no series for this Deployment' };
+    };
+    const [errors, latency] = await Promise.all([read(policy.metrics.errorRate.query), read(policy.metrics.latency.query)]);
+    const result: LiveSignals = {};
+    if (errors.value !== undefined) result.errorRate = errors.value;
+    if (latency.value !== undefined) result.latencyP99Seconds = latency.value;
+    const problems = [errors.problem, latency.problem].filter((p): p is string => p !== undefined);
+    if (problems.length > 0) result.unavailable = [...new Set(problems)].join('; ');
+    return result;
+  }
+}

@@ -1,0 +1,66 @@
+// Which revision of a Deployment is rolling out now, and which one it replaces. A new rollout is a new
+// `deployment.kubernetes.io/revision` with a new ReplicaSet (new `pod-template-hash`). Until the Deployment
+// controller has created the ReplicaSet for a changed template, there is no new revision to assess yet.
+import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { podTemplateHashLabel, revisionAnnotation } from './annotations.js';
+
+export interface Revision {
+  revision: number;
+  podTemplateHash: string;
+  replicaSet: V1ReplicaSet;
+}
+
+export interface CurrentRollout {
+  current: Revision;
+  previous?: Revision;
+}
+
+export function revisionOf(obj: { metadata?: { annotations?: Record<string, string> } }): number | undefined {
+  const raw = obj.metadata?.annotations?.[revisionAnnotation];
+  if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
+  return Number(raw);
+}
+
+/** JSON with sorted keys, so two equal objects compare equal however their keys were ordered. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/** A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets. */
+export function withoutHash(template: V1PodTemplateSpec | undefined): V1PodTemplateSpec {
+  const labels = { ...(template?.metadata?.labels ?? {}) };
+  delete labels[podTemplateHashLabel];
+  return { ...template, metadata: { ...template?.metadata, labels } };
+}
+
+export function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
+  return canonical(withoutHash(a)) === canonical(withoutHash(b));
+}
+
+/** The ReplicaSets the Deployment controls, with their revision numbers, newest first. */
+export function ownedRevisions(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): Revision[] {
+  const uid = deployment.metadata?.uid;
+  return replicaSets
+    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller === true && o.uid === uid))
+    .flatMap((rs) => {
+      const revision = revisionOf(rs);
+      const hash = rs.metadata?.labels?.[podTemplateHashLabel];
+      return revision === undefined || !hash ? [] : [{ revision, podTemplateHash: hash, replicaSet: rs }];
+    })
+    .sort((a, b) => b.revision - a.revision);
+}
+
+export function currentRollout(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): CurrentRollout | undefined {
+  const revision = revisionOf(deployment);
+  if (revision === undefined) return undefined;
+  const owned = ownedRevisions(deployment, replicaSets);
+  const current = owned.find((r) => r.revision === revision);
+  // The template changed but its ReplicaSet does not exist yet: wait for it.
+  if (!current || !sameTemplate(current.replicaSet.spec?.template, deployment.spec?.template)) return undefined;
+  const previous = owned.find((r) => r.revision < revision);
+  return previous ? { current, previous } : { current };
+}

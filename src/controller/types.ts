@@ -1,0 +1,23 @@
+// The objects the controller reads from its informer caches, and the read-only view of those caches.
+import type { KubernetesObject, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import type { AssessmentSpec, AssessmentStatus } from '../api/assessment.js';
+
+export interface PolicyObject extends KubernetesObject {
+  /** Unparsed: parsePolicySpec gives the defaulted, typed spec or the reasons it cannot be used. */
+  spec?: unknown;
+  status?: Record<string, unknown>;
+}
+
+export interface AssessmentObject extends KubernetesObject {
+  spec?: Partial<AssessmentSpec>;
+  status?: AssessmentStatus;
+}
+
+export interface Caches {
+  deployment(namespace: string, name: string): V1Deployment | undefined;
+  deployments(namespace?: string): readonly V1Deployment[];
+  replicaSets(namespace: string): readonly V1ReplicaSet[];
+  policies(namespace?: string): readonly PolicyObject[];
+  assessment(namespace: string, name: string): AssessmentObject | undefined;
+  assessments(namespace?: string): readonly AssessmentObject[];
+}

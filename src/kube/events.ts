@@ -1,0 +1,66 @@
+// events.k8s.io/v1 Events on the objects people look at (`kubectl describe deployment` shows them). An Event
+// that must appear once per occurrence — "revision 4 assessed", "revision 4 paused" — gets a name derived
+// from what it is about, so a controller restarted half-way through never says the same thing twice.
+import { createHash, randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { EventsV1Api, V1MicroTime, type KubeConfig, type V1ObjectReference } from '@kubernetes/client-node';
+import { isAlreadyExists } from './errors.js';
+
+export const reportingController = 'rollguard.io/controller';
+
+export interface EventInput {
+  regarding: V1ObjectReference & { namespace: string; name: string };
+  related?: V1ObjectReference;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
+  /** Makes the Event idempotent: the same key is recorded once. */
+  dedupeKey?: string;
+}
+
+export interface EventSink {
+  emit(event: EventInput): Promise<void>;
+}
+
+/** Event notes are limited to 1024 characters by the API server. */
+export function truncateNote(note: string): string {
+  return note.length <= 1024 ? note : `${note.slice(0, 1021)}...`;
+}
+
+export function eventName(regardingName: string, dedupeKey: string | undefined): string {
+  const suffix = dedupeKey
+    ? createHash('sha256').update(dedupeKey).digest('hex').slice(0, 16)
+    : randomBytes(8).toString('hex');
+  return `${regardingName.slice(0, 200)}.${suffix}`;
+}
+
+export class KubeEventSink implements EventSink {
+  private readonly api: EventsV1Api;
+  private readonly instance = (process.env.POD_NAME ?? os.hostname()).slice(0, 128);
+
+  constructor(kc: KubeConfig) {
+    this.api = kc.makeApiClient(EventsV1Api);
+  }
+
+  async emit(event: EventInput): Promise<void> {
+    const body = {
+      metadata: { name: eventName(event.regarding.name, event.dedupeKey), namespace: event.regarding.namespace },
+      eventTime: new V1MicroTime(),
+      type: event.type,
+      reason: event.reason.slice(0, 128),
+      action: event.action.slice(0, 128),
+      note: truncateNote(event.note),
+      reportingController,
+      reportingInstance: this.instance,
+      regarding: event.regarding,
+      ...(event.related ? { related: event.related } : {}),
+    };
+    try {
+      await this.api.createNamespacedEvent({ namespace: event.regarding.namespace, body: body as never });
+    } catch (err) {
+      if (event.dedupeKey !== undefined && isAlreadyExists(err)) return;
+      throw err;
+    }
+  }
+}

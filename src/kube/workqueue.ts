@@ -1,0 +1,126 @@
+// A keyed work queue in the manner of client-go's: a key waiting is held once however often it is added, a
+// key is never processed by two workers at once (added while processing, it runs again afterwards), failures
+// are retried with per-key exponential backoff, and a handler may ask to be called again after a delay.
+export interface WorkResult {
+  /** Process this key again after this many milliseconds (e.g. to poll a verification). */
+  requeueAfterMs?: number;
+}
+
+export type WorkHandler = (key: string) => Promise<WorkResult | undefined>;
+
+export interface BackoffOptions {
+  baseMs: number;
+  maxMs: number;
+}
+
+/** Pure: the delay before retry number `failures` (1-based). */
+export function backoffDelay(failures: number, { baseMs, maxMs }: BackoffOptions): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly waiting = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private wake: (() => void) | undefined;
+  private shuttingDown = false;
+
+  constructor(
+    private readonly backoff: BackoffOptions = { baseMs: 200, maxMs: 60_000 },
+    private readonly onError: (key: string, err: unknown, retryInMs: number) => void = () => undefined,
+  ) {}
+
+  /** Keys waiting to be processed (not counting delayed ones). */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.waiting.has(key)) return;
+    this.waiting.add(key);
+    this.queue.push(key);
+    this.wake?.();
+  }
+
+  /** Adds the key after `ms`, unless an earlier delayed add is already due sooner. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) {
+      this.add(key);
+      return;
+    }
+    const existing = this.timers.get(key) as (NodeJS.Timeout & { dueAt?: number }) | undefined;
+    const dueAt = Date.now() + ms;
+    if (existing?.dueAt !== undefined && existing.dueAt <= dueAt) return;
+    if (existing) clearTimeout(existing);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms) as NodeJS.Timeout & { dueAt?: number };
+    timer.dueAt = dueAt;
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  /** Runs `workers` loops until `shutdown()`; resolves when they have all finished their current key. */
+  async run(workers: number, handler: WorkHandler): Promise<void> {
+    await Promise.all(Array.from({ length: workers }, () => this.worker(handler)));
+  }
+
+  /** Stop taking work; in-flight keys finish. */
+  shutdown(): void {
+    this.shuttingDown = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.wake?.();
+  }
+
+  private async next(): Promise<string | undefined> {
+    while (!this.shuttingDown) {
+      const key = this.queue.shift();
+      if (key !== undefined) {
+        this.waiting.delete(key);
+        return key;
+      }
+      await new Promise<void>((resolve) => {
+        const previous = this.wake;
+        this.wake = () => {
+          this.wake = undefined;
+          previous?.();
+          resolve();
+        };
+      });
+    }
+    return undefined;
+  }
+
+  private async worker(handler: WorkHandler): Promise<void> {
+    for (;;) {
+      const key = await this.next();
+      if (key === undefined) return;
+      this.processing.add(key);
+      try {
+        const result = await handler(key);
+        this.failures.delete(key);
+        if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      } catch (err) {
+        const count = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, count);
+        const delay = backoffDelay(count, this.backoff);
+        this.onError(key, err, delay);
+        this.addAfter(key, delay);
+      } finally {
+        this.processing.delete(key);
+        if (this.dirty.delete(key)) this.add(key);
+      }
+    }
+  }
+}

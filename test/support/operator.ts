@@ -1,0 +1,76 @@
+// The operator as a real process (`rollguard controller`), run from source with tsx, against the run's
+// cluster: tests start, kill and restart it the way a node failure or a rolling upgrade would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { inject } from 'vitest';
+import { repoRoot } from '../harness/tools.js';
+import { waitFor } from './wait.js';
+
+export interface RunningOperator {
+  /** Everything it logged so far (JSON lines). */
+  logs(): string[];
+  metricsUrl: string;
+  /** SIGTERM and wait: a graceful stop. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: a crash. */
+  kill(): Promise<void>;
+  exited(): boolean;
+}
+
+export async function startOperator(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningOperator> {
+  const lines: string[] = [];
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(repoRoot, 'src/cli/main.ts'),
+      'controller',
+      `--kubeconfig=${inject('kubeconfig')}`,
+      '--metrics-address=127.0.0.1:0',
+      '--log-level=debug',
+      ...extraArgs,
+    ],
+    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let buffered = '';
+  const collect = (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    lines.push(...parts.filter((l) => l.trim() !== ''));
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let done = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => ((done = true), resolve())));
+  const port = await waitFor(
+    'the operator to report its metrics port',
+    () => {
+      if (done) return Promise.reject(new Error(`the operator exited during start-up:\n${lines.join('\n')}`));
+      for (const line of lines) {
+        const match = /"metricsPort":(\d+)/.exec(line);
+        if (match?.[1]) return Promise.resolve(Number(match[1]));
+      }
+      return Promise.resolve(undefined);
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
+  const metricsUrl = `http://127.0.0.1:${port}`;
+  await waitFor(
+    'the operator to be ready (caches synced)',
+    async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  const signalAndWait = async (signal: NodeJS.Signals) => {
+    if (!done) child.kill(signal);
+    await exited;
+  };
+  return {
+    logs: () => [...lines],
+    metricsUrl,
+    stop: () => signalAndWait('SIGTERM'),
+    kill: () => signalAndWait('SIGKILL'),
+    exited: () => done,
+  };
+}
