@@ -17,6 +17,11 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+      // client-node's models (V1Container, V1PodSpec, ...) are classes with no behaviour, and every object the
+      // API returns is plain JSON in their shape: object literals are the correct way to build them.
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
+      // For the same reason, spreading one of those objects loses nothing: they have no prototype behaviour.
+      '@typescript-eslint/no-misused-spread': 'off',
     },
   },
   {

@@ -38,26 +38,61 @@ export interface ChangeDescription {
   sources: Record<string, 'pod-template' | 'deployment'>;
 }
 
-type NumericSpec = {
+interface NumericSpec {
   annotation: string;
   feature: keyof ChangeFeatures;
   integer: boolean;
   min: number;
   max: number;
   unit: string;
-};
+}
 
 const numeric: NumericSpec[] = [
   { annotation: 'files-changed', feature: 'files_changed', integer: true, min: 0, max: 1e6, unit: 'a count of files' },
-  { annotation: 'directories-changed', feature: 'directories_changed', integer: true, min: 0, max: 1e6, unit: 'a count of directories' },
-  { annotation: 'subsystems-changed', feature: 'subsystems_changed', integer: true, min: 0, max: 1e5, unit: 'a count of subsystems' },
+  {
+    annotation: 'directories-changed',
+    feature: 'directories_changed',
+    integer: true,
+    min: 0,
+    max: 1e6,
+    unit: 'a count of directories',
+  },
+  {
+    annotation: 'subsystems-changed',
+    feature: 'subsystems_changed',
+    integer: true,
+    min: 0,
+    max: 1e5,
+    unit: 'a count of subsystems',
+  },
   { annotation: 'lines-added', feature: 'lines_added', integer: true, min: 0, max: 1e8, unit: 'a count of lines' },
   { annotation: 'lines-deleted', feature: 'lines_deleted', integer: true, min: 0, max: 1e8, unit: 'a count of lines' },
   { annotation: 'change-entropy', feature: 'change_entropy', integer: false, min: 0, max: 64, unit: 'bits (0 to 64)' },
   { annotation: 'authors', feature: 'authors', integer: true, min: 1, max: 1e5, unit: 'a count of at least 1' },
-  { annotation: 'author-experience', feature: 'author_experience', integer: false, min: 0, max: 1e7, unit: 'prior commits' },
-  { annotation: 'test-coverage', feature: 'test_coverage', integer: false, min: 0, max: 100, unit: 'a percentage from 0 to 100' },
-  { annotation: 'dependencies-changed', feature: 'dependencies_changed', integer: true, min: 0, max: 1e5, unit: 'a count of dependencies' },
+  {
+    annotation: 'author-experience',
+    feature: 'author_experience',
+    integer: false,
+    min: 0,
+    max: 1e7,
+    unit: 'prior commits',
+  },
+  {
+    annotation: 'test-coverage',
+    feature: 'test_coverage',
+    integer: false,
+    min: 0,
+    max: 100,
+    unit: 'a percentage from 0 to 100',
+  },
+  {
+    annotation: 'dependencies-changed',
+    feature: 'dependencies_changed',
+    integer: true,
+    min: 0,
+    max: 1e5,
+    unit: 'a count of dependencies',
+  },
 ];
 
 const truthy = new Set(['true', 'yes', '1']);

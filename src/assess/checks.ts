@@ -3,7 +3,8 @@
 // finding's message never repeats a secret's value.
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
 
-export type FindingKind = 'hardcoded-secret' | 'latest-image' | 'no-readiness-probe' | 'no-resource-limits' | 'privileged';
+export type FindingKind =
+  'hardcoded-secret' | 'latest-image' | 'no-readiness-probe' | 'no-resource-limits' | 'privileged';
 
 export interface Finding {
   kind: FindingKind;
@@ -98,7 +99,7 @@ export function checkTemplate(template: V1PodTemplateSpec): Finding[] {
       });
     }
     const limits = container.resources?.limits;
-    if (!limits || limits.memory === undefined) {
+    if (limits?.memory === undefined) {
       findings.push({
         kind: 'no-resource-limits',
         container: container.name,

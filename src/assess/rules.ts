@@ -73,7 +73,9 @@ export const riskFactors: RiskFactor[] = [
     },
     reason: (f) => {
       const type = num(f, 'change_type');
-      return type === undefined ? 'a fix, and fixes often introduce defects of their own' : `a ${changeTypeNames[type] ?? 'change'}`;
+      return type === undefined
+        ? 'a fix, and fixes often introduce defects of their own'
+        : `a ${changeTypeNames[type] ?? 'change'}`;
     },
   },
   {

@@ -9,7 +9,6 @@ import { levelFor, type RiskLevel, type Thresholds } from '../api/policy.js';
 import type { Finding, FindingKind } from './checks.js';
 import { baseHazard, factorContributions, type FeatureValues } from './rules.js';
 
-
 /** What the scorer needs of a model; the adapter in src/model implements it. */
 export interface RiskModel {
   version: string;
@@ -44,7 +43,10 @@ export interface ScoreResult {
 const maxReasons = 4;
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-function describeModelContributions(contributions: Record<string, number> | undefined, features: FeatureValues): string[] {
+function describeModelContributions(
+  contributions: Record<string, number> | undefined,
+  features: FeatureValues,
+): string[] {
   if (!contributions) return [];
   return Object.entries(contributions)
     .filter(([, push]) => push > 0.01)
@@ -52,7 +54,8 @@ function describeModelContributions(contributions: Record<string, number> | unde
     .slice(0, 2)
     .map(([name, push]) => {
       const value = features[name];
-      const shown = value === undefined || value < 0 ? 'unknown' : value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+      const shown =
+        value === undefined || value < 0 ? 'unknown' : value.toLocaleString('en-US', { maximumFractionDigits: 2 });
       return `${name.replace(/_/g, ' ')} = ${shown} (model: +${Math.round(push * 100)} points)`;
     });
 }
@@ -90,7 +93,9 @@ export function scoreRollout(input: ScoreInput): ScoreResult {
     const modelReasons = describeModelContributions(modelResult.contributions, input.features);
     const modelSummary =
       modelResult.probability >= 0.3
-        ? [`the model rates the change itself risky (${Math.round(modelResult.probability * 100)} %)${modelReasons.length ? `: ${modelReasons.join(', ')}` : ''}`]
+        ? [
+            `the model rates the change itself risky (${Math.round(modelResult.probability * 100)} %)${modelReasons.length ? `: ${modelReasons.join(', ')}` : ''}`,
+          ]
         : [];
     reasons = [...modelSummary, ...rest.map((c) => c.reason)];
   } else {

@@ -51,7 +51,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    process.stderr.write(`rollguard controller: ${err instanceof Error ? err.message : String(err)}\n${controllerHelp}`);
+    process.stderr.write(
+      `rollguard controller: ${err instanceof Error ? err.message : String(err)}\n${controllerHelp}`,
+    );
     return 2;
   }
   if (values.help) {
@@ -60,7 +62,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   }
   const workers = Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) {
-    process.stderr.write(`rollguard controller: --workers must be a whole number of at least 1, not "${values.workers}"\n`);
+    process.stderr.write(
+      `rollguard controller: --workers must be a whole number of at least 1, not "${values.workers}"\n`,
+    );
     return 2;
   }
 
@@ -107,8 +111,12 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         .then(() => server.close())
         .finally(resolve);
     };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => {
+      shutdown('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      shutdown('SIGINT');
+    });
   });
   await controller.start();
   await stopped;

@@ -4,7 +4,9 @@
 import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import { annotations } from './annotations.js';
 
-export function approverOf(managedFields: readonly V1ManagedFieldsEntry[] | undefined): { by: string; at?: string } | undefined {
+export function approverOf(
+  managedFields: readonly V1ManagedFieldsEntry[] | undefined,
+): { by: string; at?: string } | undefined {
   const key = `f:${annotations.approve}`;
   for (const entry of managedFields ?? []) {
     const fields = entry.fieldsV1 as { 'f:metadata'?: { 'f:annotations'?: Record<string, unknown> } } | undefined;

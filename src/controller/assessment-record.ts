@@ -59,7 +59,9 @@ export function assessedStatus(assessment: Assessment, mode: Mode, at: Date): Re
     hardRules: assessment.hardRules,
     findings: assessment.findings.map((f) => f.message),
     templateChanges: assessment.templateChanges,
-    annotationWarnings: assessment.annotationWarnings.map((w) => `${w.annotation}=${JSON.stringify(w.value)} ${w.problem}`),
+    annotationWarnings: assessment.annotationWarnings.map(
+      (w) => `${w.annotation}=${JSON.stringify(w.value)} ${w.problem}`,
+    ),
     ...(assessment.changeType !== undefined ? { changeType: assessment.changeType } : {}),
     ...(assessment.commit !== undefined ? { commit: assessment.commit } : {}),
     ...(assessment.liveUnavailable !== undefined ? { liveSignals: assessment.liveUnavailable } : {}),

@@ -65,7 +65,10 @@ export class Controller {
     this.queue = new WorkQueue({ baseMs: 200, maxMs: 60_000 }, (k, err, retryInMs) => {
       const { kind, namespace, name } = parseKey(k);
       metrics.reconcileErrors.inc({ kind });
-      logger.warn({ err, namespace, [kind]: name, retryInMs }, `reconcile of ${kind} ${namespace}/${name} failed; retrying`);
+      logger.warn(
+        { err, namespace, [kind]: name, retryInMs },
+        `reconcile of ${kind} ${namespace}/${name} failed; retrying`,
+      );
     });
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
@@ -93,7 +96,9 @@ export class Controller {
         this.enqueueDeployment(d.metadata?.namespace, d.metadata?.name);
         this.enqueuePoliciesOf(d.metadata?.namespace);
       },
-      onRestart: () => metrics.informerRestarts.inc({ resource: 'deployments' }),
+      onRestart: () => {
+        metrics.informerRestarts.inc({ resource: 'deployments' });
+      },
     });
     this.replicaSets = new ResilientInformer<V1ReplicaSet>({
       ...common,
@@ -104,32 +109,38 @@ export class Controller {
         const owner = rs.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'Deployment');
         if (owner) this.enqueueDeployment(rs.metadata?.namespace, owner.name);
       },
-      onRestart: () => metrics.informerRestarts.inc({ resource: 'replicasets' }),
+      onRestart: () => {
+        metrics.informerRestarts.inc({ resource: 'replicasets' });
+      },
     });
     this.policies = new ResilientInformer<PolicyObject>({
       ...common,
       name: 'deploymentriskpolicies',
       path: `/apis/${policyResource.group}/${policyResource.version}${prefix}/${policyResource.plural}`,
-      list: customList(policyResource) as never,
+      list: customList(policyResource),
       onObject: (p) => {
         const namespace = p.metadata?.namespace;
         if (namespace && p.metadata?.name) this.queue.add(key('policy', namespace, p.metadata.name));
         for (const d of this.deployments.list(namespace)) this.enqueueDeployment(namespace, d.metadata?.name);
       },
-      onRestart: () => metrics.informerRestarts.inc({ resource: 'deploymentriskpolicies' }),
+      onRestart: () => {
+        metrics.informerRestarts.inc({ resource: 'deploymentriskpolicies' });
+      },
     });
     this.assessments = new ResilientInformer<AssessmentObject>({
       ...common,
       name: 'rolloutassessments',
       path: `/apis/${assessmentResource.group}/${assessmentResource.version}${prefix}/${assessmentResource.plural}`,
-      list: customList(assessmentResource) as never,
+      list: customList(assessmentResource),
       onObject: (a) => {
         const namespace = a.metadata?.namespace;
         this.enqueueDeployment(namespace, a.metadata?.labels?.[labels.deployment]);
         const policy = a.metadata?.labels?.[labels.policy];
         if (namespace && policy) this.queue.add(key('policy', namespace, policy));
       },
-      onRestart: () => metrics.informerRestarts.inc({ resource: 'rolloutassessments' }),
+      onRestart: () => {
+        metrics.informerRestarts.inc({ resource: 'rolloutassessments' });
+      },
     });
 
     this.caches = {
@@ -159,9 +170,16 @@ export class Controller {
 
   /** Fills the caches, then starts the workers; resolves once the caches are synced. */
   async start(): Promise<void> {
-    await Promise.all([this.deployments.start(), this.replicaSets.start(), this.policies.start(), this.assessments.start()]);
+    await Promise.all([
+      this.deployments.start(),
+      this.replicaSets.start(),
+      this.policies.start(),
+      this.assessments.start(),
+    ]);
     this.options.logger.info({ namespace: this.options.namespace ?? 'all' }, 'caches synced; reconciling');
-    this.depthTimer = setInterval(() => this.options.metrics.queueDepth.set(this.queue.depth), 1000).unref();
+    this.depthTimer = setInterval(() => {
+      this.options.metrics.queueDepth.set(this.queue.depth);
+    }, 1000).unref();
     this.running = this.queue.run(this.options.workers ?? 4, (k) => this.reconcileKey(k));
   }
 
@@ -170,7 +188,12 @@ export class Controller {
     this.queue.shutdown();
     if (this.depthTimer) clearInterval(this.depthTimer);
     await this.running;
-    await Promise.all([this.deployments.stop(), this.replicaSets.stop(), this.policies.stop(), this.assessments.stop()]);
+    await Promise.all([
+      this.deployments.stop(),
+      this.replicaSets.stop(),
+      this.policies.stop(),
+      this.assessments.stop(),
+    ]);
   }
 
   private enqueueDeployment(namespace: string | undefined, name: string | undefined): void {

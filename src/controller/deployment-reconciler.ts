@@ -18,13 +18,18 @@ import { annotations, labels } from './annotations.js';
 import { approverOf } from './approval.js';
 import { assessedStatus, assessmentObject, phaseAfter } from './assessment-record.js';
 import { choosePolicy, describeChoice } from './policy-choice.js';
-import { planActions, type ActionRecord, type ActionType, type Mode } from './plan.js';
+import { planActions, type ActionRecord, type ActionType } from './plan.js';
 import { currentRollout, type CurrentRollout } from './rollout.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
 
 export interface LiveSignalSource {
   /** The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. */
-  sample(policy: PolicySpec, namespace: string, deployment: string, podTemplateHashes: readonly string[]): Promise<LiveSignals>;
+  sample(
+    policy: PolicySpec,
+    namespace: string,
+    deployment: string,
+    podTemplateHashes: readonly string[],
+  ): Promise<LiveSignals>;
 }
 
 export interface ModelSource {
@@ -110,7 +115,7 @@ export class DeploymentReconciler {
     }
     if (!rollout) return {};
 
-    const mode = policy.spec.mode as Mode;
+    const mode = policy.spec.mode;
     const revision = rollout.current.revision;
     const assessmentName = rolloutAssessmentName(name, revision);
     if (conflict) {
@@ -127,24 +132,28 @@ export class DeploymentReconciler {
     if (record?.status?.score === undefined) {
       // The cache may trail our own write: ask the API server before assessing, so a revision is never
       // assessed twice.
-      record = (await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+      record = await this.deps.writer.readAssessment(namespace, assessmentName);
     }
     let status = record?.status;
     if (status?.score === undefined) {
       const result = await this.assessAndRecord(deployment, rollout, policy, assessmentName, record, log);
       if (!result) return { requeueAfterMs: 1000 };
-      record = result.record;
       status = result.record.status;
       if (mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, result.assessment);
     }
-    if (!status || status.score === undefined || status.level === undefined) return {};
+    if (status?.score === undefined || status.level === undefined) return {};
 
     const plan = planActions({
       mode,
       deploymentName: name,
       revision,
       assessmentName,
-      assessed: { score: status.score, level: status.level, reasons: status.reasons ?? [], hardRules: status.hardRules ?? [] },
+      assessed: {
+        score: status.score,
+        level: status.level,
+        reasons: status.reasons ?? [],
+        hardRules: status.hardRules ?? [],
+      },
       pauseForApproval: levelActions(policy.spec, status.level).pause,
       deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
       recorded: new Set((status.actions ?? []).map((a) => a.type as ActionType)),
@@ -182,12 +191,14 @@ export class DeploymentReconciler {
     const namespace = deployment.metadata?.namespace ?? '';
     const name = deployment.metadata?.name ?? '';
     const now = this.deps.clock();
-    const live = policy.spec.prometheus?.address
+    const live = policy.spec.prometheus.address
       ? await this.deps.live.sample(
           policy.spec,
           namespace,
           name,
-          [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter((h): h is string => h !== undefined),
+          [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter(
+            (h): h is string => h !== undefined,
+          ),
         )
       : { unavailable: 'no Prometheus address in the policy' };
     const assessment = assessRollout({
@@ -225,14 +236,24 @@ export class DeploymentReconciler {
         return undefined;
       }
     }
-    const status = assessedStatus(assessment, policy.spec.mode as Mode, now);
-    const written = (await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, status)) as AssessmentObject;
+    const status = assessedStatus(assessment, policy.spec.mode, now);
+    const written = (await this.deps.writer.mergePatchAssessmentStatus(
+      namespace,
+      assessmentName,
+      status,
+    )) as AssessmentObject;
     const seconds = (performance.now() - started) / 1000;
     this.deps.metrics.assessments.inc({ level: assessment.level, scorer: assessment.scorer, mode: policy.spec.mode });
     this.deps.metrics.riskScore.observe(assessment.score);
     this.deps.metrics.assessmentDuration.observe(seconds);
     log.info(
-      { score: assessment.score, level: assessment.level, scorer: assessment.scorer, reasons: assessment.reasons, ms: Math.round(seconds * 1000) },
+      {
+        score: assessment.score,
+        level: assessment.level,
+        scorer: assessment.scorer,
+        reasons: assessment.reasons,
+        ms: Math.round(seconds * 1000),
+      },
       'rollout assessed',
     );
     return { record: written, assessment };
@@ -249,7 +270,11 @@ export class DeploymentReconciler {
       });
   }
 
-  private async warnAboutAnnotations(deployment: V1Deployment, revision: number, assessment: Assessment): Promise<void> {
+  private async warnAboutAnnotations(
+    deployment: V1Deployment,
+    revision: number,
+    assessment: Assessment,
+  ): Promise<void> {
     for (const warning of assessment.annotationWarnings) {
       this.deps.metrics.annotationWarnings.inc();
       await this.emit(deployment, {
@@ -300,7 +325,12 @@ export class DeploymentReconciler {
     const nextPhase = phaseAfter(actions, fresh.status?.phase);
     if (nextPhase !== undefined) status.phase = nextPhase;
     if (approval) status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
-    await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, status, fresh.metadata?.resourceVersion);
+    await this.deps.writer.mergePatchAssessmentStatus(
+      namespace,
+      assessmentName,
+      status,
+      fresh.metadata?.resourceVersion,
+    );
   }
 
   private async emit(

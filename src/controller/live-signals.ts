@@ -15,10 +15,15 @@ export const liveSignalBudgetMs = 1000;
 export class PrometheusLiveSignals implements LiveSignalSource {
   constructor(private readonly access: PrometheusAccess) {}
 
-  async sample(policy: PolicySpec, namespace: string, deployment: string, podTemplateHashes: readonly string[] = []): Promise<LiveSignals> {
+  async sample(
+    policy: PolicySpec,
+    namespace: string,
+    deployment: string,
+    podTemplateHashes: readonly string[] = [],
+  ): Promise<LiveSignals> {
     const lookup = await this.access.providerFor(namespace, policy);
     if (!lookup.ok) return { unavailable: lookup.reason };
-    const budget = Math.min(liveSignalBudgetMs, parseDuration(policy.prometheus?.timeout ?? '1s'));
+    const budget = Math.min(liveSignalBudgetMs, parseDuration(policy.prometheus.timeout));
     const signal = AbortSignal.timeout(budget);
     const scope = { namespace, window: policy.metrics.rateWindow, targets: [{ deployment, podTemplateHashes }] };
     const read = async (template: string): Promise<{ value?: number; problem?: string }> => {
@@ -37,7 +42,10 @@ export class PrometheusLiveSignals implements LiveSignalSource {
       }
       return { problem: 'no series for this Deployment' };
     };
-    const [errors, latency] = await Promise.all([read(policy.metrics.errorRate.query), read(policy.metrics.latency.query)]);
+    const [errors, latency] = await Promise.all([
+      read(policy.metrics.errorRate.query),
+      read(policy.metrics.latency.query),
+    ]);
     const result: LiveSignals = {};
     if (errors.value !== undefined) result.errorRate = errors.value;
     if (latency.value !== undefined) result.latencyP99Seconds = latency.value;

@@ -139,7 +139,11 @@ export function planActions(input: PlanInput): Plan {
     } else if (!input.deployment.paused) {
       // Someone resumed it by hand (kubectl rollout resume): respect that, record it, never pause again.
       plan.annotations[annotations.pausedRevision] = null;
-      plan.actions.push({ type: 'resumed-by-hand', at, message: `revision ${rev} was resumed without the approve annotation` });
+      plan.actions.push({
+        type: 'resumed-by-hand',
+        at,
+        message: `revision ${rev} was resumed without the approve annotation`,
+      });
       plan.events.push({
         type: 'Normal',
         reason: 'RolloutResumedByHand',
@@ -173,7 +177,11 @@ export function planActions(input: PlanInput): Plan {
     plan.paused = true;
     plan.annotations[annotations.pausedRevision] = rev;
   }
-  plan.actions.push({ type: 'paused', at, message: `rollout of revision ${rev} paused for approval (${assessed.level})` });
+  plan.actions.push({
+    type: 'paused',
+    at,
+    message: `rollout of revision ${rev} paused for approval (${assessed.level})`,
+  });
   plan.events.push({
     type: 'Warning',
     reason: 'RolloutPaused',

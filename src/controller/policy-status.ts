@@ -38,9 +38,13 @@ export interface PolicyStatusInput {
 }
 
 /** Keeps lastTransitionTime when the status of a condition did not change, as metav1.Condition expects. */
-function withTransition(next: Omit<Condition, 'lastTransitionTime'>, previous: readonly Condition[], now: Date): Condition {
+function withTransition(
+  next: Omit<Condition, 'lastTransitionTime'>,
+  previous: readonly Condition[],
+  now: Date,
+): Condition {
   const before = previous.find((c) => c.type === next.type);
-  const lastTransitionTime = before && before.status === next.status ? before.lastTransitionTime : now.toISOString();
+  const lastTransitionTime = before?.status === next.status ? before.lastTransitionTime : now.toISOString();
   return { ...next, lastTransitionTime };
 }
 
@@ -67,7 +71,9 @@ export function computePolicyStatus(input: PolicyStatusInput): PolicyStatus {
       input.overruledBy.length > 0
         ? ` ${input.overruledBy.length} more ${input.overruledBy.length === 1 ? 'Deployment matches' : 'Deployments match'} but ${input.overruledBy.length === 1 ? 'is' : 'are'} governed by another policy (${[...new Set(input.overruledBy.map((o) => o.policy))].join(', ')}).`
         : '';
-    const prometheus = spec.prometheus?.address ? '' : ' No Prometheus address is set, so live metrics are neither used for scoring nor verified.';
+    const prometheus = spec.prometheus.address
+      ? ''
+      : ' No Prometheus address is set, so live metrics are neither used for scoring nor verified.';
     ready = {
       type: 'Ready',
       status: 'True',
@@ -96,7 +102,9 @@ export function computePolicyStatus(input: PolicyStatusInput): PolicyStatus {
 
 /** True when writing `next` would change what `current` shows (so unchanged status is never rewritten). */
 export function policyStatusChanged(current: Record<string, unknown> | undefined, next: PolicyStatus): boolean {
-  return JSON.stringify(normalise(current ?? {})) !== JSON.stringify(normalise(next as unknown as Record<string, unknown>));
+  return (
+    JSON.stringify(normalise(current ?? {})) !== JSON.stringify(normalise(next as unknown as Record<string, unknown>))
+  );
 }
 
 function normalise(status: Record<string, unknown>): unknown {

@@ -30,9 +30,7 @@ export class KubeSecretReader implements SecretReader {
   }
 }
 
-export type ProviderLookup =
-  | { ok: true; provider: MetricsProvider; address: string }
-  | { ok: false; reason: string };
+export type ProviderLookup = { ok: true; provider: MetricsProvider; address: string } | { ok: false; reason: string };
 
 const cacheMs = 60_000;
 
@@ -46,7 +44,7 @@ export class PrometheusAccess {
 
   async providerFor(namespace: string, spec: PolicySpec): Promise<ProviderLookup> {
     const prometheus = spec.prometheus;
-    if (!prometheus?.address) return { ok: false, reason: 'the policy names no Prometheus address' };
+    if (!prometheus.address) return { ok: false, reason: 'the policy names no Prometheus address' };
     const key = `${namespace}\n${JSON.stringify(prometheus)}`;
     const cached = this.cache.get(key);
     if (cached && Date.now() - cached.at < cacheMs) return cached.lookup;
@@ -57,7 +55,7 @@ export class PrometheusAccess {
 
   private async build(namespace: string, spec: PolicySpec): Promise<ProviderLookup> {
     const p = spec.prometheus;
-    if (!p?.address) return { ok: false, reason: 'the policy names no Prometheus address' };
+    if (!p.address) return { ok: false, reason: 'the policy names no Prometheus address' };
     const options: { -readonly [K in keyof PrometheusClientOptions]: PrometheusClientOptions[K] } = {
       address: p.address,
       timeoutMs: parseDuration(p.timeout),

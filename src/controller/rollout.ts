@@ -32,9 +32,12 @@ function canonical(value: unknown): string {
 
 /** A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets. */
 export function withoutHash(template: V1PodTemplateSpec | undefined): V1PodTemplateSpec {
-  const labels = { ...(template?.metadata?.labels ?? {}) };
-  delete labels[podTemplateHashLabel];
-  return { ...template, metadata: { ...template?.metadata, labels } };
+  const copy = structuredClone(template ?? {});
+  const labels = Object.fromEntries(
+    Object.entries(copy.metadata?.labels ?? {}).filter(([key]) => key !== podTemplateHashLabel),
+  );
+  copy.metadata = { ...copy.metadata, labels };
+  return copy;
 }
 
 export function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
@@ -54,7 +57,10 @@ export function ownedRevisions(deployment: V1Deployment, replicaSets: readonly V
     .sort((a, b) => b.revision - a.revision);
 }
 
-export function currentRollout(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): CurrentRollout | undefined {
+export function currentRollout(
+  deployment: V1Deployment,
+  replicaSets: readonly V1ReplicaSet[],
+): CurrentRollout | undefined {
   const revision = revisionOf(deployment);
   if (revision === undefined) return undefined;
   const owned = ownedRevisions(deployment, replicaSets);

@@ -57,7 +57,7 @@ export class KubeEventSink implements EventSink {
       ...(event.related ? { related: event.related } : {}),
     };
     try {
-      await this.api.createNamespacedEvent({ namespace: event.regarding.namespace, body: body as never });
+      await this.api.createNamespacedEvent({ namespace: event.regarding.namespace, body: body });
     } catch (err) {
       if (event.dedupeKey !== undefined && isAlreadyExists(err)) return;
       throw err;

@@ -3,6 +3,7 @@
 // exponential backoff after errors, calls `onResync` for every cached object on a period (so a missed event
 // is repaired by the next resync), and restarts a watch that has been silent longer than the watchdog period.
 import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
+import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import { backoffDelay } from './workqueue.js';
 
@@ -65,7 +66,7 @@ export class ResilientInformer<T extends KubernetesObject> {
           `could not list ${this.options.name}; retrying`,
         );
         await new Promise((resolve) => setTimeout(resolve, delay));
-        if (this.stopped) return;
+        if (this.isStopped()) return;
       }
     }
     this.synced = true;
@@ -93,6 +94,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     await this.informer.stop();
   }
 
+  /** A method, not a field read, so a stop() during an await is seen. */
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
   hasSynced(): boolean {
     return this.synced;
   }
@@ -116,7 +122,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     } finally {
       this.informer.off('error', onError);
     }
-    if (failed !== undefined) throw failed instanceof Error ? failed : new Error(String(failed));
+    if (failed !== undefined) throw failed instanceof Error ? failed : new Error(inspect(failed));
     this.lastActivity = Date.now();
   }
 

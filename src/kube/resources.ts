@@ -3,5 +3,10 @@ export const group = 'rollguard.io';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
 
-export const policyResource = { group, version, plural: 'deploymentriskpolicies', kind: 'DeploymentRiskPolicy' } as const;
+export const policyResource = {
+  group,
+  version,
+  plural: 'deploymentriskpolicies',
+  kind: 'DeploymentRiskPolicy',
+} as const;
 export const assessmentResource = { group, version, plural: 'rolloutassessments', kind: 'RolloutAssessment' } as const;

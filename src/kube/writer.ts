@@ -13,8 +13,7 @@ import { isNotFound } from './errors.js';
 import { assessmentResource, policyResource } from './resources.js';
 
 export type JsonPatchOp =
-  | { op: 'test' | 'replace' | 'add'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+  { op: 'test' | 'replace' | 'add'; path: string; value: unknown } | { op: 'remove'; path: string };
 
 export interface ClusterWriter {
   mergePatchDeployment(namespace: string, name: string, patch: object): Promise<V1Deployment>;
@@ -24,7 +23,12 @@ export interface ClusterWriter {
   readAssessment(namespace: string, name: string): Promise<object | undefined>;
   createAssessment(namespace: string, body: object): Promise<object>;
   /** With `resourceVersion`, the patch fails with a conflict if the object changed since it was read. */
-  mergePatchAssessmentStatus(namespace: string, name: string, status: object, resourceVersion?: string): Promise<object>;
+  mergePatchAssessmentStatus(
+    namespace: string,
+    name: string,
+    status: object,
+    resourceVersion?: string,
+  ): Promise<object>;
   mergePatchPolicyStatus(namespace: string, name: string, status: object): Promise<object>;
 }
 

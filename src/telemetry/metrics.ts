@@ -66,7 +66,7 @@ export class OperatorMetrics {
   });
   readonly prometheusUp = new Gauge({
     name: 'rollguard_prometheus_up',
-    help: '1 when the last health check of a policy\'s Prometheus succeeded, 0 when it failed.',
+    help: "1 when the last health check of a policy's Prometheus succeeded, 0 when it failed.",
     labelNames: ['namespace', 'policy'] as const,
     registers: [this.registry],
   });

@@ -20,7 +20,9 @@ export async function startTelemetryServer(
   health: HealthChecks,
   extraRoutes: (req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false,
 ): Promise<TelemetryServer> {
-  const [host = '0.0.0.0', portText = '8080'] = address.includes(':') ? address.split(/:(?=[^:]*$)/) : ['0.0.0.0', address];
+  const [host = '0.0.0.0', portText = '8080'] = address.includes(':')
+    ? address.split(/:(?=[^:]*$)/)
+    : ['0.0.0.0', address];
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -49,6 +51,11 @@ export async function startTelemetryServer(
   const bound = server.address();
   return {
     port: typeof bound === 'object' && bound ? bound.port : Number(portText),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }

@@ -30,11 +30,26 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // The CRDs, installed as users install them (kubectl apply of crds/), once for the whole run.
   try {
     const kubectl = path.join(cluster.tools.binDir, 'kubectl');
-    await run(kubectl, [`--kubeconfig=${cluster.kubeconfig}`, 'apply', '--server-side', '-f', path.join(repoRoot, 'crds')]);
-    await run(kubectl, [`--kubeconfig=${cluster.kubeconfig}`, 'wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+    await run(kubectl, [
+      `--kubeconfig=${cluster.kubeconfig}`,
+      'apply',
+      '--server-side',
+      '-f',
+      path.join(repoRoot, 'crds'),
+    ]);
+    await run(kubectl, [
+      `--kubeconfig=${cluster.kubeconfig}`,
+      'wait',
+      '--for=condition=Established',
+      'crd',
+      '--all',
+      '--timeout=60s',
+    ]);
   } catch (err) {
     await cluster.stop();
-    throw new Error(`installing the CRDs from crds/ failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+    throw new Error(`installing the CRDs from crds/ failed: ${(err as { stderr?: string }).stderr ?? String(err)}`, {
+      cause: err,
+    });
   }
   project.provide('kubeconfig', cluster.kubeconfig);
   project.provide('prometheusUrl', cluster.prometheus.url);

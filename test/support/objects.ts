@@ -108,14 +108,31 @@ export async function assessmentsOf(namespace: string, deployment?: string): Pro
   return (await kubectlJson<{ items: AssessmentView[] }>(args)).items;
 }
 
-export async function assessmentOf(namespace: string, deployment: string, revision: number): Promise<AssessmentView | undefined> {
-  const result = await kubectlResult(['-n', namespace, 'get', 'rolloutassessment', `${deployment}-${revision}`, '-o', 'json']);
+export async function assessmentOf(
+  namespace: string,
+  deployment: string,
+  revision: number,
+): Promise<AssessmentView | undefined> {
+  const result = await kubectlResult([
+    '-n',
+    namespace,
+    'get',
+    'rolloutassessment',
+    `${deployment}-${revision}`,
+    '-o',
+    'json',
+  ]);
   return result.code === 0 ? (JSON.parse(result.stdout) as AssessmentView) : undefined;
 }
 
 export async function applyPolicy(namespace: string, name: string, spec: object): Promise<void> {
   await kubectl(
     ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'rollguard.io/v1alpha1', kind: 'DeploymentRiskPolicy', metadata: { name, namespace }, spec }),
+    JSON.stringify({
+      apiVersion: 'rollguard.io/v1alpha1',
+      kind: 'DeploymentRiskPolicy',
+      metadata: { name, namespace },
+      spec,
+    }),
   );
 }

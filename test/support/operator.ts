@@ -43,7 +43,12 @@ export async function startOperator(extraArgs: string[] = [], env: NodeJS.Proces
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   let done = false;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => ((done = true), resolve())));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      done = true;
+      resolve();
+    });
+  });
   const port = await waitFor(
     'the operator to report its metrics port',
     () => {

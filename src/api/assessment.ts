@@ -1,0 +1,273 @@
+// The RolloutAssessment resource (rollguard.io/v1alpha1): one per assessed Deployment revision, the audit
+// trail and the training data. The zod schema of its spec and status (the source of the CRD) and its name.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseFields, type ParseResult } from './issues.js';
+import { conditionsSchema, dateTimeSchema, maxDnsSubdomainLength, objectNameSchema } from './meta.js';
+import { policyModes, riskLevels } from './policy.js';
+
+/** Labels every RolloutAssessment carries, so they can be listed per Deployment, revision and policy. */
+export const assessmentLabels = {
+  deployment: 'rollguard.io/deployment',
+  revision: 'rollguard.io/revision',
+  policy: 'rollguard.io/policy',
+} as const;
+
+const revisionSchema = z.int().min(1);
+// pod-template-hash is a label value: at most 63 characters.
+const podTemplateHashSchema = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { error: 'must be a label value such as 5d8f6c7b9' });
+
+const previousRevisionRuleMessage = 'previousRevision must be lower than revision';
+
+export const assessmentSpecSchema = z
+  .object({
+    deployment: objectNameSchema.describe('Name of the assessed Deployment, in the same namespace.'),
+    revision: revisionSchema.describe(
+      "The Deployment's revision (annotation deployment.kubernetes.io/revision) assessed.",
+    ),
+    podTemplateHash: podTemplateHashSchema.describe(
+      'pod-template-hash of the ReplicaSet of this revision: the label that tells the new pods from the old in metrics.',
+    ),
+    previousRevision: revisionSchema
+      .optional()
+      .describe('The revision that was serving before this rollout; absent for the first rollout.'),
+    previousPodTemplateHash: podTemplateHashSchema
+      .optional()
+      .describe("pod-template-hash of the previous revision's ReplicaSet: the baseline in verification."),
+    policy: objectNameSchema.describe('Name of the DeploymentRiskPolicy that covered the Deployment.'),
+  })
+  .refine((spec) => spec.previousRevision === undefined || spec.previousRevision < spec.revision, {
+    error: previousRevisionRuleMessage,
+    path: ['previousRevision'],
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.previousRevision) || self.previousRevision < self.revision',
+        message: previousRevisionRuleMessage,
+        fieldPath: '.previousRevision',
+      },
+      // The spec names one revision for good; changing it would rewrite the audit trail and the training data.
+      { rule: 'self == oldSelf', message: 'spec is immutable: it identifies one revision of one Deployment' },
+    ],
+  })
+  .describe('Which revision of which Deployment this assessment is about. Set once by rollguard; immutable.');
+
+export type AssessmentSpec = z.output<typeof assessmentSpecSchema>;
+
+export const assessmentPhases = [
+  'Assessed',
+  'Paused',
+  'Verifying',
+  'Verified',
+  'RolledBack',
+  'Failed',
+  'Superseded',
+] as const;
+export type AssessmentPhase = (typeof assessmentPhases)[number];
+
+export const assessmentOutcomes = ['running', 'succeeded', 'rolled-back', 'failed', 'superseded'] as const;
+export type AssessmentOutcome = (typeof assessmentOutcomes)[number];
+
+export const scorers = ['model', 'rules'] as const;
+export type Scorer = (typeof scorers)[number];
+
+export const actionTypes = [
+  'annotated',
+  'event',
+  'paused',
+  'resumed',
+  'approved',
+  'pre-approved',
+  'resumed-by-hand',
+  'verified',
+  'verification-held',
+  'rolled-back',
+  'rolled-back-by-hand',
+  'skipped-rollback',
+  'gitops-paused',
+] as const;
+export type ActionType = (typeof actionTypes)[number];
+
+export const verificationStates = ['pending', 'running', 'passed', 'failed', 'held'] as const;
+export type VerificationState = (typeof verificationStates)[number];
+
+export const stepVerdicts = ['pass', 'fail', 'no-data', 'error', 'inconclusive'] as const;
+export type StepVerdict = (typeof stepVerdicts)[number];
+
+/** Verification keeps only the most recent steps, so the object stays small however long it verifies. */
+export const maxVerificationSteps = 50;
+
+const countSchema = z.int().min(0);
+
+const actionSchema = z
+  .object({
+    type: z
+      .enum(actionTypes)
+      .describe(
+        'What was done: annotated (the Deployment), event (emitted), paused, resumed, approved, pre-approved (approved before it was paused), resumed-by-hand (kubectl rollout resume without approval), verified, verification-held (Prometheus down or no data: nothing done), rolled-back, rolled-back-by-hand (someone undid it), skipped-rollback (a rollback was due but not done, e.g. cap reached), or gitops-paused (paused instead of undone because Argo CD or Flux manages it).',
+      ),
+    at: dateTimeSchema.describe('When it was done.'),
+    message: z.string().max(4096).describe('What happened and why, in a sentence.'),
+    by: z
+      .string()
+      .max(512)
+      .optional()
+      .describe('Who did it: rollguard, or the user who approved (from the approve annotation).'),
+  })
+  .describe('One thing rollguard did, or saw done, to this rollout.');
+
+const stepSchema = z
+  .object({
+    at: dateTimeSchema.describe('When the interval was judged.'),
+    metric: z.string().max(256).describe('Which check: error-rate, latency, or a statistical test.'),
+    query: z.string().max(8192).optional().describe('The PromQL that was run, placeholders filled in.'),
+    value: z.number().optional().describe('What the new version measured; absent when there was no data.'),
+    baseline: z.number().optional().describe('What the baseline measured, when there is one.'),
+    limit: z.number().optional().describe('The limit the value was held to.'),
+    verdict: z
+      .enum(stepVerdicts)
+      .describe('pass, fail, no-data (no samples), error (Prometheus failed), or inconclusive (too little to judge).'),
+    message: z.string().max(4096).optional().describe('The verdict in words.'),
+  })
+  .describe('The summary of one verification check in one interval.');
+
+const verificationStatusSchema = z
+  .object({
+    startedAt: dateTimeSchema.optional().describe('When verification started.'),
+    completedAt: dateTimeSchema.optional().describe('When verification ended with a verdict.'),
+    state: z
+      .enum(verificationStates)
+      .optional()
+      .describe(
+        'pending (not started), running, passed, failed (led to a rollback, if allowed), or held (stopped on no data or provider errors; nothing done).',
+      ),
+    consecutiveFailures: countSchema
+      .optional()
+      .describe('Failed intervals in a row; at the failure limit it rolls back.'),
+    consecutiveErrors: countSchema.optional().describe('Intervals in a row in which Prometheus could not be queried.'),
+    consecutiveNoData: countSchema.optional().describe('Intervals in a row without data or without a clear verdict.'),
+    steps: z
+      .array(stepSchema)
+      .max(maxVerificationSteps)
+      .optional()
+      .describe(`The last ${maxVerificationSteps} checks, oldest first.`),
+    lastCheckAt: dateTimeSchema.optional().describe('When the live metrics were last judged.'),
+    rolloutCompletedAt: dateTimeSchema
+      .optional()
+      .describe('When every replica ran the new version; the verification window counts from here.'),
+    deadline: dateTimeSchema
+      .optional()
+      .describe('When verification ends if nothing fails: rolloutCompletedAt plus the window.'),
+    baselineErrorRate: z.number().min(0).optional().describe('Error ratio of the service just before the rollout.'),
+    baselineLatencySeconds: z
+      .number()
+      .min(0)
+      .optional()
+      .describe('p99 latency of the service just before the rollout.'),
+    message: z.string().max(4096).optional().describe('Where verification stands, in a sentence.'),
+  })
+  .describe('Live-metric verification of the new version against the baseline.');
+
+export const assessmentStatusSchema = z
+  .object({
+    phase: z
+      .enum(assessmentPhases)
+      .optional()
+      .describe(
+        'Where the rollout is: Assessed, Paused (waiting for approval), Verifying, Verified, RolledBack, Failed, or Superseded (a newer revision came first).',
+      ),
+    outcome: z
+      .enum(assessmentOutcomes)
+      .optional()
+      .describe('How it ended, the label for learning: running (not yet), succeeded, rolled-back, failed, superseded.'),
+    score: z.number().min(0).max(1).optional().describe('Risk score from 0 (safe) to 1 (risky).'),
+    level: z.enum(riskLevels).optional().describe("Risk level from the score and the policy's thresholds."),
+    scorer: z
+      .enum(scorers)
+      .optional()
+      .describe('What produced the score: model (the trained random forest) or rules (the fallback without a model).'),
+    modelVersion: z.string().max(256).optional().describe('Version of the model that scored, e.g. jit-apachejit-v1.'),
+    features: z
+      .record(z.string(), z.number().min(0))
+      .optional()
+      .describe(
+        'The feature values used, by name (files_changed, hour_of_day, …); features that were unknown are absent.',
+      ),
+    missingFeatures: z.array(z.string()).optional().describe('Features that could not be determined.'),
+    reasons: z.array(z.string()).optional().describe('The few things that pushed the score most, in words.'),
+    hardRules: z
+      .array(z.string())
+      .optional()
+      .describe('Hard rules of the policy that fired, in words; any of them means block.'),
+    mode: z.enum(policyModes).optional().describe('The mode of the governing policy when the rollout was assessed.'),
+    assessedAt: dateTimeSchema.optional().describe('When the rollout was assessed.'),
+    modelError: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe('Why the model could not score and the rules did, when that happened.'),
+    findings: z.array(z.string()).optional().describe('What the deterministic checks found in the new pod template.'),
+    templateChanges: z
+      .array(z.string())
+      .optional()
+      .describe('What changed between the previous and the new pod template.'),
+    annotationWarnings: z
+      .array(z.string())
+      .optional()
+      .describe('Change-description annotations ignored because their value was bad.'),
+    changeType: z.string().max(64).optional().describe('The change type from rollguard.io/change-type.'),
+    commit: z.string().max(64).optional().describe('The commit from rollguard.io/commit.'),
+    liveSignals: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe('Why the live error rate and latency before the rollout are missing, when they are.'),
+    actions: z.array(actionSchema).optional().describe('What was done to the rollout, oldest first.'),
+    approval: z
+      .object({
+        by: z.string().max(512).describe('Who approved.'),
+        at: dateTimeSchema.describe('When.'),
+        revision: revisionSchema.describe('The revision approved.'),
+      })
+      .optional()
+      .describe('The approval that resumed a paused rollout.'),
+    verification: verificationStatusSchema.optional(),
+    conditions: conditionsSchema('Standard conditions of the assessment.').optional(),
+  })
+  .describe('What rollguard found and did; written by rollguard, not by users.');
+
+export type AssessmentStatus = z.output<typeof assessmentStatusSchema>;
+export type AssessmentAction = z.output<typeof actionSchema>;
+export type VerificationStep = z.output<typeof stepSchema>;
+export type VerificationStatus = z.output<typeof verificationStatusSchema>;
+
+export function parseAssessmentSpec(raw: unknown): ParseResult<AssessmentSpec> {
+  return parseFields(assessmentSpecSchema, raw, 'spec');
+}
+
+export function parseAssessmentStatus(raw: unknown): ParseResult<AssessmentStatus> {
+  return parseFields(assessmentStatusSchema, raw, 'status');
+}
+
+/**
+ * The RolloutAssessment's name for a Deployment revision: `<deployment>-<revision>`. A name longer than a
+ * Kubernetes name may be (253) keeps the start of the Deployment's name and ends in `-<hash>-<revision>`,
+ * where the hash of the full name keeps two long names that start alike apart.
+ */
+export function rolloutAssessmentName(deployment: string, revision: number): string {
+  if (!Number.isSafeInteger(revision) || revision < 1) {
+    throw new RangeError(`a revision is a whole number from 1, not ${revision}`);
+  }
+  const name = `${deployment}-${revision}`;
+  if (name.length <= maxDnsSubdomainLength) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  const suffix = `-${hash}-${revision}`;
+  // A name part may not end in - or ., so trim those off where the cut lands.
+  const prefix = deployment.slice(0, maxDnsSubdomainLength - suffix.length).replace(/[-.]+$/, '');
+  return `${prefix}${suffix}`;
+}

@@ -1,0 +1,126 @@
+// Tests for batching: N rollouts → one query per metric, and the split back to one reading per ReplicaSet.
+import { describe, expect, it } from 'vitest';
+import { planBatchQueries, readingFor, samplesFor, splitByReplicaSet, type VerificationTarget } from './batch.js';
+import type { QueryResult, Sample } from './types.js';
+
+const templates = {
+  errorRate:
+    'sum by (deployment, pod_template_hash) (rate(http_requests_total{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}",code=~"5.."}[{{window}}]))' +
+    ' / sum by (deployment, pod_template_hash) (rate(http_requests_total{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}"}[{{window}}]))',
+  latency:
+    'histogram_quantile(0.99, sum by (deployment, pod_template_hash, le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}"}[{{window}}])))',
+};
+
+function targets(n: number): VerificationTarget[] {
+  return Array.from({ length: n }, (_, i) => ({ deployment: `svc-${i}`, podTemplateHashes: [`new${i}`, `old${i}`] }));
+}
+
+describe('planBatchQueries', () => {
+  it.each([1, 10, 100])('%i rollouts → one query per metric', (n) => {
+    const planned = planBatchQueries(templates, { namespace: 'shop', window: '1m', targets: targets(n) });
+    expect(planned.map((p) => p.metric)).toEqual(['errorRate', 'latency']);
+    for (const p of planned) {
+      if (!p.render.ok) throw new Error(p.render.error);
+      for (let i = 0; i < n; i++) expect(p.render.query).toContain(`svc-${i}`);
+    }
+  });
+
+  it('plans nothing when nothing is being verified', () => {
+    expect(planBatchQueries(templates, { namespace: 'shop', window: '1m', targets: [] })).toEqual([]);
+  });
+
+  it('passes a template error through per metric', () => {
+    const planned = planBatchQueries(
+      { errorRate: 'up{job="{{job}}"}' },
+      { namespace: 'shop', window: '1m', targets: targets(1) },
+    );
+    expect(planned[0]?.render.ok).toBe(false);
+  });
+});
+
+function sample(deployment: string | undefined, hash: string | undefined, value: number): Sample {
+  const labels: Record<string, string> = {};
+  if (deployment !== undefined) labels.deployment = deployment;
+  if (hash !== undefined) labels.pod_template_hash = hash;
+  return { labels, timestamp: 1763770000, value };
+}
+
+const vector: QueryResult = {
+  kind: 'vector',
+  message: '',
+  samples: [sample('web', 'new', 0.31), sample('web', 'old', 0.01), sample('api', 'new', NaN)],
+};
+
+describe('splitByReplicaSet / readingFor', () => {
+  const split = splitByReplicaSet(vector);
+
+  it.each([
+    ['web', 'new', { kind: 'value', value: 0.31 }],
+    ['web', 'old', { kind: 'value', value: 0.01 }],
+    ['api', 'new', { kind: 'not-a-number' }],
+    ['api', 'old', { kind: 'empty' }],
+    ['cart', 'new', { kind: 'empty' }],
+  ])('%s/%s → %o', (deployment, hash, expected) => {
+    expect(readingFor(split, deployment, hash)).toMatchObject(expected);
+  });
+
+  it('reports several series for one ReplicaSet as multiple-series', () => {
+    const twice: QueryResult = {
+      kind: 'vector',
+      message: '',
+      samples: [
+        { ...sample('web', 'new', 1), labels: { deployment: 'web', pod_template_hash: 'new', code: '500' } },
+        { ...sample('web', 'new', 2), labels: { deployment: 'web', pod_template_hash: 'new', code: '503' } },
+      ],
+    };
+    expect(readingFor(splitByReplicaSet(twice), 'web', 'new')).toMatchObject({ kind: 'multiple-series', count: 2 });
+  });
+
+  it.each([
+    [{ kind: 'unreachable', reason: 'refused', message: 'Prometheus refused the connection' }, 'unreachable'],
+    [{ kind: 'timeout', reason: 'slow', message: 'slow' }, 'timeout'],
+    [{ kind: 'empty', message: 'nothing' }, 'empty'],
+  ] as const)('a whole-query %o reads the same for every rollout', (result, kind) => {
+    const split = splitByReplicaSet(result);
+    expect(readingFor(split, 'web', 'new').kind).toBe(kind);
+    expect(readingFor(split, 'api', 'old').kind).toBe(kind);
+  });
+
+  it('explains a batched query that lost the grouping labels', () => {
+    const ungrouped: QueryResult = { kind: 'vector', message: '', samples: [sample(undefined, undefined, 0.2)] };
+    const reading = readingFor(splitByReplicaSet(ungrouped), 'web', 'new');
+    expect(reading.kind).toBe('invalid-response');
+    expect(reading.message).toMatch(/sum by \(deployment, pod_template_hash\)/);
+  });
+});
+
+describe('samplesFor', () => {
+  const matrix: QueryResult = {
+    kind: 'matrix',
+    message: '',
+    series: [
+      {
+        labels: { deployment: 'web', pod_template_hash: 'new' },
+        points: [
+          { timestamp: 1, value: 0.1 },
+          { timestamp: 2, value: NaN },
+          { timestamp: 3, value: 0.3 },
+        ],
+      },
+      { labels: { deployment: 'web', pod_template_hash: 'old' }, points: [{ timestamp: 1, value: NaN }] },
+    ],
+  };
+  const split = splitByReplicaSet(matrix);
+
+  it('returns the finite points, dropping NaN steps', () => {
+    expect(samplesFor(split, 'web', 'new')).toMatchObject({ kind: 'samples', values: [0.1, 0.3] });
+  });
+
+  it('treats a series of only NaN as no data', () => {
+    expect(samplesFor(split, 'web', 'old').kind).toBe('empty');
+  });
+
+  it('reads the latest point as the current value of a range answer', () => {
+    expect(readingFor(split, 'web', 'new')).toMatchObject({ kind: 'value', value: 0.3 });
+  });
+});

@@ -1,0 +1,155 @@
+// Batching: one query per policy, metric and interval for every Deployment being verified in the namespace,
+// grouped by deployment and pod_template_hash, then split back into one reading per ReplicaSet. The number of
+// queries thus grows with policies, not with rollouts. Pure: the controller runs the queries.
+import { renderQuery, type RenderResult } from './template.js';
+import {
+  emptyResult,
+  formatLabels,
+  isProviderFailure,
+  multipleSeries,
+  singleValue,
+  type Labels,
+  type QueryResult,
+  type Series,
+  type SingleResult,
+} from './types.js';
+
+/** One Deployment under verification: its new ReplicaSet's hash, and the old one's while both serve. */
+export interface VerificationTarget {
+  readonly deployment: string;
+  readonly podTemplateHashes: readonly string[];
+}
+
+export interface BatchScope {
+  readonly namespace: string;
+  /** The policy's `metrics.rateWindow`. */
+  readonly window: string;
+  readonly targets: readonly VerificationTarget[];
+}
+
+export interface PlannedQuery<M extends string> {
+  readonly metric: M;
+  readonly render: RenderResult;
+}
+
+/** Renders one template for every target of the scope at once (`{{deploymentRegex}}`, `{{hashRegex}}`). */
+export function buildBatchQuery(template: string, scope: BatchScope): RenderResult {
+  return renderQuery(template, {
+    namespace: scope.namespace,
+    window: scope.window,
+    deployments: scope.targets.map((t) => t.deployment),
+    podTemplateHashes: scope.targets.flatMap((t) => t.podTemplateHashes),
+  });
+}
+
+/**
+ * One query per metric for the whole scope, e.g. `{ errorRate, latency }` → two queries whether one or a
+ * hundred rollouts are being verified. No targets, no queries.
+ */
+export function planBatchQueries<M extends string>(
+  templates: Readonly<Record<M, string>>,
+  scope: BatchScope,
+): PlannedQuery<M>[] {
+  if (scope.targets.length === 0) return [];
+  return (Object.keys(templates) as M[])
+    .sort()
+    .map((metric) => ({ metric, render: buildBatchQuery(templates[metric], scope) }));
+}
+
+export interface SplitLabels {
+  readonly deployment: string;
+  readonly podTemplateHash: string;
+}
+
+export const DEFAULT_SPLIT_LABELS: SplitLabels = { deployment: 'deployment', podTemplateHash: 'pod_template_hash' };
+
+/**
+ * A batched answer keyed by (deployment, pod_template_hash). When the whole query failed or was empty, that
+ * one result stands for every key: an outage reads as an outage for each rollout, not as "no data".
+ */
+export type BatchSplit =
+  | { readonly kind: 'split'; readonly series: ReadonlyMap<string, readonly Series[]> }
+  | { readonly kind: 'whole'; readonly result: SingleResult };
+
+function keyOf(deployment: string, podTemplateHash: string): string {
+  return JSON.stringify([deployment, podTemplateHash]);
+}
+
+export function splitByReplicaSet(result: QueryResult, labels: SplitLabels = DEFAULT_SPLIT_LABELS): BatchSplit {
+  if (isProviderFailure(result) || result.kind === 'empty') return { kind: 'whole', result };
+  let all: readonly Series[];
+  switch (result.kind) {
+    case 'vector':
+      all = result.samples.map((s) => ({ labels: s.labels, points: [{ timestamp: s.timestamp, value: s.value }] }));
+      break;
+    case 'matrix':
+      all = result.series;
+      break;
+    case 'value':
+    case 'not-a-number':
+    case 'multiple-series':
+      all = [];
+      break;
+  }
+  const series = new Map<string, Series[]>();
+  for (const s of all) {
+    const deployment = s.labels[labels.deployment];
+    const hash = s.labels[labels.podTemplateHash];
+    if (deployment === undefined || hash === undefined) continue;
+    const key = keyOf(deployment, hash);
+    series.set(key, [...(series.get(key) ?? []), s]);
+  }
+  if (series.size === 0) {
+    const example = all[0] === undefined ? 'a single number' : `series such as ${formatLabels(all[0].labels)}`;
+    return {
+      kind: 'whole',
+      result: {
+        kind: 'invalid-response',
+        message:
+          `the batched query returned ${example} without the ${labels.deployment} and ` +
+          `${labels.podTemplateHash} labels; group it with sum by (${labels.deployment}, ${labels.podTemplateHash})`,
+      },
+    };
+  }
+  return { kind: 'split', series };
+}
+
+function seriesFor(split: BatchSplit & { kind: 'split' }, deployment: string, hash: string): readonly Series[] {
+  return split.series.get(keyOf(deployment, hash)) ?? [];
+}
+
+function noSeries(deployment: string, hash: string): SingleResult {
+  return emptyResult(
+    `no series for Deployment ${deployment}, pod-template-hash ${hash} (no traffic to these pods in the window yet)`,
+  );
+}
+
+/** The reading of one ReplicaSet: its value, `empty`, `not-a-number`, `multiple-series`, or the query's failure. */
+export function readingFor(split: BatchSplit, deployment: string, podTemplateHash: string): SingleResult {
+  if (split.kind === 'whole') return split.result;
+  const found = seriesFor(split, deployment, podTemplateHash);
+  const [only, ...rest] = found;
+  if (only === undefined) return noSeries(deployment, podTemplateHash);
+  if (rest.length > 0) return multipleSeries(found.map((s) => s.labels));
+  const last = only.points.at(-1);
+  if (last === undefined) return noSeries(deployment, podTemplateHash);
+  return singleValue(last.value, only.labels, last.timestamp);
+}
+
+export type SamplesReading =
+  { readonly kind: 'samples'; readonly values: readonly number[]; readonly labels: Labels } | SingleResult;
+
+/**
+ * The finite values of one ReplicaSet's series over time, for a statistical comparison. NaN points (no
+ * requests at that step) are dropped rather than counted as zero or as a failure.
+ */
+export function samplesFor(split: BatchSplit, deployment: string, podTemplateHash: string): SamplesReading {
+  if (split.kind === 'whole') return split.result;
+  const found = seriesFor(split, deployment, podTemplateHash);
+  const [only, ...rest] = found;
+  if (only === undefined) return noSeries(deployment, podTemplateHash);
+  if (rest.length > 0) return multipleSeries(found.map((s) => s.labels));
+  const values = only.points.map((p) => p.value).filter((v) => Number.isFinite(v));
+  if (values.length === 0) return noSeries(deployment, podTemplateHash);
+  return { kind: 'samples', values, labels: only.labels };
+}

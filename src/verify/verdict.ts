@@ -1,0 +1,527 @@
+// The verdict, as pure functions: first each metric of one interval is checked against the policy's limits
+// (absolute, relative to a reference, optionally a Mann–Whitney comparison), then the interval's checks
+// advance the verification's consecutive counters and yield one decision: continue, roll back, hold or pass.
+//
+// Principles, after Flagger and Argo Rollouts but safer by default: "no data" is not a failure; a provider
+// error is not a failure; separate consecutive limits for failures, no-data and errors; and unless the
+// policy says otherwise (onNoData: fail, onProviderError: fail) neither ever leads to a rollback — the
+// verification holds and says why. A failure streak resets only on a passing interval: intervals without
+// information neither lengthen nor forgive it.
+import { formatValue, isProviderFailure, type SingleResult } from '../prometheus/types.js';
+import type { OnNoData, OnProviderError } from './levels.js';
+import { MIN_RELIABLE_SAMPLES, mannWhitneyU } from './mann-whitney.js';
+
+export type MetricName = 'errorRate' | 'latency';
+export type CheckVerdict = 'pass' | 'fail' | 'no-data' | 'error' | 'inconclusive';
+
+// Input shapes follow docs/contracts.md (`spec.metrics`), `| undefined`-tolerant so the parsed policy fits.
+
+export interface ErrorRateLimits {
+  /** Highest acceptable error ratio (0..1). */
+  readonly maxAbsolute?: number | undefined;
+  /** Highest acceptable increase over the reference, in ratio points. */
+  readonly maxIncrease?: number | undefined;
+}
+
+export interface LatencyLimits {
+  readonly maxAbsoluteSeconds?: number | undefined;
+  /** Highest acceptable new / reference ratio. */
+  readonly maxRelative?: number | undefined;
+}
+
+export interface StatisticalTestSpec {
+  readonly enabled?: boolean | undefined;
+  /** E.g. 0.95: a difference counts when p < 1 − confidence. */
+  readonly confidence?: number | undefined;
+}
+
+export interface MetricLimits {
+  readonly errorRate?: ErrorRateLimits | undefined;
+  readonly latency?: LatencyLimits | undefined;
+  readonly statisticalTest?: StatisticalTestSpec | undefined;
+}
+
+export interface MetricObservation {
+  /** The new ReplicaSet's reading this interval. */
+  readonly current: SingleResult;
+  /** The metric over the window before the rollout began: a number, or how reading it went. */
+  readonly baseline?: SingleResult | number | undefined;
+  /** The old ReplicaSet's reading this interval, while both serve. Preferred over the baseline. */
+  readonly oldReplicaSet?: SingleResult | number | undefined;
+  /** Samples for the statistical test: the new pods' values and the reference's (old pods or baseline). */
+  readonly samples?: { readonly current: readonly number[]; readonly reference: readonly number[] } | undefined;
+}
+
+export interface IntervalObservations {
+  readonly errorRate?: MetricObservation | undefined;
+  readonly latency?: MetricObservation | undefined;
+}
+
+/** One metric's verdict for one interval: what the assessment's verification steps record. */
+export interface MetricCheck {
+  readonly metric: MetricName;
+  readonly verdict: CheckVerdict;
+  /** The new pods' value; null when there was none or it is not finite (the message says which). */
+  readonly value: number | null;
+  /** The reference compared with: the old pods' concurrent value, or the pre-rollout baseline. */
+  readonly baseline: number | null;
+  readonly baselineSource: 'old-replicaset' | 'before-rollout' | null;
+  /** The limit that decided: the one breached, or the tightest one met. */
+  readonly limit: number | null;
+  readonly message: string;
+  /** The kind of reading behind the verdict (`value`, `empty`, `unreachable`, ...), for holds and telemetry. */
+  readonly source: SingleResult['kind'];
+}
+
+const DEFAULT_CONFIDENCE = 0.95;
+
+interface Reference {
+  readonly value: number;
+  readonly source: 'old-replicaset' | 'before-rollout';
+  /** How a comparison names it, e.g. "the old pods' 0.01". */
+  readonly phrase: string;
+  /** How a parenthesis names it, e.g. "old pods 0.01". */
+  readonly short: string;
+  /** How "it is just as bad" reads, e.g. "the old pods show 0.29 at the same time". */
+  readonly asBad: string;
+}
+
+/** What differs between the two metrics: names, units, and how a relative limit turns into a number. */
+interface Rule {
+  readonly metric: MetricName;
+  readonly label: string;
+  readonly format: (v: number) => string;
+  readonly absolute: number | undefined;
+  /** The highest acceptable value given the reference, when a relative limit is configured and meaningful. */
+  readonly allowed: ((ref: number) => number | undefined) | undefined;
+  readonly relativePhrase: (ref: Reference) => string;
+}
+
+function errorRateRule(limits: ErrorRateLimits): Rule {
+  const inc = limits.maxIncrease;
+  return {
+    metric: 'errorRate',
+    label: 'error ratio',
+    format: formatValue,
+    absolute: limits.maxAbsolute,
+    allowed: inc === undefined ? undefined : (ref) => ref + inc,
+    relativePhrase: (ref) => `more than ${formatValue(inc ?? 0)} above ${ref.phrase}`,
+  };
+}
+
+function latencyRule(limits: LatencyLimits): Rule {
+  const rel = limits.maxRelative;
+  return {
+    metric: 'latency',
+    // The query is the policy's (p99 by default), so the message does not name a quantile.
+    label: 'latency',
+    format: (v) =>
+      Number.isFinite(v) ? `${formatValue(v)}s` : `${formatValue(v)} (beyond the highest histogram bucket)`,
+    absolute: limits.maxAbsoluteSeconds,
+    // A reference of 0 s (no measurable latency) would make every request a failure: no relative check then.
+    allowed: rel === undefined ? undefined : (ref) => (ref > 0 ? ref * rel : undefined),
+    relativePhrase: (ref) => `more than ${formatValue(rel ?? 0)}× ${ref.phrase}`,
+  };
+}
+
+/** A number as reported in status: float noise such as 0.44999999999999996 trimmed, non-finite as null. */
+function reported(n: number | undefined): number | null {
+  if (n === undefined || !Number.isFinite(n)) return null;
+  return Number(n.toPrecision(12));
+}
+
+function numberOf(reading: SingleResult | number | undefined): number | undefined {
+  if (reading === undefined) return undefined;
+  if (typeof reading === 'number') return Number.isFinite(reading) ? reading : undefined;
+  return reading.kind === 'value' ? reading.value : undefined;
+}
+
+/** The old pods' concurrent value when known (it shares the moment's conditions), else the baseline. */
+function referenceOf(rule: Rule, observation: MetricObservation): Reference | undefined {
+  const old = numberOf(observation.oldReplicaSet);
+  if (old !== undefined) {
+    const x = rule.format(old);
+    return {
+      value: old,
+      source: 'old-replicaset',
+      phrase: `the old pods' ${x}`,
+      short: `old pods ${x}`,
+      asBad: `the old pods show ${x} at the same time`,
+    };
+  }
+  const before = numberOf(observation.baseline);
+  if (before !== undefined) {
+    const x = rule.format(before);
+    return {
+      value: before,
+      source: 'before-rollout',
+      phrase: `the baseline ${x}`,
+      short: `baseline ${x}`,
+      asBad: `it was already ${x} before the rollout`,
+    };
+  }
+  return undefined;
+}
+
+function statisticalComparison(
+  spec: StatisticalTestSpec | undefined,
+  samples: MetricObservation['samples'],
+): { significant: boolean; reliable: boolean; note: string } | undefined {
+  if (spec?.enabled !== true || samples === undefined) return undefined;
+  const confidence = spec.confidence ?? DEFAULT_CONFIDENCE;
+  const alpha = 1 - confidence;
+  const test = mannWhitneyU(samples.current, samples.reference);
+  if (test?.reliable !== true) {
+    const n1 = test?.n1 ?? samples.current.length;
+    const n2 = test?.n2 ?? samples.reference.length;
+    return {
+      significant: false,
+      reliable: false,
+      note: `too few samples for the statistical test (${n1} and ${n2}; it needs ${MIN_RELIABLE_SAMPLES} each)`,
+    };
+  }
+  // Only "the new pods are worse" matters for a rollback, so the direction (z > 0) is part of significance.
+  const significant = test.p < alpha && test.z > 0;
+  const p = formatValue(test.p);
+  return {
+    significant,
+    reliable: true,
+    note: significant
+      ? `the new pods are significantly worse (Mann-Whitney p=${p} < ${formatValue(alpha)})`
+      : `the difference is not statistically significant (Mann-Whitney p=${p}, needs < ${formatValue(alpha)} and worse)`,
+  };
+}
+
+function hasLimits(rule: Rule, stats: StatisticalTestSpec | undefined): boolean {
+  return rule.absolute !== undefined || rule.allowed !== undefined || stats?.enabled === true;
+}
+
+function check(
+  rule: Rule,
+  stats: StatisticalTestSpec | undefined,
+  observation: MetricObservation,
+): MetricCheck | undefined {
+  if (!hasLimits(rule, stats)) return undefined;
+  const reading = observation.current;
+  const ref = referenceOf(rule, observation);
+  const base = {
+    metric: rule.metric,
+    baseline: reported(ref?.value),
+    baselineSource: ref?.source ?? null,
+    source: reading.kind,
+  };
+  const noValue = (verdict: CheckVerdict, message: string): MetricCheck => ({
+    ...base,
+    verdict,
+    value: null,
+    limit: reported(rule.absolute),
+    message,
+  });
+
+  if (isProviderFailure(reading)) return noValue('error', `could not read the ${rule.label}: ${reading.message}`);
+  if (reading.kind === 'empty') return noValue('no-data', `no ${rule.label} for the new pods: ${reading.message}`);
+  if (reading.kind === 'multiple-series') return noValue('inconclusive', `${rule.label}: ${reading.message}`);
+  if (reading.kind === 'not-a-number') {
+    if (Number.isNaN(reading.value)) {
+      return noValue('no-data', `no requests to the new pods in the window (the ${rule.label} is NaN)`);
+    }
+    // histogram_quantile answers +Inf when the quantile lies beyond the highest bucket: real and very slow.
+    if (rule.metric !== 'latency' || reading.value < 0) {
+      return noValue('inconclusive', `the ${rule.label} is ${formatValue(reading.value)}, which cannot be judged`);
+    }
+  }
+  const value = reading.value;
+
+  const refText = ref === undefined ? '' : ` (${ref.short})`;
+  const allowed = ref === undefined ? undefined : rule.allowed?.(ref.value);
+  const absoluteBreach = rule.absolute !== undefined && value > rule.absolute;
+  const relativeBreach = allowed !== undefined && value > allowed;
+  const stat = statisticalComparison(stats, observation.samples);
+  const withStat = (message: string): string => (stat === undefined ? message : `${message}; ${stat.note}`);
+  const v = rule.format(value);
+  const result = (verdict: CheckVerdict, limit: number | undefined, message: string): MetricCheck => ({
+    ...base,
+    verdict,
+    value: reported(value),
+    limit: reported(limit),
+    message: withStat(message),
+  });
+
+  if (absoluteBreach) {
+    const limit = rule.absolute;
+    // Above the limit but no worse than what it replaces (an incident already under way, a hotfix that
+    // helps only partly): rolling back would not help, so it is not the new version's failure.
+    if (ref !== undefined && value <= (allowed ?? ref.value)) {
+      return result(
+        'inconclusive',
+        limit,
+        `${rule.label} ${v} is above the limit ${rule.format(limit)}, but ${ref.asBad}: ` +
+          `the new version is no worse than what it replaces`,
+      );
+    }
+    return result('fail', limit, `${rule.label} ${v} is above the limit ${rule.format(limit)}${refText}`);
+  }
+  if (relativeBreach && ref !== undefined) {
+    const message = `${rule.label} ${v} is ${rule.relativePhrase(ref)} (limit ${rule.format(allowed)})`;
+    // With the test on, a relative breach must also be statistically real: low traffic is noisy.
+    if (stat?.reliable === true && !stat.significant) {
+      return result('pass', allowed, `${message}, but that may be noise`);
+    }
+    return result('fail', allowed, message);
+  }
+  // Without a relative limit the statistical test is the comparison with the reference.
+  if (rule.allowed === undefined && stat?.significant === true) {
+    return result('fail', rule.absolute, `${rule.label} ${v} is higher than the reference samples`);
+  }
+  const limits = [rule.absolute, allowed].filter((x): x is number => x !== undefined);
+  const tightest = limits.length === 0 ? undefined : Math.min(...limits);
+  const within = tightest === undefined ? '' : ` is within the limit ${rule.format(tightest)}`;
+  return result('pass', tightest, `${rule.label} ${v}${within}${refText}`);
+}
+
+/** Checks every metric that has both limits and an observation this interval. */
+export function checkInterval(limits: MetricLimits, observations: IntervalObservations): MetricCheck[] {
+  const checks: MetricCheck[] = [];
+  if (limits.errorRate !== undefined && observations.errorRate !== undefined) {
+    const c = check(errorRateRule(limits.errorRate), limits.statisticalTest, observations.errorRate);
+    if (c !== undefined) checks.push(c);
+  }
+  if (limits.latency !== undefined && observations.latency !== undefined) {
+    const c = check(latencyRule(limits.latency), limits.statisticalTest, observations.latency);
+    if (c !== undefined) checks.push(c);
+  }
+  return checks;
+}
+
+// ---- The state across intervals ----
+
+export interface VerificationCounters {
+  readonly consecutiveFailures: number;
+  readonly consecutiveErrors: number;
+  /** No-data and inconclusive intervals. */
+  readonly consecutiveNoData: number;
+}
+
+export const INITIAL_COUNTERS: VerificationCounters = {
+  consecutiveFailures: 0,
+  consecutiveErrors: 0,
+  consecutiveNoData: 0,
+};
+
+export interface DecisionLimits {
+  readonly failureLimit: number;
+  readonly inconclusiveLimit: number;
+  readonly errorLimit: number;
+  readonly onNoData: OnNoData;
+  readonly onProviderError: OnProviderError;
+}
+
+export interface VerificationClock {
+  /** The rollout has completed and the level's verification window after it has elapsed. */
+  readonly windowElapsed: boolean;
+  /** The Deployment reports ProgressDeadlineExceeded: the rollout counts as failed. */
+  readonly progressDeadlineExceeded?: boolean | undefined;
+  /** The provider's health, when checked this interval; false keeps its numbers from causing a rollback. */
+  readonly providerHealthy?: boolean | undefined;
+}
+
+/** The interval as a whole: any failure fails it; otherwise any error, then any missing data, wins over pass. */
+export type IntervalOutcome = 'pass' | 'fail' | 'error' | 'no-data';
+
+export function intervalOutcome(checks: readonly MetricCheck[]): IntervalOutcome {
+  const verdicts = new Set(checks.map((c) => c.verdict));
+  if (verdicts.has('fail')) return 'fail';
+  if (verdicts.has('error')) return 'error';
+  // Every configured metric must be read for an interval to pass: verifying on half the metrics silently
+  // would hide, say, a latency query that never works.
+  if (checks.length === 0 || verdicts.has('no-data') || verdicts.has('inconclusive')) return 'no-data';
+  return 'pass';
+}
+
+export type VerificationDecision =
+  | { readonly action: 'continue'; readonly message: string }
+  | {
+      readonly action: 'rollback';
+      readonly cause: 'metrics' | 'no-data' | 'provider-error' | 'progress-deadline';
+      /** The checks behind it (the failing ones for `metrics`). */
+      readonly checks: readonly MetricCheck[];
+      readonly message: string;
+    }
+  | {
+      readonly action: 'hold';
+      readonly cause: 'no-data' | 'provider-error' | 'provider-unhealthy';
+      readonly message: string;
+    }
+  | { readonly action: 'pass'; readonly message: string };
+
+export interface VerificationStep {
+  readonly counters: VerificationCounters;
+  readonly outcome: IntervalOutcome;
+  readonly decision: VerificationDecision;
+}
+
+function nextCounters(state: VerificationCounters, outcome: IntervalOutcome): VerificationCounters {
+  switch (outcome) {
+    case 'pass':
+      return INITIAL_COUNTERS;
+    case 'fail':
+      return { consecutiveFailures: state.consecutiveFailures + 1, consecutiveErrors: 0, consecutiveNoData: 0 };
+    case 'error':
+      // No answer says nothing about the rollout: the failure and no-data streaks stand as they are.
+      return { ...state, consecutiveErrors: state.consecutiveErrors + 1 };
+    case 'no-data':
+      return { ...state, consecutiveErrors: 0, consecutiveNoData: state.consecutiveNoData + 1 };
+  }
+}
+
+/** What kept the provider from answering, in a few words, from the first error check. */
+function outageWords(checks: readonly MetricCheck[]): string {
+  switch (checks.find((c) => c.verdict === 'error')?.source) {
+    case 'unreachable':
+      return 'Prometheus unreachable';
+    case 'timeout':
+      return 'Prometheus too slow to answer';
+    case 'http-error':
+      return 'Prometheus answering with HTTP errors';
+    case 'promql-error':
+      return 'Prometheus rejecting the query';
+    case 'invalid-response':
+      return "Prometheus's answers unreadable";
+    default:
+      return 'metrics unavailable';
+  }
+}
+
+function intervals(n: number): string {
+  return n === 1 ? '1 interval' : `${n} intervals`;
+}
+
+function detail(checks: readonly MetricCheck[], verdicts: readonly CheckVerdict[]): string {
+  return checks
+    .filter((c) => verdicts.includes(c.verdict))
+    .map((c) => c.message)
+    .join('; ');
+}
+
+/**
+ * Advances the verification by one interval. Rollback needs `failureLimit` consecutive failed intervals (or
+ * the policy's explicit onNoData/onProviderError: fail); a pass needs the window elapsed and a passing
+ * interval with no failure streak open. While a streak is open after the window, verification goes on until
+ * it either passes or reaches the limit. A hold is not sticky: the next readable interval resumes.
+ */
+export function nextVerificationState(
+  state: VerificationCounters,
+  checks: readonly MetricCheck[],
+  limits: DecisionLimits,
+  clock: VerificationClock,
+): VerificationStep {
+  const outcome = intervalOutcome(checks);
+  const counters = nextCounters(state, outcome);
+  const step = (decision: VerificationDecision): VerificationStep => ({ counters, outcome, decision });
+  const failing = checks.filter((c) => c.verdict === 'fail');
+  // A sick Prometheus's numbers are not evidence: turn a rollback they would cause into a hold until it is well.
+  const unlessUnhealthy = (decision: VerificationDecision): VerificationStep => {
+    if (clock.providerHealthy === false && decision.action === 'rollback') {
+      return step({
+        action: 'hold',
+        cause: 'provider-unhealthy',
+        message: `Prometheus reports it is not healthy, so its numbers are not trusted; verification paused, no rollback (${decision.message})`,
+      });
+    }
+    return step(decision);
+  };
+
+  if (counters.consecutiveFailures >= limits.failureLimit && failing.length > 0) {
+    const streak =
+      counters.consecutiveFailures === 1 ? '' : ` for ${counters.consecutiveFailures} consecutive intervals`;
+    return unlessUnhealthy({
+      action: 'rollback',
+      cause: 'metrics',
+      checks: failing,
+      message: `${detail(failing, ['fail'])}${streak}`,
+    });
+  }
+  if (clock.progressDeadlineExceeded === true) {
+    return step({
+      action: 'rollback',
+      cause: 'progress-deadline',
+      checks: failing,
+      message: 'the rollout exceeded its progress deadline without completing',
+    });
+  }
+
+  switch (outcome) {
+    case 'fail':
+      return step({
+        action: 'continue',
+        message: `${detail(failing, ['fail'])}; failed interval ${counters.consecutiveFailures} of ${limits.failureLimit} before a rollback`,
+      });
+    case 'error': {
+      const what = outageWords(checks);
+      const why = detail(checks, ['error']);
+      if (counters.consecutiveErrors < limits.errorLimit) {
+        return step({
+          action: 'continue',
+          message: `${why}; ${intervals(counters.consecutiveErrors)} of ${limits.errorLimit} before onProviderError (${limits.onProviderError}) applies`,
+        });
+      }
+      if (limits.onProviderError === 'fail') {
+        return step({
+          action: 'rollback',
+          cause: 'provider-error',
+          checks: checks.filter((c) => c.verdict === 'error'),
+          message: `${what} for ${intervals(counters.consecutiveErrors)} and the policy says onProviderError: fail (${why})`,
+        });
+      }
+      return step({
+        action: 'hold',
+        cause: 'provider-error',
+        message: `${what} for ${intervals(counters.consecutiveErrors)}; verification paused, no rollback (${why})`,
+      });
+    }
+    case 'no-data': {
+      const why = checks.length === 0 ? 'no metric was checked' : detail(checks, ['no-data', 'inconclusive']);
+      if (counters.consecutiveNoData < limits.inconclusiveLimit) {
+        return step({
+          action: 'continue',
+          message: `${why}; ${intervals(counters.consecutiveNoData)} of ${limits.inconclusiveLimit} before onNoData (${limits.onNoData}) applies`,
+        });
+      }
+      if (limits.onNoData === 'fail') {
+        return unlessUnhealthy({
+          action: 'rollback',
+          cause: 'no-data',
+          checks: checks.filter((c) => c.verdict === 'no-data' || c.verdict === 'inconclusive'),
+          message: `no usable data for ${intervals(counters.consecutiveNoData)} and the policy says onNoData: fail (${why})`,
+        });
+      }
+      if (limits.onNoData === 'hold') {
+        return step({
+          action: 'hold',
+          cause: 'no-data',
+          message: `no usable data for ${intervals(counters.consecutiveNoData)}; verification paused, no rollback (${why})`,
+        });
+      }
+      // onNoData: pass — silence counts as good news, but only once the window is over and no streak is open.
+      return step(
+        passOrContinue(
+          counters,
+          clock,
+          `no usable data for ${intervals(counters.consecutiveNoData)}, which the policy accepts (onNoData: pass)`,
+        ),
+      );
+    }
+    case 'pass':
+      return step(passOrContinue(counters, clock, detail(checks, ['pass'])));
+  }
+}
+
+function passOrContinue(counters: VerificationCounters, clock: VerificationClock, why: string): VerificationDecision {
+  if (clock.windowElapsed && counters.consecutiveFailures === 0) {
+    return { action: 'pass', message: `verification window elapsed with no failure; ${why}` };
+  }
+  if (counters.consecutiveFailures > 0) {
+    return { action: 'continue', message: `${why}; a failure streak of ${counters.consecutiveFailures} is still open` };
+  }
+  return { action: 'continue', message: why };
+}
