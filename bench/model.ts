@@ -45,10 +45,10 @@ const CASES: readonly Case[] = [
   { file: 'kamei-jdt', rows: 30_000 },
 ];
 
-interface Result {
+/** One trainer's runs on one case. */
+interface Runs {
   readonly trainMs: number[];
   readonly auc: number[];
-  readonly nodes: number;
 }
 
 const median = (values: readonly number[]): number => {
@@ -145,9 +145,9 @@ function main(): number {
       const csv = path.join(tmp, `${file}-${rows}.csv`);
       writeRows(csv, dataset, train, test);
 
-      const ours: Result = { trainMs: [], auc: [], nodes: 0 };
-      const oursDefault: Result = { trainMs: [], auc: [], nodes: 0 };
-      const sk: Result = { trainMs: [], auc: [], nodes: 0 };
+      const ours: Runs = { trainMs: [], auc: [] };
+      const oursDefault: Runs = { trainMs: [], auc: [] };
+      const sk: Runs = { trainMs: [], auc: [] };
       let oursNodes = 0;
       let defaultNodes = 0;
       let skNodes = 0;
@@ -172,12 +172,12 @@ function main(): number {
 
       const skMs = median(sk.trainMs);
       const skAuc = mean(sk.auc);
-      const row = (trainer: string, ms: number, aucValue: number, nodes: number): void => {
+      const row = (trainer: string, ms: number, aucValue: number, nodes?: number): void => {
         const ratio = sklearn === undefined ? '–' : `${(ms / skMs).toFixed(2)}×`;
         const delta = sklearn === undefined ? '–' : (aucValue - skAuc).toFixed(4);
         console.log(
           `| ${file} | ${rows} (${train.length}/${test.length}) | ${trainer} | ${pad(ms.toFixed(0), 6)} | ${ratio} | ` +
-            `${aucValue.toFixed(4)} | ${delta} | ${nodes} |`,
+            `${aucValue.toFixed(4)} | ${delta} | ${nodes ?? '–'} |`,
         );
       };
       if (sklearn !== undefined) row('scikit-learn (defaults, n_jobs=1)', skMs, skAuc, skNodes);
@@ -191,7 +191,7 @@ function main(): number {
       if (rows <= LIBRARY_MAX_ROWS) {
         const library = timeIt(() => trainWithLibrary(trainRows, trainLabels, { trees: TREES, seed: 1 }));
         const libraryAuc = auc(library.value.forest.scoreRows(testRows), testLabels);
-        row('ml-random-forest 2.1 trainer (1 run)', library.ms, libraryAuc, NaN);
+        row('ml-random-forest 2.1 trainer (1 run)', library.ms, libraryAuc);
       } else {
         console.log(`| ${file} | ${rows} | ml-random-forest 2.1 trainer | skipped: quadratic in rows | | | | |`);
       }
@@ -211,11 +211,12 @@ function main(): number {
 
   // Scoring one row at a time, as the operator does, through ml-random-forest's loaded forest.
   if (lastForest !== undefined) {
-    const loaded = loadForest(toForestJson(lastForest));
+    const forest = lastForest;
+    const loaded = loadForest(toForestJson(forest));
     const sample = lastTestRows.slice(0, 2_000);
     for (const row of sample.slice(0, 200)) loaded.score(row);
     const library = timeIt(() => sample.map((row) => loaded.score(row)));
-    const ourScorer = timeIt(() => sample.map((row) => scoreRow(lastForest ?? { featureCount: 0, trees: [] }, row)));
+    const ourScorer = timeIt(() => sample.map((row) => scoreRow(forest, row)));
     console.log('');
     console.log(
       `score one row, kamei-jdt 30,000-row forest (${lastForest.trees.length} trees, ${nodeCount(lastForest)} nodes): ` +

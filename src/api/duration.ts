@@ -1,4 +1,5 @@
-// Durations as rollguard's resources spell them ("30s", "5m", "1h30m"): the zod schema and the parser.
+// Durations as rollguard's resources spell them ("30s", "5m", "1h30m"): the zod schema, the parser, and the
+// formatter that writes milliseconds back in the same syntax for messages.
 import { z } from 'zod';
 
 /** The duration syntax from docs/contracts.md: one or more `<digits><unit>` parts, units ms, s, m, h. */
@@ -32,6 +33,30 @@ export function durationMs(text: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+const formatUnits = [
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+  ['ms', 1],
+] as const;
+
+/**
+ * Milliseconds as a duration in the same syntax, largest units first: 90000 → "1m30s", 1500 → "1s500ms".
+ * Rounds to whole milliseconds; zero, negative and non-finite amounts give "0s". parseDuration reads the
+ * result back to the rounded amount.
+ */
+export function formatDuration(ms: number): string {
+  let rest = Number.isFinite(ms) ? Math.round(ms) : 0;
+  if (rest <= 0) return '0s';
+  const parts: string[] = [];
+  for (const [unit, size] of formatUnits) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join('');
 }
 
 const durationFormatMessage = 'must be a duration: digits and a unit (ms, s, m, h), e.g. 30s, 5m, 1h30m';

@@ -26,7 +26,7 @@ const fullyDefaulted: PolicySpec = {
   timeZone: 'UTC',
   thresholds: { monitor: 0.4, rollbackReady: 0.6, block: 0.8 },
   levels: {
-    safe: { pause: false, verificationWindow: '2m', failureLimit: 3 },
+    safe: { pause: false, verificationWindow: '2m', failureLimit: 2 },
     monitor: { pause: false, verificationWindow: '5m', failureLimit: 2 },
     rollbackReady: { pause: false, verificationWindow: '10m', failureLimit: 1 },
     block: { pause: true, verificationWindow: '15m', failureLimit: 1 },
@@ -272,11 +272,11 @@ describe('thresholdsAreOrdered', () => {
 describe('resolveLevelAction', () => {
   const custom = parsed({ selector: {}, verification: { failureLimit: 4 }, levels: { monitor: { pause: true } } });
   it.each<[PolicySpec, RiskLevel, { pause: boolean; verificationWindowMs: number; failureLimit: number }]>([
-    [fullyDefaulted, 'safe', { pause: false, verificationWindowMs: 120_000, failureLimit: 3 }],
+    [fullyDefaulted, 'safe', { pause: false, verificationWindowMs: 120_000, failureLimit: 2 }],
     [fullyDefaulted, 'rollback-ready', { pause: false, verificationWindowMs: 600_000, failureLimit: 1 }],
     [fullyDefaulted, 'block', { pause: true, verificationWindowMs: 900_000, failureLimit: 1 }],
     [custom, 'monitor', { pause: true, verificationWindowMs: 300_000, failureLimit: 4 }],
-    [custom, 'safe', { pause: false, verificationWindowMs: 120_000, failureLimit: 3 }],
+    [custom, 'safe', { pause: false, verificationWindowMs: 120_000, failureLimit: 2 }],
   ])('%#: %s', (spec, level, expected) => {
     expect(resolveLevelAction(spec, level)).toEqual(expected);
   });

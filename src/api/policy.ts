@@ -160,9 +160,12 @@ export interface LevelAction {
   failureLimit: number;
 }
 
-/** What each level does unless the policy says otherwise: riskier rollouts are watched longer and held to fewer failures. */
+/**
+ * What each level does unless the policy says otherwise: riskier rollouts are watched longer and tolerate no
+ * more failed intervals than safer ones. Even a safe rollout is rolled back after two failed intervals in a row.
+ */
 export const defaultLevelActions = {
-  safe: { pause: false, verificationWindow: '2m', failureLimit: 3 },
+  safe: { pause: false, verificationWindow: '2m', failureLimit: 2 },
   monitor: { pause: false, verificationWindow: '5m', failureLimit: 2 },
   rollbackReady: { pause: false, verificationWindow: '10m', failureLimit: 1 },
   block: { pause: true, verificationWindow: '15m', failureLimit: 1 },
@@ -481,7 +484,10 @@ export interface ResolvedLevelAction {
 }
 
 /** The level's action with durations in milliseconds and failureLimit falling back to verification.failureLimit. */
-export function resolveLevelAction(spec: PolicySpec, level: RiskLevel): ResolvedLevelAction {
+export function resolveLevelAction(
+  spec: Pick<PolicySpec, 'levels' | 'verification'>,
+  level: RiskLevel,
+): ResolvedLevelAction {
   const action = spec.levels[levelSpecKey[level]];
   return {
     pause: action.pause,

@@ -171,7 +171,7 @@ export function parseChangeDescription(
     else warn('is-fix', fix.value, 'must be true or false');
     if (result.features.is_fix !== undefined) result.sources['is-fix'] = fix.source;
   }
-  // A bugfix or hotfix is a fix, whatever is-fix says is missing.
+  // When is-fix is not given, a bugfix or hotfix change type says it is a fix; an explicit is-fix wins.
   if (result.features.is_fix === undefined && (result.changeType === 'bugfix' || result.changeType === 'hotfix')) {
     result.features.is_fix = 1;
   }

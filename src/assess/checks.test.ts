@@ -127,12 +127,12 @@ describe('checkTemplate: credentials in env values', () => {
     }
   });
 
-  // BUG (src/assess/checks.ts, secretNamePattern, line 24-25): any env var whose name merely contains one of
+  // Regression test for a fixed bug (src/assess/checks.ts, secretNamePattern, line 24-25): any env var whose name merely contains one of
   // PASSWORD/SECRET/TOKEN/AUTH/... as a word is treated as a plain-text credential, whatever its value. Common
   // settings such as AUTH_ENABLED=true, TOKEN_URL=https://..., SECRET_NAME=<a Secret's name> or
   // PASSWORD_MIN_LENGTH=12 are reported as hard-coded secrets, and with the default rules.blockOnHardcodedSecret:
   // true they put the rollout at level block (paused in enforce mode). Expected: no finding for such values.
-  it.fails.each([
+  it.each([
     ['AUTH_ENABLED', 'true'],
     ['TOKEN_URL', 'https://auth.example.com/oauth/token'],
     ['SECRET_NAME', 'db-credentials'],

@@ -21,14 +21,18 @@ const secretValuePatterns: { name: string; pattern: RegExp }[] = [
   { name: 'a Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
 ];
 
-/** Variable names that say "this holds a secret". */
-const secretNamePattern =
-  /(^|_)(PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH)($|_)/i;
+/**
+ * Variable names that say "this holds a secret": the secret word ends the name (DB_PASSWORD, API_KEY,
+ * CLIENT_SECRET), so settings about secrets (SECRET_NAME, TOKEN_URL, PASSWORD_MIN_LENGTH, AUTH_ENABLED) are
+ * not mistaken for one.
+ */
+const secretNamePattern = /(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|AUTH|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
 
 /** Values that are clearly not the secret itself (references, empty, placeholders for injection). */
 function looksLikeReference(value: string): boolean {
   return (
     value.trim() === '' ||
+    /^(true|false|yes|no|on|off|\d{1,6})$/i.test(value.trim()) || // a flag or a small number, not a secret
     /^\$\(.+\)$/.test(value) || // Kubernetes $(VAR) expansion
     /^\$\{.+\}$/.test(value) ||
     /^(file|vault|awssm|gcpsm|azkv|secret):/i.test(value) ||

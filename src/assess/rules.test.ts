@@ -92,11 +92,11 @@ describe('factorContributions: each factor', () => {
     expect(factorContributions(features, none)).toEqual([]);
   });
 
-  // BUG (src/assess/rules.ts, the time-of-day factor's reason, lines 120-125): the hazard for a Friday before
+  // Regression test for a fixed bug (src/assess/rules.ts, the time-of-day factor's reason, lines 120-125): the hazard for a Friday before
   // 15:00 correctly falls through to the out-of-hours rule (06:00 → 0.1), but the reason checks only
   // `day === 5` and says "released late on a Friday" for a release at 06:00 on a Friday morning.
   // Expected: "released out of hours (6:00 in the policy's time zone)".
-  it.fails('a Friday-morning release is out of hours, not "late on a Friday"', () => {
+  it('a Friday-morning release is out of hours, not "late on a Friday"', () => {
     expect(factorContributions({ hour_of_day: 6, day_of_week: 5 }, none)).toEqual([
       {
         features: ['hour_of_day', 'day_of_week'],

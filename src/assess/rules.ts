@@ -122,7 +122,7 @@ export const riskFactors: RiskFactor[] = [
     reason: (f) => {
       const day = num(f, 'day_of_week');
       if (day === 0 || day === 6) return 'released at the weekend';
-      if (day === 5) return 'released late on a Friday';
+      if (day === 5 && (num(f, 'hour_of_day') ?? 0) >= 15) return 'released late on a Friday';
       return `released out of hours (${fmt(num(f, 'hour_of_day') ?? 0)}:00 in the policy's time zone)`;
     },
   },

@@ -89,6 +89,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     writer: new KubeClusterWriter(kubeConfig),
     events: new KubeEventSink(kubeConfig),
     live: new PrometheusLiveSignals(access),
+    access,
     model,
     metrics,
     logger,

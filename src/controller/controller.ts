@@ -22,7 +22,10 @@ import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { labels } from './annotations.js';
 import { DeploymentReconciler, type LiveSignalSource, type ModelSource } from './deployment-reconciler.js';
 import { computePolicyStatus, policyStatusChanged, type Condition } from './policy-status.js';
+import type { PrometheusAccess } from './prometheus-access.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
+import { VerificationBatcher } from './verification-batcher.js';
+import { Verifier } from './verifier.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -30,6 +33,7 @@ export interface ControllerOptions {
   events: EventSink;
   live: LiveSignalSource;
   model: ModelSource;
+  access: PrometheusAccess;
   metrics: OperatorMetrics;
   logger: Logger;
   clock?: () => Date;
@@ -49,6 +53,7 @@ function parseKey(k: string): { kind: string; namespace: string; name: string } 
 
 export class Controller {
   readonly queue: WorkQueue;
+  readonly batcher = new VerificationBatcher();
   private readonly deployments: ResilientInformer<V1Deployment>;
   private readonly replicaSets: ResilientInformer<V1ReplicaSet>;
   private readonly policies: ResilientInformer<PolicyObject>;
@@ -160,6 +165,15 @@ export class Controller {
       metrics,
       logger,
       clock: this.clock,
+      verifier: new Verifier({
+        caches: this.caches,
+        writer: options.writer,
+        events: options.events,
+        access: options.access,
+        batcher: this.batcher,
+        metrics,
+        clock: this.clock,
+      }),
     });
   }
 
@@ -179,6 +193,7 @@ export class Controller {
     this.options.logger.info({ namespace: this.options.namespace ?? 'all' }, 'caches synced; reconciling');
     this.depthTimer = setInterval(() => {
       this.options.metrics.queueDepth.set(this.queue.depth);
+      this.options.metrics.rolloutsVerifying.set(this.batcher.activeCount());
     }, 1000).unref();
     this.running = this.queue.run(this.options.workers ?? 4, (k) => this.reconcileKey(k));
   }

@@ -20,6 +20,7 @@ import { assessedStatus, assessmentObject, phaseAfter } from './assessment-recor
 import { choosePolicy, describeChoice } from './policy-choice.js';
 import { planActions, type ActionRecord, type ActionType } from './plan.js';
 import { currentRollout, type CurrentRollout } from './rollout.js';
+import { isRollbackRevision, type Verifier } from './verifier.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
 
 export interface LiveSignalSource {
@@ -45,6 +46,7 @@ export interface DeploymentReconcilerDeps {
   metrics: OperatorMetrics;
   logger: Logger;
   clock: () => Date;
+  verifier: Verifier;
 }
 
 export interface GoverningPolicy {
@@ -116,6 +118,7 @@ export class DeploymentReconciler {
     if (!rollout) return {};
 
     const mode = policy.spec.mode;
+    await this.closeEarlierRevisions(deployment, rollout, log);
     const revision = rollout.current.revision;
     const assessmentName = rolloutAssessmentName(name, revision);
     if (conflict) {
@@ -154,7 +157,8 @@ export class DeploymentReconciler {
         reasons: status.reasons ?? [],
         hardRules: status.hardRules ?? [],
       },
-      pauseForApproval: levelActions(policy.spec, status.level).pause,
+      // A rollback is never held back for approval: it is the way out.
+      pauseForApproval: levelActions(policy.spec, status.level).pause && !isRollbackRevision(rollout),
       deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
       recorded: new Set((status.actions ?? []).map((a) => a.type as ActionType)),
       approver: approverOf(deployment.metadata?.managedFields),
@@ -176,7 +180,61 @@ export class DeploymentReconciler {
     for (const event of plan.events) await this.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
     if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, plan.actions, revision);
-    return {};
+    const fresh = plan.actions.length > 0 || plan.paused !== undefined ? ((await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined) : record;
+    const current = fresh?.status ?? status;
+    return this.deps.verifier.verify({
+      deployment,
+      rollout,
+      policy,
+      assessmentName,
+      status: current,
+      log,
+      emit: (event) => this.emit(deployment, event),
+    });
+  }
+
+  /**
+   * Assessments of earlier revisions still marked running are closed with what happened to them: rolled back
+   * by rollguard (its undo left rolled-back-from on the Deployment), undone by hand (the Deployment went back
+   * to an older template), or superseded by a newer rollout. Noticed and recorded, never fought.
+   */
+  private async closeEarlierRevisions(deployment: V1Deployment, rollout: CurrentRollout, log: Logger): Promise<void> {
+    const namespace = deployment.metadata?.namespace ?? '';
+    const name = deployment.metadata?.name ?? '';
+    const rolledBackFrom = deployment.metadata?.annotations?.[annotations.rolledBackFrom];
+    const open = this.deps.caches
+      .assessments(namespace)
+      .filter((a) => a.spec?.deployment === name && (a.spec.revision ?? 0) < rollout.current.revision && a.status?.outcome === 'running');
+    for (const earlier of open) {
+      const revision = earlier.spec?.revision ?? 0;
+      const assessmentName = earlier.metadata?.name ?? '';
+      const at = this.deps.clock().toISOString();
+      if (rolledBackFrom === String(revision)) {
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, { phase: 'RolledBack', outcome: 'rolled-back' });
+        await this.deps.verifier.recordActions({ deployment, assessmentName }, [
+          { type: 'rolled-back', at, message: `rolled back to an earlier template as revision ${rollout.current.revision}`, by: 'rollguard' },
+        ]);
+      } else if (isRollbackRevision(rollout) && revision === rollout.previous?.revision) {
+        log.info({ undone: revision }, 'revision was undone by hand; recording it');
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, {
+          phase: 'RolledBack',
+          outcome: 'rolled-back',
+          verification: { ...(earlier.status?.verification ?? {}), state: 'failed', completedAt: at, message: `undone by hand: revision ${rollout.current.revision} went back to an earlier template` },
+        });
+        await this.deps.verifier.recordActions({ deployment, assessmentName }, [
+          { type: 'rolled-back-by-hand', at, message: `undone by hand (kubectl rollout undo or an equivalent change) as revision ${rollout.current.revision}` },
+        ]);
+        await this.emit(deployment, {
+          type: 'Normal',
+          reason: 'RolloutUndoneByHand',
+          action: 'Verify',
+          note: `Revision ${revision} was rolled back by hand as revision ${rollout.current.revision} while rollguard verified it; recorded as rolled back, and rollguard does not interfere.`,
+          dedupeKey: `undone-by-hand/${name}/${revision}`,
+        });
+      } else {
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, { phase: 'Superseded', outcome: 'superseded' });
+      }
+    }
   }
 
   private async assessAndRecord(

@@ -2,7 +2,17 @@
 // the pause, the Events, and the actions it records. Every scenario applies the plan to a simulated
 // Deployment and plans again, as the reconcile loop does, to show that nothing happens twice.
 import { describe, expect, it } from 'vitest';
-import { approveCommand, isEmptyPlan, planActions, reasonsText, type ActionType, type Assessed, type Mode, type Plan, type PlanInput } from './plan.js';
+import {
+  approveCommand,
+  isEmptyPlan,
+  planActions,
+  reasonsText,
+  type ActionType,
+  type Assessed,
+  type Mode,
+  type Plan,
+  type PlanInput,
+} from './plan.js';
 
 const A = {
   riskScore: 'rollguard.io/risk-score',
@@ -32,7 +42,11 @@ interface World {
 }
 
 function world(annotations: Record<string, string> = {}, paused = false, recorded: ActionType[] = []): World {
-  return { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', ...annotations }, paused, recorded };
+  return {
+    annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', ...annotations },
+    paused,
+    recorded,
+  };
 }
 
 function plan(w: World, overrides: Partial<PlanInput> = {}): Plan {
@@ -84,7 +98,12 @@ describe('planActions: advisory mode', () => {
     ['a rollback-ready rollout', { ...blocked, score: 0.7, level: 'rollback-ready' }, false, 'Warning'],
     ['a safe rollout', safe, false, 'Normal'],
     ['a monitor rollout', { ...safe, score: 0.45, level: 'monitor' }, false, 'Normal'],
-    ['a safe score with a hard rule', { ...safe, hardRules: ['blocked by rule: container web runs privileged'] }, true, 'Warning'],
+    [
+      'a safe score with a hard rule',
+      { ...safe, hardRules: ['blocked by rule: container web runs privileged'] },
+      true,
+      'Warning',
+    ],
   ])('annotates %s and emits RiskAssessed, but never pauses', (_what, assessed, pauseForApproval, eventType) => {
     const first = plan(world(), { mode: 'advisory', assessed, pauseForApproval });
     expect(first.paused).toBeUndefined();
@@ -104,7 +123,9 @@ describe('planActions: advisory mode', () => {
         dedupeKey: 'assessed/web/4',
       },
     ]);
-    expect(first.actions).toEqual([{ type: 'annotated', at: now.toISOString(), message: 'annotations and an Event written for revision 4' }]);
+    expect(first.actions).toEqual([
+      { type: 'annotated', at: now.toISOString(), message: 'annotations and an Event written for revision 4' },
+    ]);
 
     const again = plan(apply(world(), first), { mode: 'advisory', assessed, pauseForApproval });
     expect(isEmptyPlan(again)).toBe(true);
@@ -113,7 +134,9 @@ describe('planActions: advisory mode', () => {
   });
 
   it('leaves a paused-revision annotation alone (only enforce mode owns pauses)', () => {
-    expect(plan(world({ [A.pausedRevision]: '3' }), { mode: 'advisory' }).annotations).not.toHaveProperty(A.pausedRevision);
+    expect(plan(world({ [A.pausedRevision]: '3' }), { mode: 'advisory' }).annotations).not.toHaveProperty(
+      A.pausedRevision,
+    );
   });
 });
 
@@ -179,7 +202,12 @@ describe('planActions: enforce mode, a level that pauses', () => {
     expect(resume.paused).toBe(false);
     expect(resume.annotations).toEqual({ [A.pausedRevision]: null });
     expect(resume.actions).toEqual([
-      { type: 'approved', at: '2024-05-02T10:00:00.000Z', message: 'revision 4 approved by kubectl-annotate; rollout resumed', by: 'kubectl-annotate' },
+      {
+        type: 'approved',
+        at: '2024-05-02T10:00:00.000Z',
+        message: 'revision 4 approved by kubectl-annotate; rollout resumed',
+        by: 'kubectl-annotate',
+      },
     ]);
     expect(resume.events).toContainEqual({
       type: 'Normal',
@@ -201,7 +229,9 @@ describe('planActions: enforce mode, a level that pauses', () => {
     const paused = apply(world(), plan(world()));
     const resume = plan({ ...paused, annotations: { ...paused.annotations, [A.approve]: '4' } });
     expect(resume.paused).toBe(false);
-    expect(resume.actions).toEqual([{ type: 'approved', at: now.toISOString(), message: 'revision 4 approved; rollout resumed' }]);
+    expect(resume.actions).toEqual([
+      { type: 'approved', at: now.toISOString(), message: 'revision 4 approved; rollout resumed' },
+    ]);
     expect(resume.events.find((e) => e.reason === 'RolloutApproved')?.note).toBe(
       'Revision 4 was approved (rollguard.io/approve=4); rollguard resumed the rollout.',
     );
@@ -220,7 +250,13 @@ describe('planActions: enforce mode, a level that pauses', () => {
     const p = plan(byHand);
     expect(p.paused).toBeUndefined();
     expect(p.annotations).toEqual({ [A.pausedRevision]: null });
-    expect(p.actions).toEqual([{ type: 'resumed-by-hand', at: now.toISOString(), message: 'revision 4 was resumed without the approve annotation' }]);
+    expect(p.actions).toEqual([
+      {
+        type: 'resumed-by-hand',
+        at: now.toISOString(),
+        message: 'revision 4 was resumed without the approve annotation',
+      },
+    ]);
     expect(p.events).toContainEqual({
       type: 'Normal',
       reason: 'RolloutResumedByHand',
@@ -284,13 +320,18 @@ describe('planActions: enforce mode, a level that pauses', () => {
   });
 
   it('keeps an older revision’s paused-revision while the Deployment is still paused', () => {
-    const p = plan(world({ ...assessedAnnotations, [A.pausedRevision]: '3' }, true, ['annotated']), { pauseForApproval: false });
+    const p = plan(world({ ...assessedAnnotations, [A.pausedRevision]: '3' }, true, ['annotated']), {
+      pauseForApproval: false,
+    });
     expect(p.annotations).toEqual({});
     expect(p.paused).toBeUndefined();
   });
 
   it.each<[string, World]>([
-    ['approved and resumed', world({ ...assessedAnnotations, [A.approve]: '4' }, false, ['annotated', 'paused', 'approved'])],
+    [
+      'approved and resumed',
+      world({ ...assessedAnnotations, [A.approve]: '4' }, false, ['annotated', 'paused', 'approved']),
+    ],
     ['resumed by hand', world(assessedAnnotations, false, ['annotated', 'paused', 'resumed-by-hand'])],
     ['pre-approved, approval since removed', world(assessedAnnotations, false, ['annotated', 'pre-approved'])],
   ])('never pauses again a revision already %s', (_what, w) => {
@@ -302,7 +343,9 @@ describe('planActions: enforce mode, a level that pauses', () => {
 
 describe('reasonsText and approveCommand', () => {
   it('puts hard rules before reasons', () => {
-    expect(reasonsText({ score: 0.1, level: 'block', hardRules: ['blocked by rule: x'], reasons: ['a', 'b'] })).toBe('blocked by rule: x; a; b');
+    expect(reasonsText({ score: 0.1, level: 'block', hardRules: ['blocked by rule: x'], reasons: ['a', 'b'] })).toBe(
+      'blocked by rule: x; a; b',
+    );
   });
 
   it.each([
@@ -316,17 +359,31 @@ describe('reasonsText and approveCommand', () => {
   });
 
   it('writes a command people can paste', () => {
-    expect(approveCommand('checkout-api', 12)).toBe('kubectl annotate deployment/checkout-api rollguard.io/approve=12 --overwrite');
+    expect(approveCommand('checkout-api', 12)).toBe(
+      'kubectl annotate deployment/checkout-api rollguard.io/approve=12 --overwrite',
+    );
   });
 });
 
 describe('isEmptyPlan', () => {
   it.each<[string, Plan, boolean]>([
     ['nothing at all', { annotations: {}, events: [], actions: [] }, true],
-    ['only an Event (deduplicated by the sink)', { annotations: {}, events: [{ type: 'Normal', reason: 'R', action: 'A', note: 'n', dedupeKey: 'k' }], actions: [] }, true],
+    [
+      'only an Event (deduplicated by the sink)',
+      {
+        annotations: {},
+        events: [{ type: 'Normal', reason: 'R', action: 'A', note: 'n', dedupeKey: 'k' }],
+        actions: [],
+      },
+      true,
+    ],
     ['an annotation to remove', { annotations: { x: null }, events: [], actions: [] }, false],
     ['a pause', { annotations: {}, paused: true, events: [], actions: [] }, false],
-    ['an action to record', { annotations: {}, events: [], actions: [{ type: 'annotated', at: 't', message: 'm' }] }, false],
+    [
+      'an action to record',
+      { annotations: {}, events: [], actions: [{ type: 'annotated', at: 't', message: 'm' }] },
+      false,
+    ],
   ])('%s → %s', (_what, p, empty) => {
     expect(isEmptyPlan(p)).toBe(empty);
   });

@@ -1,19 +1,13 @@
 // The functional core of acting on an assessment: given the policy's mode, the assessed level and what the
 // Deployment and the assessment already show, what must change. Pure and idempotent: applying a plan and
 // planning again yields an empty plan.
+import type { ActionType } from '../api/assessment.js';
 import { annotations } from './annotations.js';
+
+export type { ActionType };
 
 export type Mode = 'enforce' | 'advisory' | 'shadow';
 
-export type ActionType =
-  | 'annotated'
-  | 'paused'
-  | 'approved'
-  | 'pre-approved'
-  | 'resumed-by-hand'
-  | 'rolled-back'
-  | 'skipped-rollback'
-  | 'verified';
 
 export interface ActionRecord {
   type: ActionType;

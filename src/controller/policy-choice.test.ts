@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { choosePolicy, comparePolicies, describeChoice, type CandidatePolicy } from './policy-choice.js';
 
 const at = (iso: string) => new Date(iso);
-const policy = (name: string, priority: number, createdAt: Date | undefined): CandidatePolicy => ({ name, priority, createdAt });
+const policy = (name: string, priority: number, createdAt: Date | undefined): CandidatePolicy => ({
+  name,
+  priority,
+  createdAt,
+});
 
 describe('choosePolicy', () => {
   it('chooses nothing from no candidates', () => {
@@ -14,7 +18,11 @@ describe('choosePolicy', () => {
     ['a single policy', [policy('only', 0, at('2024-01-01T00:00:00Z'))], 'only', []],
     [
       'the highest priority, however young',
-      [policy('old', 0, at('2023-01-01T00:00:00Z')), policy('urgent', 10, at('2024-06-01T00:00:00Z')), policy('low', -5, at('2022-01-01T00:00:00Z'))],
+      [
+        policy('old', 0, at('2023-01-01T00:00:00Z')),
+        policy('urgent', 10, at('2024-06-01T00:00:00Z')),
+        policy('low', -5, at('2022-01-01T00:00:00Z')),
+      ],
       'urgent',
       ['old', 'low'],
     ],
@@ -68,7 +76,11 @@ describe('choosePolicy', () => {
       policy('d', 1, at('2024-01-01T00:00:00Z')),
     ];
     const snapshot = candidates.map((c) => c.name);
-    const orders = [candidates, [...candidates].reverse(), [candidates[2], candidates[0], candidates[3], candidates[1]]];
+    const orders = [
+      candidates,
+      [...candidates].reverse(),
+      [candidates[2], candidates[0], candidates[3], candidates[1]],
+    ];
     for (const order of orders) {
       const choice = choosePolicy(order.filter((c): c is CandidatePolicy => c !== undefined));
       expect([choice?.chosen.name, ...(choice?.overruled.map((p) => p.name) ?? [])]).toEqual(['b', 'd', 'a', 'c']);
@@ -89,7 +101,10 @@ describe('choosePolicy', () => {
 
 describe('describeChoice', () => {
   it('names the governing policy and the one ignored', () => {
-    const choice = choosePolicy([policy('strict', 5, at('2024-01-01T00:00:00Z')), policy('team-default', 0, at('2023-01-01T00:00:00Z'))]);
+    const choice = choosePolicy([
+      policy('strict', 5, at('2024-01-01T00:00:00Z')),
+      policy('team-default', 0, at('2023-01-01T00:00:00Z')),
+    ]);
     if (!choice) throw new Error('expected a choice');
     expect(describeChoice(choice)).toBe(
       'Several DeploymentRiskPolicies cover this Deployment; strict (priority 5) governs it and team-default (priority 0) is ignored. The highest spec.priority wins, then the oldest policy, then the name that sorts first.',

@@ -17,7 +17,9 @@ const deployment = (name: string): V1Deployment => ({ metadata: { name, namespac
 function assessment(name: string, ...actions: string[]): AssessmentObject {
   return {
     metadata: { name, namespace: 'shop' },
-    status: { actions: actions.map((type) => ({ type, at: '2024-05-01T00:00:00Z', message: type })) } as AssessmentObject['status'],
+    status: {
+      actions: actions.map((type) => ({ type, at: '2024-05-01T00:00:00Z', message: type })),
+    } as NonNullable<AssessmentObject['status']>,
   };
 }
 
@@ -40,18 +42,32 @@ function input(overrides: Partial<PolicyStatusInput> = {}): PolicyStatusInput {
 
 describe('computePolicyStatus: the Ready condition', () => {
   it('is False with reason InvalidSpec and each field path when the spec cannot be used', () => {
-    const parsed = parsePolicySpec({ selector: {}, thresholds: { monitor: 0.9, rollbackReady: 0.6, block: 0.8 }, verification: { interval: 'soon' } });
+    const parsed = parsePolicySpec({
+      selector: {},
+      thresholds: { monitor: 0.9, rollbackReady: 0.6, block: 0.8 },
+      verification: { interval: 'soon' },
+    });
     if (parsed.ok) throw new Error('expected an invalid spec');
     const status = computePolicyStatus(input({ parsed }));
     const ready = status.conditions.find((c) => c.type === 'Ready');
-    expect(ready).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec', observedGeneration: 3, lastTransitionTime: t1.toISOString() });
+    expect(ready).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'InvalidSpec',
+      observedGeneration: 3,
+      lastTransitionTime: t1.toISOString(),
+    });
     expect(ready?.message).toMatch(/^This policy cannot be used, so the Deployments it selects are not guarded: /);
     expect(ready?.message).toContain('spec.thresholds');
     expect(ready?.message).toContain('spec.verification.interval');
   });
 
   it('names the field and the problem for a hand-written error list', () => {
-    const status = computePolicyStatus(input({ parsed: { ok: false, errors: [{ path: 'spec.timeZone', message: 'is not a time zone known to rollguard' }] } }));
+    const status = computePolicyStatus(
+      input({
+        parsed: { ok: false, errors: [{ path: 'spec.timeZone', message: 'is not a time zone known to rollguard' }] },
+      }),
+    );
     expect(status.conditions[0]?.message).toBe(
       'This policy cannot be used, so the Deployments it selects are not guarded: spec.timeZone: is not a time zone known to rollguard',
     );
@@ -109,7 +125,14 @@ describe('computePolicyStatus: the Ready condition', () => {
     ],
   ])('is True for %s', (_what, overrides, reason, message) => {
     const ready = computePolicyStatus(input(overrides)).conditions[0];
-    expect(ready).toEqual({ type: 'Ready', status: 'True', reason, message, lastTransitionTime: t1.toISOString(), observedGeneration: 3 });
+    expect(ready).toEqual({
+      type: 'Ready',
+      status: 'True',
+      reason,
+      message,
+      lastTransitionTime: t1.toISOString(),
+      observedGeneration: 3,
+    });
   });
 
   it('leaves observedGeneration out when the policy has no generation', () => {
@@ -142,13 +165,22 @@ describe('computePolicyStatus: lastTransitionTime and other conditions', () => {
 
   it('moves the time when Ready goes from True to False', () => {
     const status = computePolicyStatus(
-      input({ parsed: { ok: false, errors: [{ path: 'spec.mode', message: 'must be one of enforce, advisory, shadow' }] }, previousConditions: [previousReady('True')] }),
+      input({
+        parsed: { ok: false, errors: [{ path: 'spec.mode', message: 'must be one of enforce, advisory, shadow' }] },
+        previousConditions: [previousReady('True')],
+      }),
     );
     expect(status.conditions[0]?.lastTransitionTime).toBe(t1.toISOString());
   });
 
   it('keeps conditions it does not own, after Ready', () => {
-    const drift: Condition = { type: 'ModelDrift', status: 'True', reason: 'Drift', message: 'lines_added drifted', lastTransitionTime: t0.toISOString() };
+    const drift: Condition = {
+      type: 'ModelDrift',
+      status: 'True',
+      reason: 'Drift',
+      message: 'lines_added drifted',
+      lastTransitionTime: t0.toISOString(),
+    };
     const status = computePolicyStatus(input({ previousConditions: [drift, previousReady('True')] }));
     expect(status.conditions.map((c) => c.type)).toEqual(['Ready', 'ModelDrift']);
     expect(status.conditions[1]).toEqual(drift);
@@ -199,12 +231,22 @@ describe('policyStatusChanged', () => {
 
   it('ignores key order and the order of conditions in the stored status', () => {
     const next = computePolicyStatus(
-      input({ previousConditions: [{ type: 'ModelDrift', status: 'False', reason: 'NoDrift', message: 'ok', lastTransitionTime: t0.toISOString() }] }),
+      input({
+        previousConditions: [
+          {
+            type: 'ModelDrift',
+            status: 'False',
+            reason: 'NoDrift',
+            message: 'ok',
+            lastTransitionTime: t0.toISOString(),
+          },
+        ],
+      }),
     );
     const stored = {
       rollbacks: next.rollbacks,
       pauses: next.pauses,
-      conditions: [...next.conditions].reverse().map((c) => ({ message: c.message, ...c })),
+      conditions: [...next.conditions].reverse().map((c) => Object.fromEntries(Object.entries(c).reverse())),
       assessments: next.assessments,
       coveredDeployments: next.coveredDeployments,
       observedGeneration: next.observedGeneration,
@@ -217,8 +259,14 @@ describe('policyStatusChanged', () => {
     ['one more governed Deployment', { governed: [deployment('web'), deployment('api'), deployment('cart')] }],
     ['a new assessment', { assessments: [assessment('web-5', 'annotated')] }],
     ['a new pause', { assessments: [assessment('web-5', 'annotated', 'paused')] }],
-    ['an invalid spec', { parsed: { ok: false, errors: [{ path: 'spec.priority', message: 'must be a whole number' }] } }],
-    ['a different message', { governed: [deployment('web')] }],
+    [
+      'an invalid spec',
+      { parsed: { ok: false, errors: [{ path: 'spec.priority', message: 'must be a whole number' }] } },
+    ],
+    [
+      'only the message (another policy now wins a Deployment)',
+      { overruledBy: [{ deployment: 'cart', policy: 'strict' }] },
+    ],
   ])('is true after %s', (_what, overrides) => {
     const written = JSON.parse(JSON.stringify(computePolicyStatus(input({ now: t0 })))) as Record<string, unknown>;
     const previousConditions = (written.conditions as Condition[] | undefined) ?? [];

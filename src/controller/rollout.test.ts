@@ -171,7 +171,12 @@ describe('sameTemplate', () => {
     ],
     ['a different image', t, podTemplate('shop:1.3'), false],
     ['a different label', t, { ...t, metadata: { ...t.metadata, labels: { app: 'web', track: 'canary' } } }, false],
-    ['a different annotation', t, { ...t, metadata: { ...t.metadata, annotations: { 'rollguard.io/change-type': 'hotfix' } } }, false],
+    [
+      'a different annotation',
+      t,
+      { ...t, metadata: { ...t.metadata, annotations: { 'rollguard.io/change-type': 'hotfix' } } },
+      false,
+    ],
     ['containers in another order', podTemplateWith(['a', 'b']), podTemplateWith(['b', 'a']), false],
     ['nothing and an empty template', undefined, {}, true],
   ])('%s → %s', (_what, a, b, same) => {

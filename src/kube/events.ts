@@ -23,9 +23,14 @@ export interface EventSink {
   emit(event: EventInput): Promise<void>;
 }
 
-/** Event notes are limited to 1024 characters by the API server. */
+/** The API server limits an Event's note to 1024 bytes of UTF-8 (not characters). */
 export function truncateNote(note: string): string {
-  return note.length <= 1024 ? note : `${note.slice(0, 1021)}...`;
+  if (Buffer.byteLength(note, 'utf8') <= 1024) return note;
+  let cut = note.slice(0, 1021);
+  while (Buffer.byteLength(cut, 'utf8') > 1021) cut = cut.slice(0, -1);
+  // Never leave half a surrogate pair behind.
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}...`;
 }
 
 export function eventName(regardingName: string, dedupeKey: string | undefined): string {

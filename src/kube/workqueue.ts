@@ -87,7 +87,10 @@ export class WorkQueue {
     while (!this.shuttingDown) {
       const key = this.queue.shift();
       if (key !== undefined) {
+        // Marked processing before the caller resumes: an add() in between must not hand the key to a
+        // second worker.
         this.waiting.delete(key);
+        this.processing.add(key);
         return key;
       }
       await new Promise<void>((resolve) => {
@@ -106,7 +109,6 @@ export class WorkQueue {
     for (;;) {
       const key = await this.next();
       if (key === undefined) return;
-      this.processing.add(key);
       try {
         const result = await handler(key);
         this.failures.delete(key);

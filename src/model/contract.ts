@@ -219,7 +219,7 @@ export function toFeatureVector(features: Partial<Record<FeatureName, number>>):
  */
 export function toContractRows(names: readonly string[], rows: readonly (readonly number[])[]): number[][] | undefined {
   if (!names.every(isFeatureName)) return undefined;
-  const positions = names.map((name) => FEATURE_NAMES.indexOf(name as FeatureName));
+  const positions = names.map((name) => FEATURE_NAMES.indexOf(name));
   return rows.map((row) => {
     const vector = new Array<number>(FEATURE_NAMES.length).fill(MISSING_VALUE);
     positions.forEach((position, column) => {

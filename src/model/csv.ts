@@ -42,7 +42,7 @@ export function parseCsv(text: string): CsvRecord[] {
       i++;
       for (;;) {
         if (i >= text.length) throw new DatasetError(`line ${openedOn}: a quoted field is never closed`);
-        const inner = text[i];
+        const inner = text.charAt(i);
         if (inner === '"') {
           if (text[i + 1] === '"') {
             field += '"';

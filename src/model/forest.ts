@@ -7,7 +7,7 @@
 
 import * as library from 'ml-random-forest';
 
-import { fromForestJson, type ForestJson } from './library-json.js';
+import { fromForestJson } from './library-json.js';
 
 /** What we use of the library's classifier. */
 interface LibraryClassifier {
@@ -43,10 +43,10 @@ export interface LoadedForest {
 }
 
 /**
- * Loads ml-random-forest classifier JSON (ours or the library's own). The JSON is checked first, so a damaged
+ * Loads ml-random-forest classifier JSON (a ForestJson of ours, or the library's own). The JSON is checked first, so a damaged
  * model fails here with ModelFormatError instead of scoring garbage later.
  */
-export function loadForest(json: ForestJson | unknown): LoadedForest {
+export function loadForest(json: unknown): LoadedForest {
   const { featureCount, trees } = fromForestJson(json);
   const classifier = RandomForestClassifier.load(json);
   const treeCount = trees.length;

@@ -4,8 +4,23 @@
 import { FEATURE_CONTRACT_VERSION } from './contract.js';
 import { evaluateScores, pick, timeOrderedSplit } from './evaluate.js';
 import { toForestJson } from './library-json.js';
-import { modelVersionOf, type EvaluationSummary, type ModelBundle } from './store.js';
-import { nodeCount, scoreRows, trainForest, TrainingError, type ForestOptions, type TrainedForest } from './train.js';
+import {
+  blobSize,
+  MAX_BLOB_BYTES,
+  ModelTooLargeError,
+  modelVersionOf,
+  type EvaluationSummary,
+  type ModelBundle,
+} from './store.js';
+import {
+  DEFAULT_FOREST_OPTIONS,
+  nodeCount,
+  scoreRows,
+  trainForest,
+  TrainingError,
+  type ForestOptions,
+  type TrainedForest,
+} from './train.js';
 
 export interface LabelledRows {
   readonly rows: readonly (readonly number[])[];
@@ -119,4 +134,32 @@ export function buildBundle(forest: TrainedForest, data: LabelledRows, info: Bun
       nodes: nodeCount(forest),
     },
   };
+}
+
+/**
+ * Trains a model that fits a ConfigMap: when the compressed bundle is over maxBytes, trains again with twice the
+ * minSamplesLeaf (a forest's size falls about in proportion), up to `attempts` times. For retraining in the
+ * cluster, where the data grows and with it the trees. Throws ModelTooLargeError when even the last one is too big.
+ */
+export function trainToFit(
+  data: LabelledRows,
+  options: Partial<ForestOptions>,
+  bundleOf: (forest: TrainedForest) => ModelBundle,
+  maxBytes = MAX_BLOB_BYTES,
+  attempts = 6,
+): { readonly forest: TrainedForest; readonly bundle: ModelBundle; readonly blobBytes: number } {
+  let minSamplesLeaf = options.minSamplesLeaf ?? DEFAULT_FOREST_OPTIONS.minSamplesLeaf;
+  for (let attempt = 1; ; attempt++) {
+    const forest = trainForest(data.rows, data.labels, { ...options, minSamplesLeaf });
+    const bundle = bundleOf(forest);
+    const blobBytes = blobSize(bundle);
+    if (blobBytes <= maxBytes) return { forest, bundle, blobBytes };
+    if (attempt >= attempts) {
+      throw new ModelTooLargeError(
+        `compressed model is ${Math.ceil(blobBytes / 1024)} KiB with minSamplesLeaf ${minSamplesLeaf}, ` +
+          `over ${Math.floor(maxBytes / 1024)} KiB; train fewer trees`,
+      );
+    }
+    minSamplesLeaf *= 2;
+  }
 }

@@ -102,7 +102,7 @@ export function checkBundle(forestJson: unknown, metaJson: unknown): ModelBundle
   if (contractVersion !== null) {
     if (contractVersion !== FEATURE_CONTRACT_VERSION) {
       throw new ModelFormatError(
-        `model follows feature contract ${String(contractVersion)}, this build knows ${FEATURE_CONTRACT_VERSION}`,
+        `model follows feature contract ${JSON.stringify(contractVersion)}, this build knows ${FEATURE_CONTRACT_VERSION}`,
       );
     }
     if (featureNames.join() !== FEATURE_NAMES.join()) {

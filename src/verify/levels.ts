@@ -1,46 +1,22 @@
 // From an assessed risk level and the policy to the effective verification limits: how long to watch, how
-// many failed intervals to tolerate, and what no-data and provider errors do. Strictness follows risk: a
-// riskier level never gets a shorter window or a higher failure limit than a safer one, even when a policy
-// says otherwise (the adjustment is reported in `notes`, so nobody is surprised by it). Pure.
-import { formatDuration, parseDuration } from './duration.js';
+// many failed intervals to tolerate, and what no-data and provider errors do. The policy's defaults and the
+// fallback of a level's failureLimit to verification.failureLimit come from src/api (parsePolicySpec,
+// resolveLevelAction); this adds that strictness follows risk: a riskier level never gets a shorter window or
+// a higher failure limit than a safer one, even when a policy says otherwise (the adjustment is reported in
+// `notes`, so nobody is surprised by it), and that the interval is at least a second. Pure.
+import { formatDuration, parseDuration } from '../api/duration.js';
+import {
+  levelSpecKey,
+  resolveLevelAction,
+  riskLevels,
+  type noDataBehaviours,
+  type PolicySpec,
+  type providerErrorBehaviours,
+  type RiskLevel,
+} from '../api/policy.js';
 
-export type RiskLevel = 'safe' | 'monitor' | 'rollback-ready' | 'block';
-
-/** From the safest to the riskiest. */
-export const RISK_LEVELS: readonly RiskLevel[] = ['safe', 'monitor', 'rollback-ready', 'block'];
-
-export type OnNoData = 'hold' | 'pass' | 'fail';
-export type OnProviderError = 'hold' | 'fail';
-
-// The input shapes follow docs/contracts.md field by field, all optional and `| undefined`-tolerant, so the
-// controller can pass the parsed policy's `levels` and `verification` objects as they are.
-
-export interface LevelSettings {
-  readonly pause?: boolean | undefined;
-  readonly verificationWindow?: string | undefined;
-  readonly failureLimit?: number | undefined;
-}
-
-export interface LevelsSpec {
-  readonly safe?: LevelSettings | undefined;
-  readonly monitor?: LevelSettings | undefined;
-  readonly rollbackReady?: LevelSettings | undefined;
-  readonly block?: LevelSettings | undefined;
-}
-
-export interface VerificationSpec {
-  readonly interval?: string | undefined;
-  readonly failureLimit?: number | undefined;
-  readonly inconclusiveLimit?: number | undefined;
-  readonly errorLimit?: number | undefined;
-  readonly onNoData?: OnNoData | undefined;
-  readonly onProviderError?: OnProviderError | undefined;
-}
-
-export interface VerificationPolicy {
-  readonly levels?: LevelsSpec | undefined;
-  readonly verification?: VerificationSpec | undefined;
-}
+export type OnNoData = (typeof noDataBehaviours)[number];
+export type OnProviderError = (typeof providerErrorBehaviours)[number];
 
 /** Everything the verdict needs to decide, resolved for one level. */
 export interface VerificationLimits {
@@ -60,104 +36,59 @@ export interface VerificationLimits {
   readonly notes: readonly string[];
 }
 
-/** The defaults of docs/contracts.md. */
-export const DEFAULT_LEVELS: Readonly<Record<RiskLevel, { verificationWindow: string; failureLimit: number }>> = {
-  safe: { verificationWindow: '2m', failureLimit: 3 },
-  monitor: { verificationWindow: '5m', failureLimit: 2 },
-  'rollback-ready': { verificationWindow: '10m', failureLimit: 1 },
-  block: { verificationWindow: '15m', failureLimit: 1 },
-};
-
-export const DEFAULT_VERIFICATION = {
-  interval: '10s',
-  failureLimit: 2,
-  inconclusiveLimit: 6,
-  errorLimit: 6,
-  onNoData: 'hold',
-  onProviderError: 'hold',
-} as const;
-
-/** The policy's key for a level: `rollback-ready` is spelled `rollbackReady` in the spec. */
-export function levelKey(level: RiskLevel): keyof LevelsSpec {
-  return level === 'rollback-ready' ? 'rollbackReady' : level;
-}
-
 /** The shortest interval accepted: faster would only load Prometheus, rate() windows are coarser anyway. */
 const MIN_INTERVAL_MS = 1000;
 
-function count(value: number | undefined, fallback: number, field: string, notes: string[]): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    const used = Math.max(1, Math.floor(Number.isFinite(value) ? value : fallback));
-    notes.push(`${field} ${value} is not a whole number of at least 1; using ${used}`);
-    return used;
-  }
-  return value;
+interface LevelStrictness {
+  readonly level: RiskLevel;
+  readonly windowMs: number;
+  readonly failureLimit: number;
 }
 
-function duration(value: string | undefined, fallback: string, field: string, notes: string[]): number {
-  const fallbackMs = parseDuration(fallback) ?? 0;
-  if (value === undefined) return fallbackMs;
-  const ms = parseDuration(value);
-  if (ms === undefined) {
-    notes.push(`${field} ${JSON.stringify(value)} is not a duration; using ${fallback}`);
-    return fallbackMs;
-  }
-  return ms;
+/** A level's own window and failure limit, before strictness is made monotonic across levels. */
+function ownStrictness(level: RiskLevel, spec: Pick<PolicySpec, 'levels' | 'verification'>): LevelStrictness {
+  const { verificationWindowMs, failureLimit } = resolveLevelAction(spec, level);
+  return { level, windowMs: verificationWindowMs, failureLimit };
 }
 
-/** A level's own settings, before strictness is made monotonic across levels. */
-function ownSettings(
+/**
+ * The verification limits for a rollout at `level` under a parsed policy spec (parsePolicySpec's output, every
+ * default filled in).
+ */
+export function verificationLimitsFor(
   level: RiskLevel,
-  policy: VerificationPolicy,
-  notes: string[],
-): { windowMs: number; failureLimit: number } {
-  const key = levelKey(level);
-  const own = policy.levels?.[key];
-  const builtIn = DEFAULT_LEVELS[level];
-  const inherited = policy.verification?.failureLimit;
-  return {
-    windowMs: duration(own?.verificationWindow, builtIn.verificationWindow, `levels.${key}.verificationWindow`, notes),
-    failureLimit: count(
-      own?.failureLimit ?? inherited,
-      builtIn.failureLimit,
-      own?.failureLimit === undefined ? 'verification.failureLimit' : `levels.${key}.failureLimit`,
-      notes,
-    ),
-  };
-}
-
-export function verificationLimitsFor(level: RiskLevel, policy: VerificationPolicy = {}): VerificationLimits {
+  spec: Pick<PolicySpec, 'levels' | 'verification'>,
+): VerificationLimits {
   const notes: string[] = [];
-  const index = RISK_LEVELS.indexOf(level);
-  // Settings of this level and every safer one; only this level's own problems are worth a note.
-  const own = ownSettings(level, policy, notes);
-  const safer = RISK_LEVELS.slice(0, index).map((l) => ({ level: l, ...ownSettings(l, policy, []) }));
-  let { windowMs, failureLimit } = own;
-  const longest = safer.reduce<(typeof safer)[number] | undefined>(
+  const key = levelSpecKey[level];
+  let { windowMs, failureLimit } = ownStrictness(level, spec);
+  const safer = riskLevels.slice(0, riskLevels.indexOf(level)).map((l) => ownStrictness(l, spec));
+  const longest = safer.reduce<LevelStrictness | undefined>(
     (best, s) => (s.windowMs > (best?.windowMs ?? windowMs) ? s : best),
     undefined,
   );
   if (longest !== undefined) {
     notes.push(
-      `verificationWindow ${formatDuration(windowMs)} is shorter than level ${longest.level}'s; ` +
+      `levels.${key}.verificationWindow ${formatDuration(windowMs)} is shorter than level ${longest.level}'s; ` +
         `using ${formatDuration(longest.windowMs)} (strictness follows risk)`,
     );
     windowMs = longest.windowMs;
   }
-  const lowest = safer.reduce<(typeof safer)[number] | undefined>(
+  const lowest = safer.reduce<LevelStrictness | undefined>(
     (best, s) => (s.failureLimit < (best?.failureLimit ?? failureLimit) ? s : best),
     undefined,
   );
   if (lowest !== undefined) {
+    const field =
+      spec.levels[key].failureLimit === undefined ? 'verification.failureLimit' : `levels.${key}.failureLimit`;
     notes.push(
-      `failureLimit ${failureLimit} is more lenient than level ${lowest.level}'s; ` +
+      `${field} ${failureLimit} is more lenient than level ${lowest.level}'s; ` +
         `using ${lowest.failureLimit} (strictness follows risk)`,
     );
     failureLimit = lowest.failureLimit;
   }
-  const v = policy.verification ?? {};
-  let intervalMs = duration(v.interval, DEFAULT_VERIFICATION.interval, 'verification.interval', notes);
+  const v = spec.verification;
+  let intervalMs = parseDuration(v.interval);
   if (intervalMs < MIN_INTERVAL_MS) {
     notes.push(`verification.interval ${formatDuration(intervalMs)} is below 1s; using 1s`);
     intervalMs = MIN_INTERVAL_MS;
@@ -167,15 +98,10 @@ export function verificationLimitsFor(level: RiskLevel, policy: VerificationPoli
     intervalMs,
     windowMs,
     failureLimit,
-    inconclusiveLimit: count(
-      v.inconclusiveLimit,
-      DEFAULT_VERIFICATION.inconclusiveLimit,
-      'verification.inconclusiveLimit',
-      notes,
-    ),
-    errorLimit: count(v.errorLimit, DEFAULT_VERIFICATION.errorLimit, 'verification.errorLimit', notes),
-    onNoData: v.onNoData ?? DEFAULT_VERIFICATION.onNoData,
-    onProviderError: v.onProviderError ?? DEFAULT_VERIFICATION.onProviderError,
+    inconclusiveLimit: v.inconclusiveLimit,
+    errorLimit: v.errorLimit,
+    onNoData: v.onNoData,
+    onProviderError: v.onProviderError,
     notes,
   };
 }

@@ -2,7 +2,7 @@
 // the rollout completes. A rollout that exceeds its progress deadline never completes, so it counts as
 // failed rather than being verified forever. Pure: the controller reads the times from the Deployment and
 // its ReplicaSets and passes "now".
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../api/duration.js';
 import type { VerificationClock } from './verdict.js';
 
 export interface RolloutTimes {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { startLocalCluster } from './cluster.js';
+import { startControlServer } from './control-server.js';
 import { repoRoot } from './tools.js';
 
 const run = promisify(execFile);
@@ -17,6 +18,8 @@ declare module 'vitest' {
     prometheusDir: string;
     clusterDir: string;
     simulatorPort: number;
+    /** POST /prometheus/stop and /prometheus/start here to play a monitoring outage. */
+    harnessControlUrl: string;
   }
 }
 
@@ -57,6 +60,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('prometheusDir', cluster.tools.prometheusDir);
   project.provide('clusterDir', cluster.dir);
   project.provide('simulatorPort', cluster.simulator.port);
+  const control = await startControlServer(cluster.prometheus);
+  project.provide('harnessControlUrl', control.url);
   process.env.KUBECONFIG = cluster.kubeconfig;
   process.env.ROLLGUARD_PROMETHEUS_URL = cluster.prometheus.url;
   process.env.PATH = `${cluster.tools.binDir}:${cluster.tools.prometheusDir}:${process.env.PATH ?? ''}`;
@@ -68,6 +73,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     process.off('SIGINT', stopOnSignal);
     process.off('SIGTERM', stopOnSignal);
+    await control.close();
     await cluster.stop();
   };
 }

@@ -97,6 +97,9 @@ export interface AssessmentView {
     approval?: { by: string; at: string; revision: number };
     verification?: {
       state?: string;
+      startedAt?: string;
+      message?: string;
+      consecutiveFailures?: number;
       steps?: { metric: string; verdict: string; value?: number; limit?: number; message?: string }[];
     };
   };

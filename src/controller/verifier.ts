@@ -1,0 +1,335 @@
+// Verification of a rollout on live metrics, one interval at a time, and what follows from its decision:
+// carry on, hold (Prometheus down or no data: never a rollback by default), pass, or roll back. Every
+// interval's checks and counters are written to the assessment's status before anything is acted on, so a
+// restarted controller carries on from the record and a rollback happens at most once.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { AssessmentStatus, VerificationStatus } from '../api/assessment.js';
+import { parseDuration } from '../api/duration.js';
+import type { EventSink } from '../kube/events.js';
+import type { ClusterWriter } from '../kube/writer.js';
+import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
+import type { SingleResult } from '../prometheus/types.js';
+import { planRollback, type RollbackPlan } from '../rollback/plan.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { verificationLimitsFor } from '../verify/levels.js';
+import { appendSteps, describeFailure, rolloutProgress } from '../verify/record.js';
+import { verificationClock } from '../verify/timeline.js';
+import {
+  INITIAL_COUNTERS,
+  checkInterval,
+  nextVerificationState,
+  type MetricCheck,
+  type VerificationDecision,
+} from '../verify/verdict.js';
+import { annotations, revisionHistoryAnnotation } from './annotations.js';
+import type { GoverningPolicy } from './deployment-reconciler.js';
+import type { ActionRecord } from './plan.js';
+import type { PrometheusAccess } from './prometheus-access.js';
+import type { CurrentRollout } from './rollout.js';
+import type { AssessmentObject, Caches } from './types.js';
+import type { VerificationBatcher } from './verification-batcher.js';
+
+export interface VerifierDeps {
+  caches: Caches;
+  writer: ClusterWriter;
+  events: EventSink;
+  access: PrometheusAccess;
+  batcher: VerificationBatcher;
+  metrics: OperatorMetrics;
+  clock: () => Date;
+}
+
+export interface VerifyInput {
+  deployment: V1Deployment;
+  rollout: CurrentRollout;
+  policy: GoverningPolicy;
+  assessmentName: string;
+  status: AssessmentStatus;
+  log: Logger;
+  emit: (event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string }) => Promise<void>;
+}
+
+/** Start each check a little after the tick boundary, so the scrape of the boundary's second has landed. */
+const tickSlackMs = 150;
+
+/** The revision is itself a return to an older template (kubectl rollout undo, or rollguard's own). */
+export function isRollbackRevision(rollout: CurrentRollout): boolean {
+  return rollout.current.replicaSet.metadata?.annotations?.[revisionHistoryAnnotation] !== undefined;
+}
+
+function formatInterval(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+}
+
+export class Verifier {
+  constructor(private readonly deps: VerifierDeps) {}
+
+  policyKey(input: VerifyInput): string {
+    return `${input.deployment.metadata?.namespace ?? ''}/${input.policy.object.metadata?.name ?? ''}`;
+  }
+
+  /** Runs the interval that is due, if any; returns when to come back. */
+  async verify(input: VerifyInput): Promise<{ requeueAfterMs?: number }> {
+    const { deployment, rollout, policy, status } = input;
+    const namespace = deployment.metadata?.namespace ?? '';
+    const name = deployment.metadata?.name ?? '';
+    if (status.outcome !== 'running' || status.level === undefined) {
+      this.deps.batcher.unregister(this.policyKey(input), name);
+      return {};
+    }
+    if (!policy.spec.prometheus.address) return {};
+
+    const limits = verificationLimitsFor(status.level, { levels: policy.spec.levels, verification: policy.spec.verification });
+    const now = this.deps.clock();
+    const previous: VerificationStatus = status.verification ?? {};
+    const progress = rolloutProgress(deployment, rollout.current.replicaSet, rollout.previous?.replicaSet);
+    const startedAt = previous.startedAt ?? (progress.newPodsServing ? now.toISOString() : undefined);
+    if (startedAt === undefined && !progress.progressDeadlineExceeded) {
+      return { requeueAfterMs: limits.intervalMs };
+    }
+    const rolloutCompletedAt = previous.rolloutCompletedAt ?? (progress.completed ? now.toISOString() : undefined);
+
+    const tick = Math.floor(now.getTime() / limits.intervalMs);
+    const lastTick = previous.lastCheckAt ? Math.floor(Date.parse(previous.lastCheckAt) / limits.intervalMs) : -1;
+    const untilNextTick = (tick + 1) * limits.intervalMs - now.getTime() + tickSlackMs;
+    if (tick <= lastTick) return { requeueAfterMs: untilNextTick };
+
+    const lookup = await this.deps.access.providerFor(namespace, policy.spec);
+    let checks: MetricCheck[];
+    let queries: Record<string, string> = {};
+    let baseline = { errorRate: previous.baselineErrorRate, latency: previous.baselineLatencySeconds };
+    let providerHealthy: boolean | undefined;
+    if (!lookup.ok) {
+      const failure: SingleResult = { kind: 'unreachable', reason: 'other', message: lookup.reason };
+      checks = checkInterval(policy.spec.metrics, { errorRate: { current: failure }, latency: { current: failure } });
+    } else {
+      if (previous.startedAt === undefined && rollout.previous) {
+        baseline = await this.baselineBefore(input, lookup.provider, rollout.previous.podTemplateHash);
+      }
+      const readings = await this.deps.batcher.read({
+        policyKey: this.policyKey(input),
+        namespace,
+        spec: policy.spec,
+        provider: lookup.provider,
+        tick,
+        deployment: name,
+        newHash: rollout.current.podTemplateHash,
+        oldHash: rollout.previous?.podTemplateHash,
+      });
+      queries = { errorRate: readings.errorRate.query, latency: readings.latency.query };
+      const observation = (metric: 'errorRate' | 'latency') => ({
+        current: readings[metric].current,
+        ...(progress.oldPodsServing && readings[metric].old ? { oldReplicaSet: readings[metric].old } : {}),
+        ...(baseline[metric] !== undefined ? { baseline: baseline[metric] } : {}),
+      });
+      checks = checkInterval(policy.spec.metrics, { errorRate: observation('errorRate'), latency: observation('latency') });
+    }
+
+    const counters = {
+      consecutiveFailures: previous.consecutiveFailures ?? INITIAL_COUNTERS.consecutiveFailures,
+      consecutiveErrors: previous.consecutiveErrors ?? INITIAL_COUNTERS.consecutiveErrors,
+      consecutiveNoData: previous.consecutiveNoData ?? INITIAL_COUNTERS.consecutiveNoData,
+    };
+    const times = {
+      newPodsServingSince: startedAt ? new Date(startedAt) : undefined,
+      completedAt: rolloutCompletedAt ? new Date(rolloutCompletedAt) : undefined,
+      progressDeadlineExceeded: progress.progressDeadlineExceeded,
+    };
+    let step = nextVerificationState(counters, checks, limits, verificationClock(times, limits.windowMs, now));
+    // Before blaming the rollout, make sure Prometheus itself is healthy.
+    if (step.decision.action === 'rollback' && step.decision.cause === 'metrics' && lookup.ok) {
+      const health = await lookup.provider.healthy();
+      providerHealthy = health.healthy;
+      if (!health.healthy) {
+        step = nextVerificationState(counters, checks, limits, verificationClock(times, limits.windowMs, now, false));
+      }
+    }
+    for (const c of checks) this.deps.metrics.verificationChecks.inc({ metric: c.metric, result: c.verdict });
+    if (lookup.ok) this.deps.metrics.prometheusUp.set({ namespace, policy: policy.object.metadata?.name ?? '' }, providerHealthy === false || checks.every((c) => c.verdict === 'error') ? 0 : 1);
+
+    const decision = step.decision;
+    const deadline = times.completedAt ? new Date(times.completedAt.getTime() + limits.windowMs).toISOString() : undefined;
+    const state = decision.action === 'hold' ? 'held' : decision.action === 'pass' ? 'passed' : decision.action === 'rollback' ? 'failed' : 'running';
+    const verification: VerificationStatus = {
+      ...previous,
+      ...(startedAt ? { startedAt } : {}),
+      ...(rolloutCompletedAt ? { rolloutCompletedAt } : {}),
+      ...(deadline ? { deadline } : {}),
+      ...(baseline.errorRate !== undefined ? { baselineErrorRate: baseline.errorRate } : {}),
+      ...(baseline.latency !== undefined ? { baselineLatencySeconds: baseline.latency } : {}),
+      lastCheckAt: now.toISOString(),
+      state,
+      consecutiveFailures: step.counters.consecutiveFailures,
+      consecutiveErrors: step.counters.consecutiveErrors,
+      consecutiveNoData: step.counters.consecutiveNoData,
+      steps: appendSteps(previous.steps ?? [], checks, queries, now),
+      message: decision.message.slice(0, 4096),
+    };
+    input.log.debug({ decision: decision.action, outcome: step.outcome, message: decision.message }, 'verification interval');
+
+    if (decision.action === 'continue' || decision.action === 'hold') {
+      await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, { phase: status.phase === 'Paused' ? 'Paused' : 'Verifying', verification });
+      if (decision.action === 'hold') await this.onHold(input, decision, counters.consecutiveErrors + counters.consecutiveNoData === 0);
+      return { requeueAfterMs: untilNextTick };
+    }
+    if (decision.action === 'pass') {
+      await this.onPass(input, { ...verification, completedAt: now.toISOString() }, decision.message);
+      this.deps.batcher.unregister(this.policyKey(input), name);
+      return {};
+    }
+    await this.onRollback(input, { ...verification, completedAt: now.toISOString() }, decision, queries, limits.intervalMs);
+    this.deps.batcher.unregister(this.policyKey(input), name);
+    return {};
+  }
+
+  /** The service's error rate and latency just before the rollout, from the old ReplicaSet, once. */
+  private async baselineBefore(
+    input: VerifyInput,
+    provider: { instant: (q: string, o?: { time?: Date }) => Promise<import('../prometheus/types.js').QueryResult> },
+    oldHash: string,
+  ): Promise<{ errorRate: number | undefined; latency: number | undefined }> {
+    const at = input.status.assessedAt ? new Date(input.status.assessedAt) : this.deps.clock();
+    const scope = {
+      namespace: input.deployment.metadata?.namespace ?? '',
+      window: input.policy.spec.metrics.rateWindow,
+      targets: [{ deployment: input.deployment.metadata?.name ?? '', podTemplateHashes: [oldHash] }],
+    };
+    const read = async (template: string): Promise<number | undefined> => {
+      const render = buildBatchQuery(template, scope);
+      if (!render.ok) return undefined;
+      const reading = readingFor(splitByReplicaSet(await provider.instant(render.query, { time: at })), scope.targets[0]?.deployment ?? '', oldHash);
+      return reading.kind === 'value' ? reading.value : undefined;
+    };
+    const [errorRate, latency] = await Promise.all([read(input.policy.spec.metrics.errorRate.query), read(input.policy.spec.metrics.latency.query)]);
+    return { errorRate, latency };
+  }
+
+  private async onHold(input: VerifyInput, decision: VerificationDecision & { action: 'hold' }, firstOfStreak: boolean): Promise<void> {
+    const revision = input.rollout.current.revision;
+    const name = input.deployment.metadata?.name ?? '';
+    if (input.status.mode === 'shadow') return;
+    await input.emit({
+      type: 'Warning',
+      reason: 'VerificationHeld',
+      action: 'Verify',
+      note: `Verification of revision ${revision} is on hold, nothing is rolled back: ${decision.message}. It resumes by itself when metrics are back.`,
+      dedupeKey: `held/${name}/${revision}/${decision.cause}/${firstOfStreak ? 'start' : (input.status.verification?.lastCheckAt ?? '')}`.slice(0, 512),
+    });
+    await this.recordActions(input, [{ type: 'verification-held', at: this.deps.clock().toISOString(), message: decision.message.slice(0, 4096) }]);
+  }
+
+  private async onPass(input: VerifyInput, verification: VerificationStatus, message: string): Promise<void> {
+    const namespace = input.deployment.metadata?.namespace ?? '';
+    const name = input.deployment.metadata?.name ?? '';
+    const revision = input.rollout.current.revision;
+    await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, {
+      phase: 'Verified',
+      outcome: 'succeeded',
+      verification,
+    });
+    await this.recordActions(input, [{ type: 'verified', at: this.deps.clock().toISOString(), message: `revision ${revision} verified: ${message}`.slice(0, 4096) }]);
+    if (input.status.mode === 'shadow') return;
+    await this.deps.writer.mergePatchDeployment(namespace, name, { metadata: { annotations: { [annotations.verification]: `passed: revision ${revision}` } } });
+    await input.emit({
+      type: 'Normal',
+      reason: 'VerificationPassed',
+      action: 'Verify',
+      note: `Revision ${revision} passed verification: ${message}`,
+      dedupeKey: `verified/${name}/${revision}`,
+    });
+    input.log.info('rollout verified');
+  }
+
+  private async onRollback(
+    input: VerifyInput,
+    verification: VerificationStatus,
+    decision: VerificationDecision & { action: 'rollback' },
+    queries: Record<string, string>,
+    intervalMs: number,
+  ): Promise<void> {
+    const { deployment, rollout, policy } = input;
+    const namespace = deployment.metadata?.namespace ?? '';
+    const name = deployment.metadata?.name ?? '';
+    const revision = rollout.current.revision;
+    const now = this.deps.clock();
+    const why = decision.cause === 'metrics' ? describeFailure(decision.checks, queries, formatInterval(intervalMs)) : decision.message;
+    const failed = async (phase: 'Failed' | 'RolledBack', outcome: 'failed' | 'rolled-back') =>
+      this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, { phase, outcome, verification });
+
+    if (input.status.mode !== 'enforce' || !policy.spec.rollback.enabled) {
+      await failed('Failed', 'failed');
+      const what = input.status.mode === 'enforce' ? 'automatic rollback is off in the policy' : `${input.status.mode ?? 'this'} mode never rolls back`;
+      await this.recordActions(input, [{ type: 'skipped-rollback', at: now.toISOString(), message: `revision ${revision} failed verification; ${what}: ${why}`.slice(0, 4096) }]);
+      if (input.status.mode === 'shadow') return;
+      await this.deps.writer.mergePatchDeployment(namespace, name, { metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } } });
+      await input.emit({ type: 'Warning', reason: 'VerificationFailed', action: 'Verify', note: `Revision ${revision} failed verification (${what}): ${why}`, dedupeKey: `failed/${name}/${revision}` });
+      this.deps.metrics.rollbacks.inc({ result: 'skipped-disabled' });
+      return;
+    }
+
+    const plan: RollbackPlan = planRollback({
+      deployment,
+      replicaSets: this.deps.caches.replicaSets(namespace),
+      badRevision: revision,
+      badRevisionIsRollback: isRollbackRevision(rollout),
+      previousRollbacks: this.previousRollbacks(namespace, name),
+      maxRollbacks: policy.spec.rollback.maxRollbacks,
+      windowMs: parseDuration(policy.spec.rollback.window),
+      gitOps: policy.spec.rollback.gitOps,
+      now,
+      reason: decision.message,
+    });
+    if (plan.kind === 'undo') {
+      // Record the decision first: if the controller dies after the patch, the record already says why.
+      await failed('RolledBack', 'rolled-back');
+      await this.deps.writer.jsonPatchDeployment(namespace, name, plan.ops);
+      await this.recordActions(input, [{ type: 'rolled-back', at: now.toISOString(), message: plan.summary.slice(0, 4096), by: 'rollguard' }]);
+      await input.emit({
+        type: 'Warning',
+        reason: 'RolledBack',
+        action: 'Rollback',
+        note: `Rolled back revision ${revision} to revision ${plan.target.revision}: ${why}`,
+        dedupeKey: `rolled-back/${name}/${revision}`,
+      });
+      this.deps.metrics.rollbacks.inc({ result: 'done' });
+      input.log.warn({ to: plan.target.revision, reason: decision.message }, 'rolled back');
+      return;
+    }
+    await failed('Failed', 'failed');
+    if (plan.kind === 'pause') {
+      await this.deps.writer.mergePatchDeployment(namespace, name, {
+        metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000), [annotations.pausedRevision]: String(revision) } },
+        spec: { paused: true },
+      });
+      await this.recordActions(input, [{ type: 'gitops-paused', at: now.toISOString(), message: plan.summary.slice(0, 4096) }]);
+      await input.emit({ type: 'Warning', reason: 'RollbackPausedForGitOps', action: 'Pause', note: `Revision ${revision} failed verification: ${why}. ${plan.summary}`, dedupeKey: `gitops-paused/${name}/${revision}` });
+      this.deps.metrics.rollbacks.inc({ result: 'gitops-paused' });
+      return;
+    }
+    await this.deps.writer.mergePatchDeployment(namespace, name, { metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } } });
+    await this.recordActions(input, [{ type: 'skipped-rollback', at: now.toISOString(), message: plan.summary.slice(0, 4096) }]);
+    await input.emit({ type: 'Warning', reason: 'RollbackSkipped', action: 'Rollback', note: `Revision ${revision} failed verification: ${why}. Not rolled back: ${plan.summary}`, dedupeKey: `rollback-skipped/${name}/${revision}` });
+    this.deps.metrics.rollbacks.inc({ result: `skipped-${plan.why}` });
+  }
+
+  /** When rollguard rolled this Deployment back before, from its assessments. */
+  private previousRollbacks(namespace: string, deployment: string): Date[] {
+    return this.deps.caches
+      .assessments(namespace)
+      .filter((a) => a.spec?.deployment === deployment)
+      .flatMap((a) => (a.status?.actions ?? []).filter((x) => x.type === 'rolled-back').map((x) => new Date(x.at)));
+  }
+
+  /** Appends actions not yet on record (read fresh, so a trailing cache never doubles one). */
+  async recordActions(input: { deployment: V1Deployment; assessmentName: string }, added: readonly ActionRecord[]): Promise<void> {
+    const namespace = input.deployment.metadata?.namespace ?? '';
+    const fresh = (await this.deps.writer.readAssessment(namespace, input.assessmentName)) as AssessmentObject | undefined;
+    if (!fresh) return;
+    const existing = (fresh.status?.actions ?? []) as ActionRecord[];
+    const known = new Set(existing.map((a) => a.type));
+    const fresher = added.filter((a) => !known.has(a.type));
+    if (fresher.length === 0) return;
+    await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, { actions: [...existing, ...fresher] }, fresh.metadata?.resourceVersion);
+  }
+}

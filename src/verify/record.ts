@@ -1,0 +1,77 @@
+// What the cluster says about a rollout's progress, and how an interval's checks are written into the
+// assessment's verification record. Pure: the controller reads objects and passes them in.
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import { maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
+import type { MetricCheck } from './verdict.js';
+
+export interface RolloutProgress {
+  /** At least one pod of the new ReplicaSet is ready, so the new version takes traffic. */
+  newPodsServing: boolean;
+  /** Pods of the old ReplicaSet still serve, so old and new can be compared side by side. */
+  oldPodsServing: boolean;
+  /** Every replica runs the new template and is available. */
+  completed: boolean;
+  /** The Deployment's Progressing condition says ProgressDeadlineExceeded. */
+  progressDeadlineExceeded: boolean;
+}
+
+export function rolloutProgress(
+  deployment: V1Deployment,
+  newReplicaSet: V1ReplicaSet | undefined,
+  oldReplicaSet: V1ReplicaSet | undefined,
+): RolloutProgress {
+  const desired = deployment.spec?.replicas ?? 1;
+  const status = deployment.status;
+  const observed = (status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+  const completed =
+    observed &&
+    deployment.spec?.paused !== true &&
+    (status?.updatedReplicas ?? 0) === desired &&
+    (status?.replicas ?? 0) === desired &&
+    (status?.availableReplicas ?? 0) === desired;
+  const progressDeadlineExceeded = (status?.conditions ?? []).some(
+    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+  );
+  return {
+    newPodsServing: (newReplicaSet?.status?.readyReplicas ?? 0) > 0,
+    oldPodsServing: (oldReplicaSet?.status?.readyReplicas ?? 0) > 0,
+    completed,
+    progressDeadlineExceeded,
+  };
+}
+
+const metricNames = { errorRate: 'error-rate', latency: 'latency' } as const;
+
+/** The interval's checks as verification steps, the oldest dropped beyond the record's limit. */
+export function appendSteps(
+  existing: readonly VerificationStep[],
+  checks: readonly MetricCheck[],
+  queries: Readonly<Record<string, string>>,
+  at: Date,
+): VerificationStep[] {
+  const added = checks.map((c) => {
+    const step: VerificationStep = {
+      at: at.toISOString(),
+      metric: metricNames[c.metric],
+      verdict: c.verdict,
+      message: c.message.slice(0, 4096),
+    };
+    const query = queries[c.metric];
+    if (query) step.query = query.slice(0, 8192);
+    if (c.value !== null) step.value = c.value;
+    if (c.baseline !== null) step.baseline = c.baseline;
+    if (c.limit !== null) step.limit = c.limit;
+    return step;
+  });
+  return [...existing, ...added].slice(-maxVerificationSteps);
+}
+
+/** The failing checks in one sentence for an Event: value, limit, baseline and the query. */
+export function describeFailure(checks: readonly MetricCheck[], queries: Readonly<Record<string, string>>, intervalText: string): string {
+  return checks
+    .map((c) => {
+      const query = queries[c.metric];
+      return `${c.message} [checked every ${intervalText}${query ? `; query: ${query}` : ''}]`;
+    })
+    .join(' ');
+}
