@@ -8,6 +8,7 @@ import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { KubeEventSink } from '../kube/events.js';
+import { LeaderElector } from '../kube/leader.js';
 import { KubeClusterWriter } from '../kube/writer.js';
 import { createLogger } from '../telemetry/logger.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
@@ -25,6 +26,11 @@ Options:
   --metrics-address ADDR   where to serve /metrics, /healthz and /readyz (default :8080)
   --model-dir DIR          the risk model to load (default: the model shipped in models/default)
   --workers N              rollouts reconciled in parallel (default 4)
+  --leader-elect           run as one of several replicas: only the holder of the leader Lease acts
+  --leader-election-namespace NAME
+                           where the Lease lives (default: $POD_NAMESPACE, else default)
+  --leader-election-id NAME
+                           the Lease's name (default rollguard-controller)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -45,6 +51,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'metrics-address': { type: 'string', default: ':8080' },
         'model-dir': { type: 'string' },
         workers: { type: 'string', default: '4' },
+        'leader-elect': { type: 'boolean', default: false },
+        'leader-election-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
+        'leader-election-id': { type: 'string', default: 'rollguard-controller' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -96,10 +105,20 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     namespace: values.namespace,
     workers,
   });
+  const elector = values['leader-elect']
+    ? new LeaderElector(
+        kubeConfig,
+        { namespace: values['leader-election-namespace'], name: values['leader-election-id'] },
+        logger,
+      )
+    : undefined;
   const server = await startTelemetryServer(values['metrics-address'], metrics.registry, {
     notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet'),
   });
-  logger.info({ metricsPort: server.port, namespace: values.namespace ?? 'all' }, 'rollguard controller starting');
+  logger.info(
+    { metricsPort: server.port, namespace: values.namespace ?? 'all', identity: elector?.identity },
+    'rollguard controller starting',
+  );
 
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
@@ -109,6 +128,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       logger.info({ signal }, 'shutting down: finishing the rollouts in flight');
       void controller
         .stop()
+        .then(() => elector?.stop())
         .then(() => server.close())
         .finally(resolve);
     };
@@ -119,7 +139,25 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       shutdown('SIGINT');
     });
   });
-  await controller.start();
+  await controller.startCaches();
+  if (elector) {
+    metrics.isLeader.set(0);
+    elector.run({
+      onStartedLeading: () => {
+        metrics.isLeader.set(1);
+        controller.startWorkers();
+      },
+      onStoppedLeading: (why) => {
+        // Another replica may already act: stop at once, and let Kubernetes restart this one as a standby.
+        metrics.isLeader.set(0);
+        logger.error({ why }, 'lost the leader lease; stopping now');
+        process.exit(1);
+      },
+    });
+  } else {
+    metrics.isLeader.set(1);
+    controller.startWorkers();
+  }
   await stopped;
   logger.info('rollguard controller stopped');
   return 0;

@@ -182,20 +182,35 @@ export class Controller {
     return [this.deployments, this.replicaSets, this.policies, this.assessments].every((i) => i.hasSynced());
   }
 
-  /** Fills the caches, then starts the workers; resolves once the caches are synced. */
-  async start(): Promise<void> {
+  /**
+   * Fills the caches and keeps them current. Every replica does this, leader or not, so a standby that takes
+   * over has nothing to catch up on; keys queue up meanwhile and are worked off once it leads.
+   */
+  async startCaches(): Promise<void> {
     await Promise.all([
       this.deployments.start(),
       this.replicaSets.start(),
       this.policies.start(),
       this.assessments.start(),
     ]);
-    this.options.logger.info({ namespace: this.options.namespace ?? 'all' }, 'caches synced; reconciling');
+    this.options.logger.info({ namespace: this.options.namespace ?? 'all' }, 'caches synced');
+  }
+
+  /** Starts reconciling (the leader only). */
+  startWorkers(): void {
+    if (this.running) return;
+    this.options.logger.info({ workers: this.options.workers ?? 4 }, 'reconciling');
     this.depthTimer = setInterval(() => {
       this.options.metrics.queueDepth.set(this.queue.depth);
       this.options.metrics.rolloutsVerifying.set(this.batcher.activeCount());
     }, 1000).unref();
     this.running = this.queue.run(this.options.workers ?? 4, (k) => this.reconcileKey(k));
+  }
+
+  /** Caches, then workers: for a single instance without leader election. */
+  async start(): Promise<void> {
+    await this.startCaches();
+    this.startWorkers();
   }
 
   /** Stops taking work and waits for the keys in flight; informers stop last. */

@@ -7,7 +7,7 @@ import type { FindingKind } from '../assess/checks.js';
 import type { PastOutcome } from '../assess/history.js';
 import type { RiskModel } from '../assess/score.js';
 import { rolloutAssessmentName } from '../api/assessment.js';
-import { levelSpecKey, parsePolicySpec, type PolicySpec, type RiskLevel } from '../api/policy.js';
+import { parsePolicySpec, resolveLevelAction, type PolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { isAlreadyExists } from '../kube/errors.js';
 import type { EventSink } from '../kube/events.js';
@@ -18,7 +18,7 @@ import { annotations, labels } from './annotations.js';
 import { approverOf } from './approval.js';
 import { assessedStatus, assessmentObject, phaseAfter } from './assessment-record.js';
 import { choosePolicy, describeChoice } from './policy-choice.js';
-import { planActions, type ActionRecord, type ActionType } from './plan.js';
+import { planActions, type ActionRecord } from './plan.js';
 import { currentRollout, type CurrentRollout } from './rollout.js';
 import { isRollbackRevision, type Verifier } from './verifier.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
@@ -61,10 +61,6 @@ const blockingKinds = (spec: PolicySpec): Set<FindingKind> => {
   if (spec.rules.blockOnPrivileged) kinds.add('privileged');
   return kinds;
 };
-
-export function levelActions(spec: PolicySpec, level: RiskLevel) {
-  return spec.levels[levelSpecKey[level]];
-}
 
 export class DeploymentReconciler {
   /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
@@ -158,9 +154,9 @@ export class DeploymentReconciler {
         hardRules: status.hardRules ?? [],
       },
       // A rollback is never held back for approval: it is the way out.
-      pauseForApproval: levelActions(policy.spec, status.level).pause && !isRollbackRevision(rollout),
+      pauseForApproval: resolveLevelAction(policy.spec, status.level).pause && !isRollbackRevision(rollout),
       deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
-      recorded: new Set((status.actions ?? []).map((a) => a.type as ActionType)),
+      recorded: new Set((status.actions ?? []).map((a) => a.type)),
       approver: approverOf(deployment.metadata?.managedFields),
       now: this.deps.clock(),
     });
@@ -180,7 +176,10 @@ export class DeploymentReconciler {
     for (const event of plan.events) await this.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
     if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, plan.actions, revision);
-    const fresh = plan.actions.length > 0 || plan.paused !== undefined ? ((await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined) : record;
+    const fresh =
+      plan.actions.length > 0 || plan.paused !== undefined
+        ? ((await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined)
+        : record;
     const current = fresh?.status ?? status;
     return this.deps.verifier.verify({
       deployment,
@@ -204,26 +203,51 @@ export class DeploymentReconciler {
     const rolledBackFrom = deployment.metadata?.annotations?.[annotations.rolledBackFrom];
     const open = this.deps.caches
       .assessments(namespace)
-      .filter((a) => a.spec?.deployment === name && (a.spec.revision ?? 0) < rollout.current.revision && a.status?.outcome === 'running');
+      .filter(
+        (a) =>
+          a.spec?.deployment === name &&
+          (a.spec.revision ?? 0) < rollout.current.revision &&
+          a.status?.outcome === 'running',
+      );
     for (const earlier of open) {
       const revision = earlier.spec?.revision ?? 0;
       const assessmentName = earlier.metadata?.name ?? '';
       const at = this.deps.clock().toISOString();
       if (rolledBackFrom === String(revision)) {
-        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, { phase: 'RolledBack', outcome: 'rolled-back' });
-        await this.deps.verifier.recordActions({ deployment, assessmentName }, [
-          { type: 'rolled-back', at, message: `rolled back to an earlier template as revision ${rollout.current.revision}`, by: 'rollguard' },
-        ]);
+        await this.deps.verifier.recordActions(
+          { deployment, assessmentName },
+          [
+            {
+              type: 'rolled-back',
+              at,
+              message: `rolled back to an earlier template as revision ${rollout.current.revision}`,
+              by: 'rollguard',
+            },
+          ],
+          { phase: 'RolledBack', outcome: 'rolled-back' },
+        );
       } else if (isRollbackRevision(rollout) && revision === rollout.previous?.revision) {
         log.info({ undone: revision }, 'revision was undone by hand; recording it');
-        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, {
-          phase: 'RolledBack',
-          outcome: 'rolled-back',
-          verification: { ...(earlier.status?.verification ?? {}), state: 'failed', completedAt: at, message: `undone by hand: revision ${rollout.current.revision} went back to an earlier template` },
-        });
-        await this.deps.verifier.recordActions({ deployment, assessmentName }, [
-          { type: 'rolled-back-by-hand', at, message: `undone by hand (kubectl rollout undo or an equivalent change) as revision ${rollout.current.revision}` },
-        ]);
+        await this.deps.verifier.recordActions(
+          { deployment, assessmentName },
+          [
+            {
+              type: 'rolled-back-by-hand',
+              at,
+              message: `undone by hand (kubectl rollout undo or an equivalent change) as revision ${rollout.current.revision}`,
+            },
+          ],
+          {
+            phase: 'RolledBack',
+            outcome: 'rolled-back',
+            verification: {
+              ...(earlier.status?.verification ?? {}),
+              state: 'failed',
+              completedAt: at,
+              message: `undone by hand: revision ${rollout.current.revision} went back to an earlier template`,
+            },
+          },
+        );
         await this.emit(deployment, {
           type: 'Normal',
           reason: 'RolloutUndoneByHand',
@@ -232,7 +256,10 @@ export class DeploymentReconciler {
           dedupeKey: `undone-by-hand/${name}/${revision}`,
         });
       } else {
-        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, { phase: 'Superseded', outcome: 'superseded' });
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, {
+          phase: 'Superseded',
+          outcome: 'superseded',
+        });
       }
     }
   }

@@ -8,7 +8,6 @@ export type { ActionType };
 
 export type Mode = 'enforce' | 'advisory' | 'shadow';
 
-
 export interface ActionRecord {
   type: ActionType;
   at: string;

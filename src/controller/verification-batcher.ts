@@ -85,7 +85,16 @@ export class VerificationBatcher {
       const answer = Promise.all(
         planned.map(async (p) => {
           if (!p.render.ok) {
-            const split: BatchSplit = { kind: 'whole', result: { kind: 'promql-error', status: 0, errorType: 'template', error: p.render.error, message: `the policy's ${p.metric} query cannot be used: ${p.render.error}` } };
+            const split: BatchSplit = {
+              kind: 'whole',
+              result: {
+                kind: 'promql-error',
+                status: 0,
+                errorType: 'template',
+                error: p.render.error,
+                message: `the policy's ${p.metric} query cannot be used: ${p.render.error}`,
+              },
+            };
             return [p.metric, { split, query: '' }] as const;
           }
           this.queriesSent += 1;

@@ -47,7 +47,13 @@ export interface VerifyInput {
   assessmentName: string;
   status: AssessmentStatus;
   log: Logger;
-  emit: (event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string }) => Promise<void>;
+  emit: (event: {
+    type: 'Normal' | 'Warning';
+    reason: string;
+    action: string;
+    note: string;
+    dedupeKey: string;
+  }) => Promise<void>;
 }
 
 /** Start each check a little after the tick boundary, so the scrape of the boundary's second has landed. */
@@ -80,7 +86,10 @@ export class Verifier {
     }
     if (!policy.spec.prometheus.address) return {};
 
-    const limits = verificationLimitsFor(status.level, { levels: policy.spec.levels, verification: policy.spec.verification });
+    const limits = verificationLimitsFor(status.level, {
+      levels: policy.spec.levels,
+      verification: policy.spec.verification,
+    });
     const now = this.deps.clock();
     const previous: VerificationStatus = status.verification ?? {};
     const progress = rolloutProgress(deployment, rollout.current.replicaSet, rollout.previous?.replicaSet);
@@ -123,7 +132,10 @@ export class Verifier {
         ...(progress.oldPodsServing && readings[metric].old ? { oldReplicaSet: readings[metric].old } : {}),
         ...(baseline[metric] !== undefined ? { baseline: baseline[metric] } : {}),
       });
-      checks = checkInterval(policy.spec.metrics, { errorRate: observation('errorRate'), latency: observation('latency') });
+      checks = checkInterval(policy.spec.metrics, {
+        errorRate: observation('errorRate'),
+        latency: observation('latency'),
+      });
     }
 
     const counters = {
@@ -146,11 +158,24 @@ export class Verifier {
       }
     }
     for (const c of checks) this.deps.metrics.verificationChecks.inc({ metric: c.metric, result: c.verdict });
-    if (lookup.ok) this.deps.metrics.prometheusUp.set({ namespace, policy: policy.object.metadata?.name ?? '' }, providerHealthy === false || checks.every((c) => c.verdict === 'error') ? 0 : 1);
+    if (lookup.ok)
+      this.deps.metrics.prometheusUp.set(
+        { namespace, policy: policy.object.metadata?.name ?? '' },
+        providerHealthy === false || checks.every((c) => c.verdict === 'error') ? 0 : 1,
+      );
 
     const decision = step.decision;
-    const deadline = times.completedAt ? new Date(times.completedAt.getTime() + limits.windowMs).toISOString() : undefined;
-    const state = decision.action === 'hold' ? 'held' : decision.action === 'pass' ? 'passed' : decision.action === 'rollback' ? 'failed' : 'running';
+    const deadline = times.completedAt
+      ? new Date(times.completedAt.getTime() + limits.windowMs).toISOString()
+      : undefined;
+    const state =
+      decision.action === 'hold'
+        ? 'held'
+        : decision.action === 'pass'
+          ? 'passed'
+          : decision.action === 'rollback'
+            ? 'failed'
+            : 'running';
     const verification: VerificationStatus = {
       ...previous,
       ...(startedAt ? { startedAt } : {}),
@@ -166,11 +191,18 @@ export class Verifier {
       steps: appendSteps(previous.steps ?? [], checks, queries, now),
       message: decision.message.slice(0, 4096),
     };
-    input.log.debug({ decision: decision.action, outcome: step.outcome, message: decision.message }, 'verification interval');
+    input.log.debug(
+      { decision: decision.action, outcome: step.outcome, message: decision.message },
+      'verification interval',
+    );
 
     if (decision.action === 'continue' || decision.action === 'hold') {
-      await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, { phase: status.phase === 'Paused' ? 'Paused' : 'Verifying', verification });
-      if (decision.action === 'hold') await this.onHold(input, decision, counters.consecutiveErrors + counters.consecutiveNoData === 0);
+      await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, {
+        phase: status.phase === 'Paused' ? 'Paused' : 'Verifying',
+        verification,
+      });
+      if (decision.action === 'hold')
+        await this.onHold(input, decision, counters.consecutiveErrors + counters.consecutiveNoData === 0);
       return { requeueAfterMs: untilNextTick };
     }
     if (decision.action === 'pass') {
@@ -178,7 +210,13 @@ export class Verifier {
       this.deps.batcher.unregister(this.policyKey(input), name);
       return {};
     }
-    await this.onRollback(input, { ...verification, completedAt: now.toISOString() }, decision, queries, limits.intervalMs);
+    await this.onRollback(
+      input,
+      { ...verification, completedAt: now.toISOString() },
+      decision,
+      queries,
+      limits.intervalMs,
+    );
     this.deps.batcher.unregister(this.policyKey(input), name);
     return {};
   }
@@ -198,14 +236,25 @@ export class Verifier {
     const read = async (template: string): Promise<number | undefined> => {
       const render = buildBatchQuery(template, scope);
       if (!render.ok) return undefined;
-      const reading = readingFor(splitByReplicaSet(await provider.instant(render.query, { time: at })), scope.targets[0]?.deployment ?? '', oldHash);
+      const reading = readingFor(
+        splitByReplicaSet(await provider.instant(render.query, { time: at })),
+        scope.targets[0]?.deployment ?? '',
+        oldHash,
+      );
       return reading.kind === 'value' ? reading.value : undefined;
     };
-    const [errorRate, latency] = await Promise.all([read(input.policy.spec.metrics.errorRate.query), read(input.policy.spec.metrics.latency.query)]);
+    const [errorRate, latency] = await Promise.all([
+      read(input.policy.spec.metrics.errorRate.query),
+      read(input.policy.spec.metrics.latency.query),
+    ]);
     return { errorRate, latency };
   }
 
-  private async onHold(input: VerifyInput, decision: VerificationDecision & { action: 'hold' }, firstOfStreak: boolean): Promise<void> {
+  private async onHold(
+    input: VerifyInput,
+    decision: VerificationDecision & { action: 'hold' },
+    firstOfStreak: boolean,
+  ): Promise<void> {
     const revision = input.rollout.current.revision;
     const name = input.deployment.metadata?.name ?? '';
     if (input.status.mode === 'shadow') return;
@@ -214,23 +263,36 @@ export class Verifier {
       reason: 'VerificationHeld',
       action: 'Verify',
       note: `Verification of revision ${revision} is on hold, nothing is rolled back: ${decision.message}. It resumes by itself when metrics are back.`,
-      dedupeKey: `held/${name}/${revision}/${decision.cause}/${firstOfStreak ? 'start' : (input.status.verification?.lastCheckAt ?? '')}`.slice(0, 512),
+      dedupeKey:
+        `held/${name}/${revision}/${decision.cause}/${firstOfStreak ? 'start' : (input.status.verification?.lastCheckAt ?? '')}`.slice(
+          0,
+          512,
+        ),
     });
-    await this.recordActions(input, [{ type: 'verification-held', at: this.deps.clock().toISOString(), message: decision.message.slice(0, 4096) }]);
+    await this.recordActions(input, [
+      { type: 'verification-held', at: this.deps.clock().toISOString(), message: decision.message.slice(0, 4096) },
+    ]);
   }
 
   private async onPass(input: VerifyInput, verification: VerificationStatus, message: string): Promise<void> {
     const namespace = input.deployment.metadata?.namespace ?? '';
     const name = input.deployment.metadata?.name ?? '';
     const revision = input.rollout.current.revision;
-    await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, {
-      phase: 'Verified',
-      outcome: 'succeeded',
-      verification,
-    });
-    await this.recordActions(input, [{ type: 'verified', at: this.deps.clock().toISOString(), message: `revision ${revision} verified: ${message}`.slice(0, 4096) }]);
+    await this.recordActions(
+      input,
+      [
+        {
+          type: 'verified',
+          at: this.deps.clock().toISOString(),
+          message: `revision ${revision} verified: ${message}`.slice(0, 4096),
+        },
+      ],
+      { phase: 'Verified', outcome: 'succeeded', verification },
+    );
     if (input.status.mode === 'shadow') return;
-    await this.deps.writer.mergePatchDeployment(namespace, name, { metadata: { annotations: { [annotations.verification]: `passed: revision ${revision}` } } });
+    await this.deps.writer.mergePatchDeployment(namespace, name, {
+      metadata: { annotations: { [annotations.verification]: `passed: revision ${revision}` } },
+    });
     await input.emit({
       type: 'Normal',
       reason: 'VerificationPassed',
@@ -253,17 +315,34 @@ export class Verifier {
     const name = deployment.metadata?.name ?? '';
     const revision = rollout.current.revision;
     const now = this.deps.clock();
-    const why = decision.cause === 'metrics' ? describeFailure(decision.checks, queries, formatInterval(intervalMs)) : decision.message;
-    const failed = async (phase: 'Failed' | 'RolledBack', outcome: 'failed' | 'rolled-back') =>
-      this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, { phase, outcome, verification });
+    const why =
+      decision.cause === 'metrics'
+        ? describeFailure(decision.checks, queries, formatInterval(intervalMs))
+        : decision.message;
+    const finish = async (phase: 'Failed' | 'RolledBack', outcome: 'failed' | 'rolled-back', action: ActionRecord) =>
+      this.recordActions(input, [action], { phase, outcome, verification });
 
     if (input.status.mode !== 'enforce' || !policy.spec.rollback.enabled) {
-      await failed('Failed', 'failed');
-      const what = input.status.mode === 'enforce' ? 'automatic rollback is off in the policy' : `${input.status.mode ?? 'this'} mode never rolls back`;
-      await this.recordActions(input, [{ type: 'skipped-rollback', at: now.toISOString(), message: `revision ${revision} failed verification; ${what}: ${why}`.slice(0, 4096) }]);
+      const what =
+        input.status.mode === 'enforce'
+          ? 'automatic rollback is off in the policy'
+          : `${input.status.mode ?? 'this'} mode never rolls back`;
+      await finish('Failed', 'failed', {
+        type: 'skipped-rollback',
+        at: now.toISOString(),
+        message: `revision ${revision} failed verification; ${what}: ${why}`.slice(0, 4096),
+      });
       if (input.status.mode === 'shadow') return;
-      await this.deps.writer.mergePatchDeployment(namespace, name, { metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } } });
-      await input.emit({ type: 'Warning', reason: 'VerificationFailed', action: 'Verify', note: `Revision ${revision} failed verification (${what}): ${why}`, dedupeKey: `failed/${name}/${revision}` });
+      await this.deps.writer.mergePatchDeployment(namespace, name, {
+        metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } },
+      });
+      await input.emit({
+        type: 'Warning',
+        reason: 'VerificationFailed',
+        action: 'Verify',
+        note: `Revision ${revision} failed verification (${what}): ${why}`,
+        dedupeKey: `failed/${name}/${revision}`,
+      });
       this.deps.metrics.rollbacks.inc({ result: 'skipped-disabled' });
       return;
     }
@@ -281,10 +360,16 @@ export class Verifier {
       reason: decision.message,
     });
     if (plan.kind === 'undo') {
-      // Record the decision first: if the controller dies after the patch, the record already says why.
-      await failed('RolledBack', 'rolled-back');
+      // The Deployment first: if the controller dies before the record is written, the next reconcile sees
+      // rolled-back-from on the Deployment and records the rollback then (closeEarlierRevisions). The test on
+      // resourceVersion in the patch keeps a concurrent change from being overwritten.
       await this.deps.writer.jsonPatchDeployment(namespace, name, plan.ops);
-      await this.recordActions(input, [{ type: 'rolled-back', at: now.toISOString(), message: plan.summary.slice(0, 4096), by: 'rollguard' }]);
+      await finish('RolledBack', 'rolled-back', {
+        type: 'rolled-back',
+        at: now.toISOString(),
+        message: plan.summary.slice(0, 4096),
+        by: 'rollguard',
+      });
       await input.emit({
         type: 'Warning',
         reason: 'RolledBack',
@@ -296,20 +381,46 @@ export class Verifier {
       input.log.warn({ to: plan.target.revision, reason: decision.message }, 'rolled back');
       return;
     }
-    await failed('Failed', 'failed');
     if (plan.kind === 'pause') {
       await this.deps.writer.mergePatchDeployment(namespace, name, {
-        metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000), [annotations.pausedRevision]: String(revision) } },
+        metadata: {
+          annotations: {
+            [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000),
+            [annotations.pausedRevision]: String(revision),
+          },
+        },
         spec: { paused: true },
       });
-      await this.recordActions(input, [{ type: 'gitops-paused', at: now.toISOString(), message: plan.summary.slice(0, 4096) }]);
-      await input.emit({ type: 'Warning', reason: 'RollbackPausedForGitOps', action: 'Pause', note: `Revision ${revision} failed verification: ${why}. ${plan.summary}`, dedupeKey: `gitops-paused/${name}/${revision}` });
+      await finish('Failed', 'failed', {
+        type: 'gitops-paused',
+        at: now.toISOString(),
+        message: plan.summary.slice(0, 4096),
+      });
+      await input.emit({
+        type: 'Warning',
+        reason: 'RollbackPausedForGitOps',
+        action: 'Pause',
+        note: `Revision ${revision} failed verification: ${why}. ${plan.summary}`,
+        dedupeKey: `gitops-paused/${name}/${revision}`,
+      });
       this.deps.metrics.rollbacks.inc({ result: 'gitops-paused' });
       return;
     }
-    await this.deps.writer.mergePatchDeployment(namespace, name, { metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } } });
-    await this.recordActions(input, [{ type: 'skipped-rollback', at: now.toISOString(), message: plan.summary.slice(0, 4096) }]);
-    await input.emit({ type: 'Warning', reason: 'RollbackSkipped', action: 'Rollback', note: `Revision ${revision} failed verification: ${why}. Not rolled back: ${plan.summary}`, dedupeKey: `rollback-skipped/${name}/${revision}` });
+    await this.deps.writer.mergePatchDeployment(namespace, name, {
+      metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } },
+    });
+    await finish('Failed', 'failed', {
+      type: 'skipped-rollback',
+      at: now.toISOString(),
+      message: plan.summary.slice(0, 4096),
+    });
+    await input.emit({
+      type: 'Warning',
+      reason: 'RollbackSkipped',
+      action: 'Rollback',
+      note: `Revision ${revision} failed verification: ${why}. Not rolled back: ${plan.summary}`,
+      dedupeKey: `rollback-skipped/${name}/${revision}`,
+    });
     this.deps.metrics.rollbacks.inc({ result: `skipped-${plan.why}` });
   }
 
@@ -321,15 +432,28 @@ export class Verifier {
       .flatMap((a) => (a.status?.actions ?? []).filter((x) => x.type === 'rolled-back').map((x) => new Date(x.at)));
   }
 
-  /** Appends actions not yet on record (read fresh, so a trailing cache never doubles one). */
-  async recordActions(input: { deployment: V1Deployment; assessmentName: string }, added: readonly ActionRecord[]): Promise<void> {
+  /**
+   * Appends actions not yet on record (read fresh, so a trailing cache never doubles one), together with any
+   * other status fields in the same write, so nobody ever reads an outcome without the action behind it.
+   */
+  async recordActions(
+    input: { deployment: V1Deployment; assessmentName: string },
+    added: readonly ActionRecord[],
+    alsoSet: Record<string, unknown> = {},
+  ): Promise<void> {
     const namespace = input.deployment.metadata?.namespace ?? '';
-    const fresh = (await this.deps.writer.readAssessment(namespace, input.assessmentName)) as AssessmentObject | undefined;
+    const fresh = (await this.deps.writer.readAssessment(namespace, input.assessmentName)) as
+      AssessmentObject | undefined;
     if (!fresh) return;
     const existing = (fresh.status?.actions ?? []) as ActionRecord[];
     const known = new Set(existing.map((a) => a.type));
     const fresher = added.filter((a) => !known.has(a.type));
-    if (fresher.length === 0) return;
-    await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, { actions: [...existing, ...fresher] }, fresh.metadata?.resourceVersion);
+    if (fresher.length === 0 && Object.keys(alsoSet).length === 0) return;
+    await this.deps.writer.mergePatchAssessmentStatus(
+      namespace,
+      input.assessmentName,
+      { ...alsoSet, ...(fresher.length > 0 ? { actions: [...existing, ...fresher] } : {}) },
+      fresh.metadata?.resourceVersion,
+    );
   }
 }

@@ -67,7 +67,11 @@ export function appendSteps(
 }
 
 /** The failing checks in one sentence for an Event: value, limit, baseline and the query. */
-export function describeFailure(checks: readonly MetricCheck[], queries: Readonly<Record<string, string>>, intervalText: string): string {
+export function describeFailure(
+  checks: readonly MetricCheck[],
+  queries: Readonly<Record<string, string>>,
+  intervalText: string,
+): string {
   return checks
     .map((c) => {
       const query = queries[c.metric];

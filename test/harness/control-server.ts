@@ -16,7 +16,11 @@ export async function startControlServer(prometheus: LocalPrometheus): Promise<C
       return;
     }
     const action =
-      req.url === '/prometheus/stop' ? prometheus.stop() : req.url === '/prometheus/start' ? prometheus.start() : undefined;
+      req.url === '/prometheus/stop'
+        ? prometheus.stop()
+        : req.url === '/prometheus/start'
+          ? prometheus.start()
+          : undefined;
     if (!action) {
       reply(404, 'unknown action\n');
       return;
@@ -31,6 +35,11 @@ export async function startControlServer(prometheus: LocalPrometheus): Promise<C
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }

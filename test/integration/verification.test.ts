@@ -21,7 +21,11 @@ import { waitFor } from '../support/wait.js';
 const good = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
 const errors = { 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
 const slow = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '1500' };
-const describedChange = { 'rollguard.io/change-type': 'feature', 'rollguard.io/lines-added': '20', 'rollguard.io/test-coverage': '90' };
+const describedChange = {
+  'rollguard.io/change-type': 'feature',
+  'rollguard.io/lines-added': '20',
+  'rollguard.io/test-coverage': '90',
+};
 
 /** Short intervals and windows so the suite runs in minutes; otherwise the policy's defaults. */
 function policy(team: string, overrides: { verification?: object; rollback?: object; metrics?: object } = {}) {
@@ -32,16 +36,39 @@ function policy(team: string, overrides: { verification?: object; rollback?: obj
     prometheus: { address: inject('prometheusUrl'), timeout: '2s' },
     metrics: { rateWindow: '10s', ...overrides.metrics },
     verification: { interval: '2s', failureLimit: 2, errorLimit: 2, inconclusiveLimit: 2, ...overrides.verification },
-    levels: { safe: window, monitor: { ...window, pause: false }, rollbackReady: { ...window, pause: false }, block: { ...window, pause: false } },
+    levels: {
+      safe: window,
+      monitor: { ...window, pause: false },
+      rollbackReady: { ...window, pause: false },
+      block: { ...window, pause: false },
+    },
     ...(overrides.rollback ? { rollback: overrides.rollback } : {}),
   };
 }
 
-async function release(namespace: string, name: string, team: string, behaviour: Record<string, string>, image: string) {
-  await applyDeployment({ namespace, name, labels: { team }, annotations: { ...describedChange, ...behaviour }, image });
+async function release(
+  namespace: string,
+  name: string,
+  team: string,
+  behaviour: Record<string, string>,
+  image: string,
+) {
+  await applyDeployment({
+    namespace,
+    name,
+    labels: { team },
+    annotations: { ...describedChange, ...behaviour },
+    image,
+  });
 }
 
-async function outcomeOf(namespace: string, name: string, revision: number, outcome: string, timeoutMs = 60_000): Promise<AssessmentView> {
+async function outcomeOf(
+  namespace: string,
+  name: string,
+  revision: number,
+  outcome: string,
+  timeoutMs = 60_000,
+): Promise<AssessmentView> {
   return waitFor(
     `assessment ${name}-${revision} to end ${outcome}`,
     async () => {
@@ -79,7 +106,8 @@ describe('verification and automatic rollback', () => {
     // Then rollguard rolls it back to revision 1's template, as revision 3
     const ra = await outcomeOf(ns, 'cart', 2, 'rolled-back');
     expect(ra.status?.phase).toBe('RolledBack');
-    const failing = ra.status?.verification?.steps?.filter((s) => s.metric === 'error-rate' && s.verdict === 'fail') ?? [];
+    const failing =
+      ra.status?.verification?.steps?.filter((s) => s.metric === 'error-rate' && s.verdict === 'fail') ?? [];
     expect(failing.length).toBeGreaterThanOrEqual(2);
     expect(failing[0]?.value).toBeCloseTo(0.3, 2);
     expect(failing[0]?.limit).toBe(0.05);
@@ -153,22 +181,33 @@ describe('verification and automatic rollback', () => {
       );
       expect(holdEvent?.message).toMatch(/nothing is rolled back/);
       expect(holdEvent?.message).toMatch(/Prometheus/);
-      expect((await getDeployment(ns, 'inventory')).metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
+      expect((await getDeployment(ns, 'inventory')).metadata.annotations?.['deployment.kubernetes.io/revision']).toBe(
+        '2',
+      );
     } finally {
       await startPrometheus();
     }
     // Verification resumes and the good version passes
     const ra = await outcomeOf(ns, 'inventory', 2, 'succeeded', 90_000);
     expect(ra.status?.actions?.map((a) => a.type)).toEqual(expect.arrayContaining(['verification-held', 'verified']));
-    expect((await getDeployment(ns, 'inventory')).metadata.annotations?.['rollguard.io/rolled-back-from']).toBeUndefined();
+    expect(
+      (await getDeployment(ns, 'inventory')).metadata.annotations?.['rollguard.io/rolled-back-from'],
+    ).toBeUndefined();
   });
 
   it('treats empty data as the policy says: hold by default, roll back when onNoData is fail', async () => {
     const missing = {
-      errorRate: { query: 'sum by (deployment, pod_template_hash) (rate(no_such_metric_total{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}"}[{{window}}]))' },
+      errorRate: {
+        query:
+          'sum by (deployment, pod_template_hash) (rate(no_such_metric_total{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}"}[{{window}}]))',
+      },
     };
     await applyPolicy(ns, 'nodata-hold', policy('nodata-hold', { metrics: missing }));
-    await applyPolicy(ns, 'nodata-fail', policy('nodata-fail', { metrics: missing, verification: { onNoData: 'fail' } }));
+    await applyPolicy(
+      ns,
+      'nodata-fail',
+      policy('nodata-fail', { metrics: missing, verification: { onNoData: 'fail' } }),
+    );
     await release(ns, 'held', 'nodata-hold', good, 'shop/held:1.0.0');
     await release(ns, 'failing', 'nodata-fail', good, 'shop/failing:1.0.0');
     await release(ns, 'held', 'nodata-hold', good, 'shop/held:1.1.0');
@@ -236,9 +275,14 @@ describe('verification across a controller restart', () => {
     await outcomeOf(ns, 'shipping', 1, 'succeeded');
     await release(ns, 'shipping', 'restart', errors, 'shop/shipping:1.1.0');
     // Kill it after its first failed interval is on record
-    await waitFor('a failed interval on record', async () =>
-      ((await assessmentOf(ns, 'shipping', 2))?.status?.verification?.consecutiveFailures ?? 0) >= 1 ? true : undefined,
-    { intervalMs: 100 });
+    await waitFor(
+      'a failed interval on record',
+      async () =>
+        ((await assessmentOf(ns, 'shipping', 2))?.status?.verification?.consecutiveFailures ?? 0) >= 1
+          ? true
+          : undefined,
+      { intervalMs: 100 },
+    );
     await first.kill();
     const second = await startOperator();
     try {
