@@ -161,7 +161,7 @@ export class LeaderElector {
     // Remember when the record last changed, by our own clock.
     const rv = lease.metadata?.resourceVersion;
     const observed =
-      this.observed?.resourceVersion === rv
+      this.observed !== undefined && this.observed.resourceVersion === rv
         ? this.observed
         : { resourceVersion: rv, holder: lease.spec?.holderIdentity, at: now };
     this.observed = observed;
