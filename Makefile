@@ -52,8 +52,16 @@ crds: deps ## Regenerate crds/ from the zod schemas in src/api
 crds-check: deps ## Fail when crds/ differs from what the zod schemas generate
 	tsx hack/gen-crds.ts --check
 
+.PHONY: docs
+docs: deps ## Regenerate docs/policy-reference.md from the policy schema
+	tsx hack/gen-docs.ts
+
+.PHONY: docs-check
+docs-check: deps ## Fail when docs/policy-reference.md differs from what the schema generates
+	tsx hack/gen-docs.ts --check
+
 .PHONY: test
-test: lint typecheck crds-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
+test: lint typecheck crds-check docs-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
 	@echo "make test: all checks passed"
 
 .PHONY: demo

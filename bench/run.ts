@@ -1,0 +1,21 @@
+// `make bench`: every benchmark, one after the other, each printing its figures and ratios.
+//   bench/rollouts.ts  assessment latency, reaction time to a bad version, Prometheus queries per interval
+//   bench/model.ts     training time and AUC against ml-random-forest's trainer and scikit-learn; µs per score
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot } from '../test/harness/tools.js';
+
+let failed = false;
+for (const script of ['rollouts.ts', 'model.ts']) {
+  console.log(`\n=== bench/${script} ===`);
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', path.join(repoRoot, 'bench', script), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      cwd: repoRoot,
+    },
+  );
+  if (result.status !== 0) failed = true;
+}
+process.exitCode = failed ? 1 : 0;
