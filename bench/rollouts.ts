@@ -73,7 +73,7 @@ async function startOperator(cluster: LocalCluster): Promise<Operator> {
 }
 
 async function until<T>(
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs: number,
   what: string,
   intervalMs = 50,
