@@ -59,7 +59,8 @@ export class Controller {
   private readonly policies: ResilientInformer<PolicyObject>;
   private readonly assessments: ResilientInformer<AssessmentObject>;
   private readonly reconciler: DeploymentReconciler;
-  private readonly caches: Caches;
+  /** Read-only views of the informer caches, for the score API and the dashboard. */
+  readonly caches: Caches;
   private readonly clock: () => Date;
   private running: Promise<void> | undefined;
   private depthTimer: NodeJS.Timeout | undefined;

@@ -3,7 +3,6 @@
 // Events and its assessment match the plan. Level-based: it never asks what event woke it up.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
-import type { FindingKind } from '../assess/checks.js';
 import type { PastOutcome } from '../assess/history.js';
 import type { RiskModel } from '../assess/score.js';
 import { rolloutAssessmentName } from '../api/assessment.js';
@@ -20,6 +19,7 @@ import { assessedStatus, assessmentObject, phaseAfter } from './assessment-recor
 import { choosePolicy, describeChoice } from './policy-choice.js';
 import { planActions, type ActionRecord } from './plan.js';
 import { currentRollout, type CurrentRollout } from './rollout.js';
+import { blockingFindingKinds } from './score-manifest.js';
 import { isRollbackRevision, type Verifier } from './verifier.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
 
@@ -53,14 +53,6 @@ export interface GoverningPolicy {
   object: PolicyObject;
   spec: PolicySpec;
 }
-
-const blockingKinds = (spec: PolicySpec): Set<FindingKind> => {
-  const kinds = new Set<FindingKind>();
-  if (spec.rules.blockOnHardcodedSecret) kinds.add('hardcoded-secret');
-  if (spec.rules.blockOnLatestTag) kinds.add('latest-image');
-  if (spec.rules.blockOnPrivileged) kinds.add('privileged');
-  return kinds;
-};
 
 export class DeploymentReconciler {
   /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
@@ -296,7 +288,7 @@ export class DeploymentReconciler {
       history: this.history(namespace, name, rollout.current.revision),
       live,
       thresholds: policy.spec.thresholds,
-      blockingFindings: blockingKinds(policy.spec),
+      blockingFindings: blockingFindingKinds(policy.spec),
       model: this.deps.model.current(),
     });
     const policyName = policy.object.metadata?.name ?? '';

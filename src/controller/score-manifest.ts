@@ -1,0 +1,142 @@
+// The assessment the controller would make for a Deployment manifest now, before it is applied: the one
+// implementation behind `rollguard score` (CI) and `POST /v1/score`. It gathers what the cluster can tell —
+// the governing policy, the running template to diff against, this Deployment's history, live Prometheus
+// signals — when a cluster is reachable, and says which features are missing when it is not. The scoring
+// itself is the controller's: assessRollout.
+import type { V1Deployment } from '@kubernetes/client-node';
+import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
+import type { FindingKind } from '../assess/checks.js';
+import type { PastOutcome } from '../assess/history.js';
+import type { RiskModel } from '../assess/score.js';
+import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
+import { selectorMatches } from '../api/selector.js';
+import { choosePolicy } from './policy-choice.js';
+import type { AssessmentObject, PolicyObject } from './types.js';
+
+/** What the cluster can tell, read through informer caches (the controller) or direct API calls (the CLI). */
+export interface ClusterView {
+  deployment(namespace: string, name: string): Promise<V1Deployment | undefined>;
+  policies(namespace: string): Promise<readonly PolicyObject[]>;
+  assessments(namespace: string): Promise<readonly AssessmentObject[]>;
+}
+
+export interface ManifestScoringDeps {
+  cluster?: ClusterView | undefined;
+  live?:
+    | {
+        sample(
+          policy: PolicySpec,
+          namespace: string,
+          deployment: string,
+          hashes: readonly string[],
+        ): Promise<LiveSignals>;
+      }
+    | undefined;
+  model?: RiskModel | undefined;
+  now: Date;
+}
+
+export interface ManifestScore {
+  assessment: Assessment;
+  /** The policy whose thresholds and rules applied: its name, `(file)` for --policy, or `(defaults)`. */
+  policy: string;
+  mode: PolicySpec['mode'];
+  /** What could not be consulted, in words (no cluster, no Prometheus, no running Deployment to compare with). */
+  notes: string[];
+}
+
+export function blockingFindingKinds(spec: PolicySpec): Set<FindingKind> {
+  const kinds = new Set<FindingKind>();
+  if (spec.rules.blockOnHardcodedSecret) kinds.add('hardcoded-secret');
+  if (spec.rules.blockOnLatestTag) kinds.add('latest-image');
+  if (spec.rules.blockOnPrivileged) kinds.add('privileged');
+  return kinds;
+}
+
+/** The defaults a policy would have: what `rollguard score` uses when neither a file nor a cluster names one. */
+export function defaultPolicySpec(): PolicySpec {
+  const parsed = parsePolicySpec({ selector: {} });
+  if (!parsed.ok) throw new Error('the default policy does not parse; this is a bug');
+  return parsed.value;
+}
+
+export async function scoreManifest(
+  manifest: V1Deployment,
+  options: { policy?: PolicySpec | undefined; namespace?: string | undefined },
+  deps: ManifestScoringDeps,
+): Promise<ManifestScore> {
+  const notes: string[] = [];
+  const namespace = manifest.metadata?.namespace ?? options.namespace ?? 'default';
+  const name = manifest.metadata?.name ?? '';
+  if (!manifest.spec?.template) throw new Error('the manifest has no spec.template: is it a Deployment?');
+
+  let policyName = options.policy ? '(file)' : '(defaults)';
+  let spec = options.policy;
+  let running: V1Deployment | undefined;
+  let history: PastOutcome[] = [];
+  if (deps.cluster) {
+    try {
+      if (!spec) {
+        const candidates = (await deps.cluster.policies(namespace)).flatMap((p) => {
+          const parsed = parsePolicySpec(p.spec);
+          if (!parsed.ok || !selectorMatches(parsed.value.selector, manifest.metadata?.labels ?? {})) return [];
+          const created = p.metadata?.creationTimestamp;
+          return [
+            {
+              name: p.metadata?.name ?? '',
+              priority: parsed.value.priority,
+              createdAt: created ? new Date(created) : undefined,
+              spec: parsed.value,
+            },
+          ];
+        });
+        const choice = choosePolicy(candidates);
+        if (choice) {
+          spec = choice.chosen.spec;
+          policyName = choice.chosen.name;
+        } else {
+          notes.push(
+            `no DeploymentRiskPolicy in namespace ${namespace} covers this Deployment; default thresholds used`,
+          );
+        }
+      }
+      running = name ? await deps.cluster.deployment(namespace, name) : undefined;
+      if (!running) notes.push(`no running Deployment ${namespace}/${name} to compare the template with`);
+      history = (await deps.cluster.assessments(namespace))
+        .filter((a) => a.spec?.deployment === name)
+        .map((a) => {
+          const when = a.status?.verification?.completedAt ?? a.metadata?.creationTimestamp;
+          return { outcome: a.status?.outcome, at: when ? new Date(when) : undefined };
+        });
+    } catch (err) {
+      notes.push(
+        `the cluster could not be read (${err instanceof Error ? err.message : String(err)}): scored without its history and policies`,
+      );
+    }
+  } else {
+    notes.push("no cluster: scored without the running template, this Deployment's history, or live metrics");
+  }
+  spec ??= defaultPolicySpec();
+
+  let live: LiveSignals = { unavailable: 'no Prometheus address in the policy' };
+  if (spec.prometheus.address && deps.live) {
+    live = await deps.live.sample(spec, namespace, name, []);
+  }
+  if (live.unavailable) notes.push(`live metrics: ${live.unavailable}`);
+  if (!deps.model) notes.push('no model loaded: the rules scored');
+
+  const assessment = assessRollout({
+    template: manifest.spec.template,
+    previousTemplate: running?.spec?.template,
+    deploymentAnnotations: manifest.metadata?.annotations,
+    replicas: { previous: running?.spec?.replicas, next: manifest.spec.replicas },
+    now: deps.now,
+    timeZone: spec.timeZone,
+    history,
+    live,
+    thresholds: spec.thresholds,
+    blockingFindings: blockingFindingKinds(spec),
+    model: deps.model,
+  });
+  return { assessment, policy: policyName, mode: spec.mode, notes };
+}
