@@ -13,6 +13,10 @@ const commands: Record<string, Command> = {
     summary: 'Run the operator against the current kubeconfig or in-cluster config',
     run: async (argv) => (await import('./controller-command.js')).runControllerCommand(argv),
   },
+  'change-metrics': {
+    summary: 'Compute the change description of a release from git (annotations, patch or JSON)',
+    run: async (argv) => (await import('../changes/cli.js')).runChangeMetricsCommand(argv),
+  },
   model: {
     summary: 'Train and evaluate the risk model on change data (model train | model evaluate)',
     run: async (argv) => (await import('../model/cli.js')).runModelCommand(argv),
