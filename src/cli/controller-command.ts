@@ -2,6 +2,7 @@
 // metrics and health endpoints into the controller, and shuts down gracefully on SIGTERM: stop taking work,
 // finish what is in flight, then exit.
 import { parseArgs } from 'node:util';
+import { durationMs } from '../api/duration.js';
 import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
@@ -31,6 +32,9 @@ Options:
                            where the Lease lives (default: $POD_NAMESPACE, else default)
   --leader-election-id NAME
                            the Lease's name (default rollguard-controller)
+  --assessment-max-age D   how long finished RolloutAssessments are kept, e.g. 2160h (default 2160h = 90 days)
+  --assessments-per-deployment N
+                           at most this many RolloutAssessments per Deployment are kept (default 100)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -51,6 +55,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'metrics-address': { type: 'string', default: ':8080' },
         'model-dir': { type: 'string' },
         workers: { type: 'string', default: '4' },
+        'assessment-max-age': { type: 'string', default: '2160h' },
+        'assessments-per-deployment': { type: 'string', default: '100' },
         'leader-elect': { type: 'boolean', default: false },
         'leader-election-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
         'leader-election-id': { type: 'string', default: 'rollguard-controller' },
@@ -77,6 +83,18 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const maxAgeMs = durationMs(values['assessment-max-age']);
+  const keepPerDeployment = Number(values['assessments-per-deployment']);
+  if (maxAgeMs === undefined || maxAgeMs <= 0) {
+    process.stderr.write(
+      `rollguard controller: --assessment-max-age must be a duration like 720h, not "${values['assessment-max-age']}"\n`,
+    );
+    return 2;
+  }
+  if (!Number.isInteger(keepPerDeployment) || keepPerDeployment < 1) {
+    process.stderr.write(`rollguard controller: --assessments-per-deployment must be a whole number of at least 1\n`);
+    return 2;
+  }
   const logger = createLogger(values['log-level']);
   let kubeConfig;
   try {
@@ -104,6 +122,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     logger,
     namespace: values.namespace,
     workers,
+    retention: { maxAgeMs, keepPerDeployment },
   });
   const elector = values['leader-elect']
     ? new LeaderElector(

@@ -22,6 +22,7 @@ import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { labels } from './annotations.js';
 import { DeploymentReconciler, type LiveSignalSource, type ModelSource } from './deployment-reconciler.js';
 import { computePolicyStatus, policyStatusChanged, type Condition } from './policy-status.js';
+import { assessmentsToPrune, type RetentionRule } from './retention.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
 import { VerificationBatcher } from './verification-batcher.js';
@@ -41,6 +42,8 @@ export interface ControllerOptions {
   namespace?: string | undefined;
   workers?: number;
   resyncMs?: number;
+  /** How long finished assessments are kept, and how many per Deployment at most. */
+  retention?: RetentionRule;
 }
 
 const key = (kind: 'deployment' | 'policy', namespace: string, name: string) => `${kind}:${namespace}/${name}`;
@@ -64,6 +67,7 @@ export class Controller {
   private readonly clock: () => Date;
   private running: Promise<void> | undefined;
   private depthTimer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, logger, metrics } = options;
@@ -206,6 +210,22 @@ export class Controller {
       this.options.metrics.rolloutsVerifying.set(this.batcher.activeCount());
     }, 1000).unref();
     this.running = this.queue.run(this.options.workers ?? 4, (k) => this.reconcileKey(k));
+    const prune = () => {
+      void this.pruneAssessments().catch((err: unknown) => {
+        this.options.logger.warn({ err }, 'pruning old RolloutAssessments failed; trying again later');
+      });
+    };
+    prune();
+    this.pruneTimer = setInterval(prune, 10 * 60_000).unref();
+  }
+
+  /** Deletes assessments past the retention rule (see retention.ts). */
+  async pruneAssessments(): Promise<number> {
+    const rule = this.options.retention ?? { maxAgeMs: 90 * 24 * 3_600_000, keepPerDeployment: 100 };
+    const doomed = assessmentsToPrune(this.assessments.list(), this.clock(), rule);
+    for (const { namespace, name } of doomed) await this.options.writer.deleteAssessment(namespace, name);
+    if (doomed.length > 0) this.options.logger.info({ pruned: doomed.length }, 'pruned old RolloutAssessments');
+    return doomed.length;
   }
 
   /** Caches, then workers: for a single instance without leader election. */
@@ -218,6 +238,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.queue.shutdown();
     if (this.depthTimer) clearInterval(this.depthTimer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.running;
     await Promise.all([
       this.deployments.stop(),

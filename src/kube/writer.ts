@@ -22,6 +22,7 @@ export interface ClusterWriter {
   /** A fresh read, for when the informer cache may not have caught up with our own last write. */
   readAssessment(namespace: string, name: string): Promise<object | undefined>;
   createAssessment(namespace: string, body: object): Promise<object>;
+  deleteAssessment(namespace: string, name: string): Promise<void>;
   /** With `resourceVersion`, the patch fails with a conflict if the object changed since it was read. */
   mergePatchAssessmentStatus(
     namespace: string,
@@ -75,6 +76,14 @@ export class KubeClusterWriter implements ClusterWriter {
       body,
       fieldManager: 'rollguard',
     })) as object;
+  }
+
+  async deleteAssessment(namespace: string, name: string): Promise<void> {
+    try {
+      await this.custom.deleteNamespacedCustomObject({ ...assessmentResource, namespace, name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
   }
 
   async mergePatchAssessmentStatus(
