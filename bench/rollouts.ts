@@ -44,7 +44,7 @@ async function startOperator(cluster: LocalCluster): Promise<Operator> {
       'controller',
       `--kubeconfig=${cluster.kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
-      '--log-level=warn',
+      '--log-level=info',
       '--workers=8',
     ],
     {

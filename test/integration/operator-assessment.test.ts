@@ -2,7 +2,7 @@
 // annotated, and paused when too risky until someone approves; advisory and shadow modes hold back; a
 // hard-coded secret blocks; bad annotations become warning Events; deleting the policy stops all action.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectl } from '../support/kubectl.js';
+import { kubectl, kubectlJson } from '../support/kubectl.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import {
   applyDeployment,
@@ -183,6 +183,71 @@ describe('rollguard controller: assess, annotate, pause and approve', () => {
     const ra = await assessmentOf(ns, 'search', 1);
     expect(ra?.status?.missingFeatures).toEqual(expect.arrayContaining(['lines_added', 'test_coverage', 'authors']));
     expect(ra?.status?.features?.files_changed).toBe(2);
+  });
+});
+
+describe('rollguard controller: policy status and overlapping policies', () => {
+  let ns = '';
+  let operator: RunningOperator;
+  beforeAll(async () => {
+    ns = await createNamespace('policies');
+    operator = await startOperator();
+  });
+  afterAll(async () => {
+    await operator.stop();
+    await deleteNamespace(ns);
+  });
+
+  interface PolicyView {
+    status?: {
+      observedGeneration?: number;
+      coveredDeployments?: number;
+      assessments?: number;
+      pauses?: number;
+      conditions?: { type: string; status: string; reason: string; message: string }[];
+    };
+  }
+
+  it('reports what it guards in its status, and names the governing policy when two cover a Deployment', async () => {
+    await applyPolicy(ns, 'team', { ...policySpec('enforce'), priority: 0 });
+    await applyDeployment({ namespace: ns, name: 'orders', annotations: riskyChange });
+    await annotated(ns, 'orders', 1);
+    const status = await waitFor('the policy status to count the pause', async () => {
+      const p = await kubectlJson<PolicyView>(['-n', ns, 'get', 'drp', 'team']);
+      return p.status?.pauses === 1 && p.status.assessments === 1 ? p.status : undefined;
+    });
+    expect(status.coveredDeployments).toBe(1);
+    expect(status.observedGeneration).toBe(1);
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.status).toBe('True');
+    expect(ready?.reason).toBe('Guarding');
+    expect(ready?.message).toMatch(/1 Deployment is assessed, paused when too risky/);
+    expect(ready?.message).toMatch(/No Prometheus address/);
+
+    // When a second, higher-priority policy covers the same Deployment
+    await applyPolicy(ns, 'platform', { ...policySpec('advisory'), priority: 10 });
+    await kubectl(['-n', ns, 'rollout', 'resume', 'deployment/orders']);
+    await applyDeployment({
+      namespace: ns,
+      name: 'orders',
+      annotations: riskyChange,
+      image: 'registry.example/shop:3.0.0',
+    });
+    // Then the higher priority governs (advisory: no pause) and an Event says which policy was ignored
+    const conflict = await waitFor('the PolicyConflict Event', async () =>
+      (await eventsOf(ns, 'orders')).find((e) => e.reason === 'PolicyConflict'),
+    );
+    expect(conflict.message).toMatch(/platform \(priority 10\) governs it and team \(priority 0\) is ignored/);
+    await annotated(ns, 'orders', 2);
+    expect((await assessmentOf(ns, 'orders', 2))?.spec.policy).toBe('platform');
+    await kubectl(['-n', ns, 'rollout', 'status', 'deployment/orders', '--timeout=60s']);
+    const team = await waitFor('the overruled policy to say so', async () => {
+      const p = await kubectlJson<PolicyView>(['-n', ns, 'get', 'drp', 'team']);
+      return p.status?.coveredDeployments === 0 ? p.status : undefined;
+    });
+    expect(team.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(
+      /governed by another policy \(platform\)/,
+    );
   });
 });
 
