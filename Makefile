@@ -45,8 +45,17 @@ integration: deps tools ## Integration tests against a real local control plane 
 	npm run -s test:integration
 
 .PHONY: crds
-crds: deps ## Regenerate crds/ from the zod schemas in src/api
+crds: deps ## Regenerate crds/ from the zod schemas in src/api (and the chart's and deploy/'s copies)
 	tsx hack/gen-crds.ts
+	tsx hack/gen-deploy.ts
+
+.PHONY: deploy
+deploy: deps tools ## Regenerate deploy/ and charts/rollguard/crds/ from the Helm chart and crds/
+	tsx hack/gen-deploy.ts
+
+.PHONY: deploy-check
+deploy-check: deps tools ## Fail when deploy/ or the chart's CRDs differ from what the chart and crds/ give
+	tsx hack/gen-deploy.ts --check
 
 .PHONY: crds-check
 crds-check: deps ## Fail when crds/ differs from what the zod schemas generate
@@ -61,7 +70,7 @@ docs-check: deps ## Fail when docs/policy-reference.md differs from what the sch
 	tsx hack/gen-docs.ts --check
 
 .PHONY: test
-test: lint typecheck crds-check docs-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
+test: lint typecheck crds-check docs-check deploy-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
 	@echo "make test: all checks passed"
 
 .PHONY: demo
@@ -83,6 +92,15 @@ bench: deps tools ## Benchmarks: assessment latency, verification reaction time,
 .PHONY: model
 model: deps ## Retrain the default model in models/default from the public data in data/jit
 	tsx bench/train-default-model.ts
+
+IMAGE ?= ghcr.io/rollguard/rollguard:dev
+.PHONY: image
+image: ## Build the controller image (needs Docker)
+	docker build -t $(IMAGE) .
+
+.PHONY: e2e-kind
+e2e-kind: deps tools ## End-to-end on kind (needs Docker): build the image, install the chart, see a rollout assessed
+	hack/e2e-kind.sh
 
 .PHONY: format
 format: deps ## Rewrite files with prettier

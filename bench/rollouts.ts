@@ -56,11 +56,11 @@ async function startOperator(cluster: LocalCluster): Promise<Operator> {
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const port = await until<string>(() => /"metricsPort":(\d+)/.exec(output)?.[1], 30_000, 'the operator to start');
+  const port = await until<string>(() => /"metricsPort":(\d+)/.exec(output)?.[1], 120_000, 'the operator to start');
   const metricsUrl = `http://127.0.0.1:${port}`;
   await until(
     async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
-    30_000,
+    120_000,
     'the operator to be ready',
   );
   return {
@@ -148,10 +148,15 @@ const safeChange = {
 };
 const riskyChange = {
   'rollguard.io/change-type': 'hotfix',
-  'rollguard.io/lines-added': '15000',
-  'rollguard.io/files-changed': '120',
-  'rollguard.io/test-coverage': '3',
-  'rollguard.io/change-entropy': '6',
+  'rollguard.io/files-changed': '96',
+  'rollguard.io/directories-changed': '31',
+  'rollguard.io/subsystems-changed': '8',
+  'rollguard.io/lines-added': '12400',
+  'rollguard.io/lines-deleted': '3100',
+  'rollguard.io/change-entropy': '6.1',
+  'rollguard.io/test-coverage': '6',
+  'rollguard.io/author-experience': '2',
+  'rollguard.io/dependencies-changed': '5',
 };
 
 /** 1. Time from the Deployment update to the annotations and to the pause. */
@@ -165,6 +170,16 @@ async function assessmentLatency(cluster: LocalCluster, kc: KubeConfig): Promise
   const operator = await startOperator(cluster);
   const apps = kc.makeApiClient(AppsV1Api);
   const seen = new Map<string, { annotated?: number; paused?: number }>();
+  const replicaSetSeen = new Map<string, number>();
+  const rsWatch = await new Watch(kc).watch(
+    `/apis/apps/v1/namespaces/${ns}/replicasets`,
+    {},
+    (_type, obj: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }) => {
+      const key = `${obj.metadata?.labels?.app ?? ''}@${obj.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? ''}`;
+      if (!replicaSetSeen.has(key)) replicaSetSeen.set(key, performance.now());
+    },
+    () => undefined,
+  );
   const watch = new Watch(kc);
   const request = await watch.watch(
     `/apis/apps/v1/namespaces/${ns}/deployments`,
@@ -179,6 +194,8 @@ async function assessmentLatency(cluster: LocalCluster, kc: KubeConfig): Promise
     () => undefined,
   );
   const toAnnotation: number[] = [];
+  const toReplicaSet: number[] = [];
+  const replicaSetToAnnotation: number[] = [];
   const toPause: number[] = [];
   const rounds = 12;
   const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
@@ -212,6 +229,11 @@ async function assessmentLatency(cluster: LocalCluster, kc: KubeConfig): Promise
           5,
         );
         toAnnotation.push(annotated - started);
+        const rsAt = replicaSetSeen.get(`${name}@${revision}`);
+        if (rsAt !== undefined) {
+          toReplicaSet.push(rsAt - started);
+          replicaSetToAnnotation.push(annotated - rsAt);
+        }
         if (risky) {
           const paused = await until(
             () => seen.get(`${name}@${revision}`)?.paused,
@@ -225,12 +247,19 @@ async function assessmentLatency(cluster: LocalCluster, kc: KubeConfig): Promise
     );
   }
   request.abort();
+  rsWatch.abort();
   await operator.stop();
   console.log(
     `\n1. Assessment latency: ${toAnnotation.length} rollouts of ${names.length} Deployments (5 at once), operator with a live Prometheus`,
   );
   console.log(
     `   update → annotations   p50 ${percentile(toAnnotation, 50).toFixed(0)} ms   p99 ${percentile(toAnnotation, 99).toFixed(0)} ms   max ${Math.max(...toAnnotation).toFixed(0)} ms`,
+  );
+  console.log(
+    `     of which Kubernetes creating the new ReplicaSet   p50 ${percentile(toReplicaSet, 50).toFixed(0)} ms   p99 ${percentile(toReplicaSet, 99).toFixed(0)} ms`,
+  );
+  console.log(
+    `     of which rollguard (new ReplicaSet → annotations) p50 ${percentile(replicaSetToAnnotation, 50).toFixed(0)} ms   p99 ${percentile(replicaSetToAnnotation, 99).toFixed(0)} ms`,
   );
   console.log(
     `   update → paused        p50 ${percentile(toPause, 50).toFixed(0)} ms   p99 ${percentile(toPause, 99).toFixed(0)} ms   (${toPause.length} risky rollouts)`,
@@ -369,7 +398,7 @@ async function queriesPerInterval(cluster: LocalCluster, kc: KubeConfig): Promis
     );
     await new Promise((r) => setTimeout(r, 2 * intervalMs));
     const before = await queryCount(operator);
-    const windowIntervals = 5;
+    const windowIntervals = 10;
     await new Promise((r) => setTimeout(r, windowIntervals * intervalMs));
     const after = await queryCount(operator);
     console.log(
@@ -380,7 +409,11 @@ async function queriesPerInterval(cluster: LocalCluster, kc: KubeConfig): Promis
   }
 }
 
-const cluster = await startLocalCluster({ log: (l) => { console.log(`[harness] ${l}`); } });
+const cluster = await startLocalCluster({
+  log: (l) => {
+    console.log(`[harness] ${l}`);
+  },
+});
 try {
   await run(path.join(cluster.tools.binDir, 'kubectl'), [
     `--kubeconfig=${cluster.kubeconfig}`,

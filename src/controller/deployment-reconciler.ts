@@ -106,7 +106,6 @@ export class DeploymentReconciler {
     if (!rollout) return {};
 
     const mode = policy.spec.mode;
-    await this.closeEarlierRevisions(deployment, rollout, log);
     const revision = rollout.current.revision;
     const assessmentName = rolloutAssessmentName(name, revision);
     if (conflict) {
@@ -126,11 +125,12 @@ export class DeploymentReconciler {
       record = await this.deps.writer.readAssessment(namespace, assessmentName);
     }
     let status = record?.status;
+    let assessedNow: Assessment | undefined;
     if (status?.score === undefined) {
       const result = await this.assessAndRecord(deployment, rollout, policy, assessmentName, record, log);
       if (!result) return { requeueAfterMs: 1000 };
       status = result.record.status;
-      if (mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, result.assessment);
+      assessedNow = result.assessment;
     }
     if (status?.score === undefined || status.level === undefined) return {};
 
@@ -168,6 +168,9 @@ export class DeploymentReconciler {
     for (const event of plan.events) await this.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
     if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, plan.actions, revision);
+    // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
+    if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
+    await this.closeEarlierRevisions(deployment, rollout, log);
     const fresh =
       plan.actions.length > 0 || plan.paused !== undefined
         ? ((await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined)
@@ -268,31 +271,10 @@ export class DeploymentReconciler {
     const namespace = deployment.metadata?.namespace ?? '';
     const name = deployment.metadata?.name ?? '';
     const now = this.deps.clock();
-    const live = policy.spec.prometheus.address
-      ? await this.deps.live.sample(
-          policy.spec,
-          namespace,
-          name,
-          [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter(
-            (h): h is string => h !== undefined,
-          ),
-        )
-      : { unavailable: 'no Prometheus address in the policy' };
-    const assessment = assessRollout({
-      template: rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {},
-      previousTemplate: rollout.previous?.replicaSet.spec?.template,
-      deploymentAnnotations: deployment.metadata?.annotations,
-      replicas: { previous: desiredReplicas(rollout.previous?.replicaSet), next: deployment.spec?.replicas },
-      now,
-      timeZone: policy.spec.timeZone,
-      history: this.history(namespace, name, rollout.current.revision),
-      live,
-      thresholds: policy.spec.thresholds,
-      blockingFindings: blockingFindingKinds(policy.spec),
-      model: this.deps.model.current(),
-    });
     const policyName = policy.object.metadata?.name ?? '';
-    if (!existing) {
+    // The record and the live signals do not depend on each other: ask for both at once.
+    const create = async (): Promise<boolean> => {
+      if (existing) return true;
       try {
         await this.deps.writer.createAssessment(
           namespace,
@@ -307,12 +289,39 @@ export class DeploymentReconciler {
             policy: policyName,
           }),
         );
+        return true;
       } catch (err) {
         // Another reconcile (or a previous life of this controller) created it: its status is the truth.
         if (!isAlreadyExists(err)) throw err;
-        return undefined;
+        return false;
       }
-    }
+    };
+    const sample = async () =>
+      policy.spec.prometheus.address
+        ? this.deps.live.sample(
+            policy.spec,
+            namespace,
+            name,
+            [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter(
+              (h): h is string => h !== undefined,
+            ),
+          )
+        : { unavailable: 'no Prometheus address in the policy' };
+    const [created, live] = await Promise.all([create(), sample()]);
+    if (!created) return undefined;
+    const assessment = assessRollout({
+      template: rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {},
+      previousTemplate: rollout.previous?.replicaSet.spec?.template,
+      deploymentAnnotations: deployment.metadata?.annotations,
+      replicas: { previous: desiredReplicas(rollout.previous?.replicaSet), next: deployment.spec?.replicas },
+      now,
+      timeZone: policy.spec.timeZone,
+      history: this.history(namespace, name, rollout.current.revision),
+      live,
+      thresholds: policy.spec.thresholds,
+      blockingFindings: blockingFindingKinds(policy.spec),
+      model: this.deps.model.current(),
+    });
     const status = assessedStatus(assessment, policy.spec.mode, now);
     const written = (await this.deps.writer.mergePatchAssessmentStatus(
       namespace,

@@ -1,0 +1,108 @@
+{{/*
+Names and labels shared by every template.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "rollguard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+The prefix of every object name: fullnameOverride, else the release name when it already contains the chart
+name (so `helm install rollguard ...` gives plain "rollguard"), else "<release>-<chart>".
+*/}}
+{{- define "rollguard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "rollguard.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selects the controller's pods; never changes between upgrades (a Deployment's selector is immutable). */}}
+{{- define "rollguard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "rollguard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: controller
+{{- end -}}
+
+{{- define "rollguard.labels" -}}
+helm.sh/chart: {{ include "rollguard.chart" . }}
+{{ include "rollguard.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "rollguard.imageTag" . | quote }}
+app.kubernetes.io/part-of: rollguard
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "rollguard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "rollguard.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "rollguard.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag -}}
+{{- end -}}
+
+{{- define "rollguard.image" -}}
+{{- printf "%s:%s" .Values.image.repository (include "rollguard.imageTag" .) -}}
+{{- end -}}
+
+{{/*
+The namespace the controller watches, checked: namespaced RBAC only makes sense with a namespace to confine it
+to.
+*/}}
+{{- define "rollguard.watchNamespace" -}}
+{{- if and .Values.rbac.namespaced (not .Values.watchNamespace) -}}
+{{- fail "rbac.namespaced=true needs watchNamespace: the namespace whose Deployments rollguard may watch and act on" -}}
+{{- end -}}
+{{- .Values.watchNamespace -}}
+{{- end -}}
+
+{{/*
+The rights the controller needs on the workloads and rollguard's own resources, wherever it watches: cluster-wide
+(a ClusterRole) by default, or in watchNamespace only (a Role) with rbac.namespaced=true. Keep this list in step
+with the chart README and test/integration/chart.test.ts.
+*/}}
+{{- define "rollguard.workloadRules" -}}
+# Watch Deployments, and annotate / pause / roll them back (always a patch, never an update or a delete).
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch", "patch"]
+# ReplicaSets tell the revisions apart (pod-template-hash) and hold the previous pod template for a rollback.
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["list", "watch"]
+- apiGroups: ["rollguard.io"]
+  resources: ["deploymentriskpolicies"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["rollguard.io"]
+  resources: ["deploymentriskpolicies/status"]
+  verbs: ["patch"]
+# One RolloutAssessment per assessed revision; old ones are deleted by the retention rule.
+- apiGroups: ["rollguard.io"]
+  resources: ["rolloutassessments"]
+  verbs: ["get", "list", "watch", "create", "delete"]
+- apiGroups: ["rollguard.io"]
+  resources: ["rolloutassessments/status"]
+  verbs: ["patch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create"]
+# Prometheus credentials and CA certificates, read by name from the Secrets that policies point at. Only get:
+# rollguard can neither list nor watch Secrets.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+{{- end -}}
