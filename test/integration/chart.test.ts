@@ -544,6 +544,8 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       '--metrics-address=:8080',
       '--leader-elect',
       '--leader-election-namespace=$(POD_NAMESPACE)',
+      // One Lease per release, so two installs in one namespace never share a leader.
+      `--leader-election-id=${clusterRelease}-rollguard`,
       '--log-level=info',
       '--workers=4',
     ]);
