@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { AppsV1Api, KubeConfig, Watch, type V1Deployment } from '@kubernetes/client-node';
 import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js';
 import { repoRoot } from '../test/harness/tools.js';
+import { riskyChange, safeChange } from '../test/support/changes.js';
 
 const run = promisify(execFile);
 
@@ -140,24 +141,6 @@ async function policy(cluster: LocalCluster, namespace: string, spec: object): P
     }),
   );
 }
-
-const safeChange = {
-  'rollguard.io/change-type': 'feature',
-  'rollguard.io/lines-added': '40',
-  'rollguard.io/test-coverage': '85',
-};
-const riskyChange = {
-  'rollguard.io/change-type': 'hotfix',
-  'rollguard.io/files-changed': '96',
-  'rollguard.io/directories-changed': '31',
-  'rollguard.io/subsystems-changed': '8',
-  'rollguard.io/lines-added': '12400',
-  'rollguard.io/lines-deleted': '3100',
-  'rollguard.io/change-entropy': '6.1',
-  'rollguard.io/test-coverage': '6',
-  'rollguard.io/author-experience': '2',
-  'rollguard.io/dependencies-changed': '5',
-};
 
 /** 1. Time from the Deployment update to the annotations and to the pause. */
 async function assessmentLatency(cluster: LocalCluster, kc: KubeConfig): Promise<void> {

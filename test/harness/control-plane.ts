@@ -135,13 +135,7 @@ export async function startControlPlane(
         'kube-controller-manager',
         bin('kube-controller-manager'),
         [
-          `--kubeconfig=${kubeconfig}`,
-          `--authentication-kubeconfig=${kubeconfig}`,
-          `--authorization-kubeconfig=${kubeconfig}`,
-          '--leader-elect=false',
-          '--bind-address=127.0.0.1',
-          `--secure-port=${await freePort()}`,
-          `--cert-dir=${path.join(dir, 'kcm-certs')}`,
+          ...(await componentArgs(kubeconfig, path.join(dir, 'kcm-certs'))),
           '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,endpointslice-controller',
           `--service-account-private-key-file=${saKey}`,
           '--use-service-account-credentials=false',
@@ -153,15 +147,7 @@ export async function startControlPlane(
       startProcess(
         'kube-scheduler',
         bin('kube-scheduler'),
-        [
-          `--kubeconfig=${kubeconfig}`,
-          `--authentication-kubeconfig=${kubeconfig}`,
-          `--authorization-kubeconfig=${kubeconfig}`,
-          '--leader-elect=false',
-          '--bind-address=127.0.0.1',
-          `--secure-port=${await freePort()}`,
-          `--cert-dir=${path.join(dir, 'scheduler-certs')}`,
-        ],
+        await componentArgs(kubeconfig, path.join(dir, 'scheduler-certs')),
         { logDir },
       ),
     );
@@ -204,6 +190,19 @@ export async function startControlPlane(
     await stopAll(processes);
     throw err;
   }
+}
+
+/** What kube-controller-manager and kube-scheduler share: admin credentials, one instance, loopback only. */
+async function componentArgs(kubeconfig: string, certDir: string): Promise<string[]> {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    `--secure-port=${await freePort()}`,
+    `--cert-dir=${certDir}`,
+  ];
 }
 
 export async function stopAll(processes: ManagedProcess[]): Promise<void> {

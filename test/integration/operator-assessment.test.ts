@@ -2,6 +2,7 @@
 // annotated, and paused when too risky until someone approves; advisory and shadow modes hold back; a
 // hard-coded secret blocks; bad annotations become warning Events; deleting the policy stops all action.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { riskyChange, safeChange } from '../support/changes.js';
 import { kubectl, kubectlJson } from '../support/kubectl.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import {
@@ -15,30 +16,6 @@ import {
 } from '../support/objects.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
-
-/** A small, well-described change: few lines, good coverage, an experienced author. */
-const safeChange = {
-  'rollguard.io/change-type': 'feature',
-  'rollguard.io/files-changed': '2',
-  'rollguard.io/lines-added': '30',
-  'rollguard.io/lines-deleted': '4',
-  'rollguard.io/test-coverage': '88',
-  'rollguard.io/author-experience': '250',
-};
-
-/** A sprawling, untested hotfix by a newcomer that also bumps dependencies. */
-const riskyChange = {
-  'rollguard.io/change-type': 'hotfix',
-  'rollguard.io/files-changed': '140',
-  'rollguard.io/directories-changed': '35',
-  'rollguard.io/subsystems-changed': '9',
-  'rollguard.io/lines-added': '18000',
-  'rollguard.io/lines-deleted': '6000',
-  'rollguard.io/change-entropy': '6.5',
-  'rollguard.io/test-coverage': '4',
-  'rollguard.io/author-experience': '1',
-  'rollguard.io/dependencies-changed': '6',
-};
 
 // Thresholds a team that wants to stop risky changes early might choose; valid and ascending.
 const policySpec = (mode: string) => ({
