@@ -44,6 +44,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** How long finished assessments are kept, and how many per Deployment at most. */
   retention?: RetentionRule;
+  /** The learning loop's drift verdict, shown as each policy's ModelDrift condition. */
+  modelDrift?: () => { high: boolean; message: string } | undefined;
 }
 
 const key = (kind: 'deployment' | 'policy', namespace: string, name: string) => `${kind}:${namespace}/${name}`;
@@ -297,6 +299,7 @@ export class Controller {
       assessments: this.assessments.list(namespace).filter((a) => a.metadata?.labels?.[labels.policy] === name),
       previousConditions: (policy.status?.conditions as Condition[] | undefined) ?? [],
       now: this.clock(),
+      drift: this.options.modelDrift?.(),
     });
     if (!policyStatusChanged(policy.status, status)) return;
     await this.options.writer.mergePatchPolicyStatus(namespace, name, status);

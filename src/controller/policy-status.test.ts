@@ -274,3 +274,27 @@ describe('policyStatusChanged', () => {
     expect(policyStatusChanged(written, next)).toBe(true);
   });
 });
+
+describe('computePolicyStatus: the ModelDrift condition', () => {
+  it.each([
+    [{ high: true, message: 'lines_added drifted (KS 0.41)' }, 'True', 'FeaturesDrifted'],
+    [{ high: false, message: 'no feature drifted' }, 'False', 'NoDrift'],
+  ])('drift %j → ModelDrift %s (%s)', (drift, status, reason) => {
+    const result = computePolicyStatus(input({ drift }));
+    const condition = result.conditions.find((c) => c.type === 'ModelDrift');
+    expect(condition).toMatchObject({ status, reason, message: drift.message });
+    expect(result.conditions.filter((c) => c.type === 'ModelDrift')).toHaveLength(1);
+  });
+
+  it('keeps a previous ModelDrift condition when the learning loop has no verdict yet', () => {
+    const previous: Condition = {
+      type: 'ModelDrift',
+      status: 'True',
+      reason: 'FeaturesDrifted',
+      message: 'x',
+      lastTransitionTime: t0.toISOString(),
+    };
+    const result = computePolicyStatus(input({ previousConditions: [previous] }));
+    expect(result.conditions.find((c) => c.type === 'ModelDrift')).toEqual(previous);
+  });
+});

@@ -35,6 +35,8 @@ export interface PolicyStatusInput {
   assessments: readonly AssessmentObject[];
   previousConditions: readonly Condition[];
   now: Date;
+  /** The learning loop's drift verdict, when it has one: sets the ModelDrift condition. */
+  drift?: { high: boolean; message: string } | undefined;
 }
 
 /** Keeps lastTransitionTime when the status of a condition did not change, as metav1.Condition expects. */
@@ -86,11 +88,16 @@ export function computePolicyStatus(input: PolicyStatusInput): PolicyStatus {
   }
   if (generation !== undefined) ready.observedGeneration = generation;
   const mine = input.assessments;
+  const conditions = [withTransition(ready, input.previousConditions, input.now)];
+  if (input.drift) {
+    const drift: Omit<Condition, 'lastTransitionTime'> = input.drift.high
+      ? { type: 'ModelDrift', status: 'True', reason: 'FeaturesDrifted', message: input.drift.message }
+      : { type: 'ModelDrift', status: 'False', reason: 'NoDrift', message: input.drift.message };
+    if (generation !== undefined) drift.observedGeneration = generation;
+    conditions.push(withTransition(drift, input.previousConditions, input.now));
+  }
   const status: PolicyStatus = {
-    conditions: [
-      withTransition(ready, input.previousConditions, input.now),
-      ...input.previousConditions.filter((c) => c.type !== 'Ready'),
-    ],
+    conditions: [...conditions, ...input.previousConditions.filter((c) => !conditions.some((n) => n.type === c.type))],
     coveredDeployments: input.governed.length,
     assessments: mine.length,
     pauses: mine.filter((a) => (a.status?.actions ?? []).some((x) => x.type === 'paused')).length,
