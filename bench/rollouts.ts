@@ -5,6 +5,7 @@
 //      the default interval and limits (goal: at most two intervals);
 //   3. Prometheus queries per interval with 1, 10 and 100 rollouts under verification at once.
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -45,7 +46,7 @@ async function startOperator(cluster: LocalCluster): Promise<Operator> {
       'controller',
       `--kubeconfig=${cluster.kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
-      '--log-level=info',
+      `--log-level=${process.env.BENCH_OPERATOR_LOG_LEVEL ?? 'info'}`,
       '--workers=8',
     ],
     {
@@ -55,6 +56,8 @@ async function startOperator(cluster: LocalCluster): Promise<Operator> {
     },
   );
   let output = '';
+  const logFile = process.env.BENCH_OPERATOR_LOG;
+  if (logFile) child.stdout.pipe(createWriteStream(logFile, { flags: 'a' }));
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
   const port = await until<string>(() => /"metricsPort":(\d+)/.exec(output)?.[1], 120_000, 'the operator to start');

@@ -55,6 +55,8 @@ export interface GoverningPolicy {
 }
 
 export class DeploymentReconciler {
+  /** Assessments this process created recently: the informer cache may not show them yet. */
+  private readonly written = new Set<string>();
   /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
   private readonly emitted = new Set<string>();
 
@@ -119,9 +121,12 @@ export class DeploymentReconciler {
     }
 
     let record = this.deps.caches.assessment(namespace, assessmentName);
-    if (record?.status?.score === undefined) {
-      // The cache may trail our own write: ask the API server before assessing, so a revision is never
-      // assessed twice.
+    // The cache may trail a write: ours (we remember those) or, rarely, another replica's. Workers start only
+    // after the caches synced, so a record missing from the cache that we did not write is new, and creating
+    // it is safe (a conflict means someone else did, and is handled); only otherwise ask the API server.
+    const mayTrail = record !== undefined || this.written.has(`${namespace}/${assessmentName}`);
+    if (record?.status?.score === undefined && mayTrail) {
+      // Never assess a revision twice: the API server has the last word.
       record = await this.deps.writer.readAssessment(namespace, assessmentName);
     }
     let status = record?.status;
@@ -289,6 +294,8 @@ export class DeploymentReconciler {
             policy: policyName,
           }),
         );
+        this.written.add(`${namespace}/${assessmentName}`);
+        if (this.written.size > 10_000) this.written.clear();
         return true;
       } catch (err) {
         // Another reconcile (or a previous life of this controller) created it: its status is the truth.
