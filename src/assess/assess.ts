@@ -24,7 +24,8 @@ export interface AssessmentInput {
   replicas?: { previous?: number | undefined; next?: number | undefined } | undefined;
   now: Date;
   timeZone: string;
-  history: readonly PastOutcome[];
+  /** This Deployment's past outcomes; undefined when they could not be read (the features are then missing). */
+  history?: readonly PastOutcome[] | undefined;
   live: LiveSignals;
   thresholds: Thresholds;
   blockingFindings: ReadonlySet<FindingKind>;
@@ -49,7 +50,7 @@ export function assessRollout(input: AssessmentInput): Assessment {
   const features: Partial<Record<FeatureName, number>> = {
     ...description.features,
     ...clockFeatures(input.now, input.timeZone),
-    ...historyFeatures(input.history, input.now),
+    ...(input.history ? historyFeatures(input.history, input.now) : {}),
     risky_findings: findings.filter((f) => f.kind !== 'no-resource-limits').length,
   };
   if (input.previousTemplate) {

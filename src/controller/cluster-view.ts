@@ -19,11 +19,15 @@ export function apiClusterView(kc: KubeConfig): ClusterView {
       }
     },
     async policies(namespace) {
-      const list = (await custom.listNamespacedCustomObject({ ...policyResource, namespace })) as { items: PolicyObject[] };
+      const list = (await custom.listNamespacedCustomObject({ ...policyResource, namespace })) as {
+        items: PolicyObject[];
+      };
       return list.items;
     },
     async assessments(namespace) {
-      const list = (await custom.listNamespacedCustomObject({ ...assessmentResource, namespace })) as { items: AssessmentObject[] };
+      const list = (await custom.listNamespacedCustomObject({ ...assessmentResource, namespace })) as {
+        items: AssessmentObject[];
+      };
       return list.items;
     },
   };

@@ -73,7 +73,7 @@ export async function scoreManifest(
   let policyName = options.policy ? '(file)' : '(defaults)';
   let spec = options.policy;
   let running: V1Deployment | undefined;
-  let history: PastOutcome[] = [];
+  let history: PastOutcome[] | undefined;
   if (deps.cluster) {
     try {
       if (!spec) {
@@ -118,10 +118,10 @@ export async function scoreManifest(
   }
   spec ??= defaultPolicySpec();
 
-  let live: LiveSignals = { unavailable: 'no Prometheus address in the policy' };
-  if (spec.prometheus.address && deps.live) {
-    live = await deps.live.sample(spec, namespace, name, []);
-  }
+  let live: LiveSignals;
+  if (!spec.prometheus.address) live = { unavailable: 'no Prometheus address in the policy' };
+  else if (!deps.live) live = { unavailable: 'Prometheus was not consulted' };
+  else live = await deps.live.sample(spec, namespace, name, []);
   if (live.unavailable) notes.push(`live metrics: ${live.unavailable}`);
   if (!deps.model) notes.push('no model loaded: the rules scored');
 

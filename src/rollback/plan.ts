@@ -68,7 +68,7 @@ export function planRollback(input: RollbackInput): RollbackPlan {
     return {
       kind: 'skip',
       why: 'no-previous-revision',
-      summary: `revision ${badRevision} of ${name} has no earlier revision to return to (the first rollout, or its ReplicaSets were pruned by revisionHistoryLimit)`,
+      summary: `revision ${badRevision} of ${name} has no earlier revision to return to (the first rollout, or its ReplicaSets were pruned by revisionHistoryLimit). Fix forward, or scale it down: kubectl scale deployment/${name} --replicas=0`,
     };
   }
   const template = target.replicaSet.spec?.template;
@@ -76,7 +76,7 @@ export function planRollback(input: RollbackInput): RollbackPlan {
     return {
       kind: 'skip',
       why: 'same-template',
-      summary: `the Deployment already runs the template of revision ${target.revision}`,
+      summary: `${name} already runs the template of revision ${target.revision}, so undoing revision ${badRevision} would change nothing; fix forward`,
     };
   }
   const manager = gitOpsManagerOf(deployment);

@@ -1,0 +1,300 @@
+// A rollout's progress as the Deployment and ReplicaSet statuses report it, and how one interval's checks are
+// recorded in the assessment and told in an Event.
+import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ReplicaSet } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
+import { appendSteps, describeFailure, rolloutProgress, type RolloutProgress } from './record.js';
+import type { MetricCheck } from './verdict.js';
+
+interface DeploymentState {
+  replicas?: number;
+  generation?: number;
+  paused?: boolean;
+  status?: V1DeploymentStatus;
+}
+
+function deployment(state: DeploymentState): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      ...(state.generation === undefined ? {} : { generation: state.generation }),
+    },
+    spec: {
+      ...(state.replicas === undefined ? {} : { replicas: state.replicas }),
+      ...(state.paused === undefined ? {} : { paused: state.paused }),
+      selector: { matchLabels: { app: 'web' } },
+      template: { spec: { containers: [{ name: 'web', image: 'shop:1.2' }] } },
+    },
+    ...(state.status ? { status: state.status } : {}),
+  };
+}
+
+const done: V1DeploymentStatus = {
+  observedGeneration: 4,
+  replicas: 3,
+  updatedReplicas: 3,
+  readyReplicas: 3,
+  availableReplicas: 3,
+};
+
+function replicaSet(readyReplicas: number | undefined, availableReplicas = readyReplicas): V1ReplicaSet {
+  return {
+    metadata: { name: 'web-x' },
+    status: {
+      replicas: 3,
+      ...(readyReplicas === undefined ? {} : { readyReplicas }),
+      ...(availableReplicas === undefined ? {} : { availableReplicas }),
+    },
+  };
+}
+
+const progressing = (status: string, reason: string): V1DeploymentCondition => ({
+  type: 'Progressing',
+  status,
+  reason,
+});
+
+describe('rolloutProgress: completed', () => {
+  it.each<[string, DeploymentState, boolean]>([
+    ['every replica updated, ready and available', { replicas: 3, generation: 4, status: done }, true],
+    ['the controller has not observed the latest generation', { replicas: 3, generation: 5, status: done }, false],
+    ['the observed generation is ahead of the cache (read race)', { replicas: 3, generation: 3, status: done }, true],
+    ['paused with every replica updated', { replicas: 3, generation: 4, paused: true, status: done }, false],
+    ['2 of 3 replicas updated', { replicas: 3, generation: 4, status: { ...done, updatedReplicas: 2 } }, false],
+    [
+      'an old pod still terminating (4 replicas for 3)',
+      { replicas: 3, generation: 4, status: { ...done, replicas: 4 } },
+      false,
+    ],
+    [
+      'updated but not all ready and available',
+      { replicas: 3, generation: 4, status: { ...done, readyReplicas: 2, availableReplicas: 2 } },
+      false,
+    ],
+    [
+      'ready but not yet available (minReadySeconds)',
+      { replicas: 3, generation: 4, status: { ...done, availableReplicas: 2 } },
+      false,
+    ],
+    [
+      'spec.replicas unset means one replica',
+      {
+        generation: 1,
+        status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 },
+      },
+      true,
+    ],
+    ['spec.replicas unset but three running', { generation: 4, status: done }, false],
+    ['scaled to zero', { replicas: 0, generation: 2, status: { observedGeneration: 2 } }, true],
+    ['no status yet', { replicas: 3, generation: 1 }, false],
+    ['more replicas desired than the status has', { replicas: 5, generation: 4, status: done }, false],
+  ])('%s → %s', (_what, state, completed) => {
+    expect(rolloutProgress(deployment(state), undefined, undefined).completed).toBe(completed);
+  });
+});
+
+describe('rolloutProgress: progress deadline', () => {
+  it.each<[string, V1DeploymentCondition[], boolean]>([
+    ['ProgressDeadlineExceeded', [progressing('False', 'ProgressDeadlineExceeded')], true],
+    ['still progressing', [progressing('True', 'ReplicaSetUpdated')], false],
+    ['finished', [progressing('True', 'NewReplicaSetAvailable')], false],
+    ['Progressing False for another reason', [progressing('False', 'ReplicaSetCreateError')], false],
+    [
+      'the reason on another condition type',
+      [{ type: 'Available', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+      false,
+    ],
+    ['no conditions', [], false],
+  ])('%s → %s', (_what, conditions, exceeded) => {
+    const d = deployment({ replicas: 3, generation: 4, status: { ...done, conditions } });
+    expect(rolloutProgress(d, undefined, undefined).progressDeadlineExceeded).toBe(exceeded);
+  });
+});
+
+describe('rolloutProgress: which pods serve', () => {
+  it.each<
+    [
+      string,
+      V1ReplicaSet | undefined,
+      V1ReplicaSet | undefined,
+      Pick<RolloutProgress, 'newPodsServing' | 'oldPodsServing'>,
+    ]
+  >([
+    ['both have ready pods', replicaSet(1), replicaSet(2), { newPodsServing: true, oldPodsServing: true }],
+    ['new pods not ready yet', replicaSet(0), replicaSet(3), { newPodsServing: false, oldPodsServing: true }],
+    ['old ReplicaSet scaled down', replicaSet(3), replicaSet(0), { newPodsServing: true, oldPodsServing: false }],
+    [
+      'ready counts, not available (ready pods take traffic)',
+      replicaSet(1, 0),
+      replicaSet(undefined),
+      { newPodsServing: true, oldPodsServing: false },
+    ],
+    [
+      'no status counts',
+      replicaSet(undefined),
+      replicaSet(undefined),
+      { newPodsServing: false, oldPodsServing: false },
+    ],
+    ['no old ReplicaSet (first rollout)', replicaSet(2), undefined, { newPodsServing: true, oldPodsServing: false }],
+    ['no ReplicaSets at all', undefined, undefined, { newPodsServing: false, oldPodsServing: false }],
+  ])('%s', (_what, newRs, oldRs, expected) => {
+    const progress = rolloutProgress(deployment({ replicas: 3, generation: 4, status: done }), newRs, oldRs);
+    expect({ newPodsServing: progress.newPodsServing, oldPodsServing: progress.oldPodsServing }).toEqual(expected);
+  });
+});
+
+function check(overrides: Partial<MetricCheck> = {}): MetricCheck {
+  return {
+    metric: 'errorRate',
+    verdict: 'fail',
+    value: 0.12,
+    baseline: 0.01,
+    baselineSource: 'old-replicaset',
+    limit: 0.05,
+    message: 'error ratio 0.12 is above the limit 0.05',
+    source: 'value',
+    ...overrides,
+  };
+}
+
+const at = new Date('2025-06-02T12:00:10Z');
+const queries = { errorRate: 'sum(rate(errors[1m]))', latency: 'histogram_quantile(0.99, x)' };
+
+function oldSteps(count: number): VerificationStep[] {
+  return Array.from({ length: count }, (_, i) => ({
+    at: new Date(Date.UTC(2025, 5, 2, 11, 0, i)).toISOString(),
+    metric: 'error-rate',
+    verdict: 'pass',
+    message: `old step ${i}`,
+  }));
+}
+
+describe('appendSteps', () => {
+  it.each<[string, MetricCheck, VerificationStep]>([
+    [
+      'a failing error-rate check with every number',
+      check(),
+      {
+        at: '2025-06-02T12:00:10.000Z',
+        metric: 'error-rate',
+        verdict: 'fail',
+        message: 'error ratio 0.12 is above the limit 0.05',
+        query: 'sum(rate(errors[1m]))',
+        value: 0.12,
+        baseline: 0.01,
+        limit: 0.05,
+      },
+    ],
+    [
+      'a latency check without data: the null numbers are left out',
+      check({
+        metric: 'latency',
+        verdict: 'no-data',
+        value: null,
+        baseline: null,
+        baselineSource: null,
+        limit: null,
+        message: 'no series for the new pods yet',
+        source: 'empty',
+      }),
+      {
+        at: '2025-06-02T12:00:10.000Z',
+        metric: 'latency',
+        verdict: 'no-data',
+        message: 'no series for the new pods yet',
+        query: 'histogram_quantile(0.99, x)',
+      },
+    ],
+    [
+      'a zero value is kept (it is not missing)',
+      check({ verdict: 'pass', value: 0, baseline: 0, limit: 0.02, message: 'ok' }),
+      {
+        at: '2025-06-02T12:00:10.000Z',
+        metric: 'error-rate',
+        verdict: 'pass',
+        message: 'ok',
+        query: 'sum(rate(errors[1m]))',
+        value: 0,
+        baseline: 0,
+        limit: 0.02,
+      },
+    ],
+  ])('records %s', (_what, c, step) => {
+    expect(appendSteps([], [c], queries, at)).toStrictEqual([step]);
+  });
+
+  it('leaves the query out when none was sent', () => {
+    const [step] = appendSteps([], [check({ verdict: 'error', message: 'template error' })], { errorRate: '' }, at);
+    expect(step).not.toHaveProperty('query');
+  });
+
+  it('bounds the message and the query', () => {
+    const [step] = appendSteps([], [check({ message: 'm'.repeat(10_000) })], { errorRate: 'q'.repeat(20_000) }, at);
+    expect(step?.message).toHaveLength(4096);
+    expect(step?.query).toHaveLength(8192);
+  });
+
+  it.each<[number, number, number]>([
+    // existing steps, checks added, steps kept
+    [0, 2, 2],
+    [48, 2, 50],
+    [49, 2, 50],
+    [50, 2, 50],
+    [maxVerificationSteps + 10, 1, 50],
+  ])('with %i steps recorded and %i added keeps the last %i', (existing, added, kept) => {
+    const before = oldSteps(existing);
+    const checks = Array.from({ length: added }, (_, i) => check({ message: `new ${i}` }));
+    const steps = appendSteps(before, checks, queries, at);
+    expect(maxVerificationSteps).toBe(50);
+    expect(steps).toHaveLength(kept);
+    // The newest are always kept, oldest first, and the dropped ones are the oldest.
+    expect(steps.slice(-added).map((s) => s.message)).toEqual(checks.map((c) => c.message));
+    const keptOld = kept - added;
+    expect(steps.slice(0, keptOld)).toEqual(before.slice(before.length - keptOld));
+  });
+
+  it('does not modify the steps it was given', () => {
+    const before = oldSteps(50);
+    const copy = structuredClone(before);
+    appendSteps(before, [check()], queries, at);
+    expect(before).toEqual(copy);
+  });
+
+  it('records the interval’s checks in order, both metrics', () => {
+    const steps = appendSteps(
+      [],
+      [check(), check({ metric: 'latency', verdict: 'pass', message: 'p99 ok' })],
+      queries,
+      at,
+    );
+    expect(steps.map((s) => [s.metric, s.verdict, s.query])).toEqual([
+      ['error-rate', 'fail', queries.errorRate],
+      ['latency', 'pass', queries.latency],
+    ]);
+  });
+});
+
+describe('describeFailure', () => {
+  it.each<[string, MetricCheck[], Record<string, string>, string]>([
+    [
+      'one failing check with its query',
+      [check()],
+      queries,
+      'error ratio 0.12 is above the limit 0.05 [checked every 10s; query: sum(rate(errors[1m]))]',
+    ],
+    [
+      'two failing checks',
+      [check(), check({ metric: 'latency', message: 'p99 2.1s is above 1s' })],
+      queries,
+      'error ratio 0.12 is above the limit 0.05 [checked every 10s; query: sum(rate(errors[1m]))] ' +
+        'p99 2.1s is above 1s [checked every 10s; query: histogram_quantile(0.99, x)]',
+    ],
+    ['a check without a query', [check()], {}, 'error ratio 0.12 is above the limit 0.05 [checked every 10s]'],
+    ['nothing failing', [], queries, ''],
+  ])('%s', (_what, checks, q, expected) => {
+    expect(describeFailure(checks, q, '10s')).toBe(expected);
+  });
+});
