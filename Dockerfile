@@ -22,6 +22,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY models ./models
+# The shipped model's training data: the reference the drift of live features is measured against.
+COPY data/jit/apachejit-small.csv ./data/jit/apachejit-small.csv
 COPY package.json ./
 # The distroless "nonroot" user; the Helm chart runs it with runAsNonRoot and a read-only root filesystem.
 USER 65532:65532

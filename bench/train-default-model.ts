@@ -3,12 +3,13 @@
 // MODEL_CARD.md). Deterministic: the same data and seed give the same model.json; set SOURCE_DATE_EPOCH to pin
 // trainedAt too.
 
+import { APACHEJIT_TO_CONTRACT } from '../src/model/apachejit.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { renderModelCard } from '../src/model/card.js';
-import { FEATURE_NAMES, LEARNED_FEATURES, toContractRows, type FeatureName } from '../src/model/contract.js';
+import { FEATURE_NAMES, LEARNED_FEATURES, toContractRows } from '../src/model/contract.js';
 import { loadDataset, parseCsv } from '../src/model/csv.js';
 import { pick, timeOrderedSplit } from '../src/model/evaluate.js';
 import { loadForest } from '../src/model/forest.js';
@@ -19,22 +20,6 @@ import { forestVotes, trainForest, type ForestOptions } from '../src/model/train
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_FILE = path.join(ROOT, 'data/jit/apachejit-small.csv');
 const OUT_DIR = path.join(ROOT, 'models/default');
-
-/**
- * ApacheJIT column → contract feature. Same units: la/ld are absolute lines, ent is entropy in bits, aexp counts
- * the author's prior commits. Not mapped: ndev (developers who ever touched the files, not the authors of this
- * change, so not a fair proxy for `authors`), age, nuc, arexp, asexp (no contract feature), year (time).
- */
-const APACHEJIT_TO_CONTRACT: Readonly<Record<string, FeatureName>> = {
-  nf: 'files_changed',
-  nd: 'directories_changed',
-  ns: 'subsystems_changed',
-  la: 'lines_added',
-  ld: 'lines_deleted',
-  ent: 'change_entropy',
-  fix: 'is_fix',
-  aexp: 'author_experience',
-};
 
 /**
  * minSamplesLeaf 8 rather than the trainer's default 5: the same time-ordered AUC on this data (0.862 vs 0.860,

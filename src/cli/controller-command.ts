@@ -3,6 +3,14 @@
 // finish what is in flight, then exit.
 import { parseArgs } from 'node:util';
 import { durationMs } from '../api/duration.js';
+import { parsePolicySpec } from '../api/policy.js';
+import { LearningLoop } from '../learning/loop.js';
+import {
+  ConfigMapModelStore,
+  DEFAULT_MODEL_CONFIGMAP,
+  controllerNamespace,
+  readServiceAccountNamespace,
+} from '../learning/store.js';
 import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
@@ -32,6 +40,12 @@ Options:
                            where the Lease lives (default: $POD_NAMESPACE, else default)
   --leader-election-id NAME
                            the Lease's name (default rollguard-controller)
+  --no-learning            do not retrain the model on this cluster's outcomes (default: learn)
+  --model-configmap NAME   the ConfigMap that keeps the learned model (default rollguard-model)
+  --model-namespace NS     where that ConfigMap lives (default: $POD_NAMESPACE, else the kubeconfig's)
+  --retrain-min-new N      new outcomes before retraining (default 20)
+  --retrain-min-total N    outcomes in all before the first retraining (default 50)
+  --retrain-interval D     how often to check for enough new outcomes, e.g. 5m (default 5m)
   --assessment-max-age D   how long finished RolloutAssessments are kept, e.g. 2160h (default 2160h = 90 days)
   --assessments-per-deployment N
                            at most this many RolloutAssessments per Deployment are kept (default 100)
@@ -55,6 +69,12 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'metrics-address': { type: 'string', default: ':8080' },
         'model-dir': { type: 'string' },
         workers: { type: 'string', default: '4' },
+        learning: { type: 'boolean', default: true },
+        'model-configmap': { type: 'string', default: DEFAULT_MODEL_CONFIGMAP },
+        'model-namespace': { type: 'string' },
+        'retrain-min-new': { type: 'string', default: '20' },
+        'retrain-min-total': { type: 'string', default: '50' },
+        'retrain-interval': { type: 'string', default: '5m' },
         'assessment-max-age': { type: 'string', default: '2160h' },
         'assessments-per-deployment': { type: 'string', default: '100' },
         'leader-elect': { type: 'boolean', default: false },
@@ -64,6 +84,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
+      allowNegative: true,
     }));
   } catch (err) {
     process.stderr.write(
@@ -95,6 +116,26 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     process.stderr.write(`rollguard controller: --assessments-per-deployment must be a whole number of at least 1\n`);
     return 2;
   }
+  const retrainMinNew = Number(values['retrain-min-new']);
+  const retrainMinTotal = Number(values['retrain-min-total']);
+  const retrainEveryMs = durationMs(values['retrain-interval']);
+  if (
+    !Number.isInteger(retrainMinNew) ||
+    retrainMinNew < 1 ||
+    !Number.isInteger(retrainMinTotal) ||
+    retrainMinTotal < 1
+  ) {
+    process.stderr.write(
+      'rollguard controller: --retrain-min-new and --retrain-min-total must be whole numbers of at least 1\n',
+    );
+    return 2;
+  }
+  if (retrainEveryMs === undefined || retrainEveryMs <= 0) {
+    process.stderr.write(
+      `rollguard controller: --retrain-interval must be a duration like 5m, not "${values['retrain-interval']}"\n`,
+    );
+    return 2;
+  }
   const logger = createLogger(values['log-level']);
   let kubeConfig;
   try {
@@ -111,7 +152,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       metrics.prometheusErrors.inc({ kind: outcome });
     }
   });
-  const controller = new Controller({
+  const controller: Controller = new Controller({
     kubeConfig,
     writer: new KubeClusterWriter(kubeConfig),
     events: new KubeEventSink(kubeConfig),
@@ -123,7 +164,35 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     namespace: values.namespace,
     workers,
     retention: { maxAgeMs, keepPerDeployment },
+    modelDrift: () => learning?.driftVerdict(),
   });
+  const modelNamespace = controllerNamespace({
+    explicit: values['model-namespace'],
+    env: process.env,
+    serviceAccountNamespace: readServiceAccountNamespace(),
+    kubeConfigNamespace: kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace,
+  });
+  const learning: LearningLoop | undefined = values.learning
+    ? new LearningLoop({
+        listAssessments: () => controller.caches.assessments(),
+        modelHolder: model,
+        store: ConfigMapModelStore.fromKubeConfig(kubeConfig, modelNamespace, values['model-configmap']),
+        metrics,
+        logger,
+        options: { minNewOutcomes: retrainMinNew, minTotalOutcomes: retrainMinTotal, checkEveryMs: retrainEveryMs },
+        isLeader: () => elector?.isLeader() ?? true,
+        // Only the outcomes of policies that allow learning (spec.learning.enabled) train the model.
+        includeAssessment: (a) => {
+          const namespace = a.metadata?.namespace ?? '';
+          const policy = controller.caches.policies(namespace).find((p) => p.metadata?.name === a.spec?.policy);
+          const parsed = policy ? parsePolicySpec(policy.spec) : undefined;
+          return parsed?.ok === true && parsed.value.learning.enabled;
+        },
+        onDriftChange: () => {
+          controller.requeuePolicies();
+        },
+      })
+    : undefined;
   const elector = values['leader-elect']
     ? new LeaderElector(
         kubeConfig,
@@ -145,8 +214,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down: finishing the rollouts in flight');
-      void controller
-        .stop()
+      void (learning?.stop() ?? Promise.resolve())
+        .then(() => controller.stop())
         .then(() => elector?.stop())
         .then(() => server.close())
         .finally(resolve);
@@ -159,6 +228,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     });
   });
   await controller.startCaches();
+  await learning?.start();
   if (elector) {
     metrics.isLeader.set(0);
     elector.run({

@@ -250,6 +250,15 @@ export class Controller {
     ]);
   }
 
+  /** Re-evaluates every policy's status (e.g. when the model's drift verdict changed). */
+  requeuePolicies(): void {
+    for (const p of this.policies.list()) {
+      const namespace = p.metadata?.namespace;
+      const name = p.metadata?.name;
+      if (namespace && name) this.queue.add(key('policy', namespace, name));
+    }
+  }
+
   private enqueueDeployment(namespace: string | undefined, name: string | undefined): void {
     if (namespace && name) this.queue.add(key('deployment', namespace, name));
   }

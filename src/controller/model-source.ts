@@ -84,7 +84,9 @@ export class ModelHolder implements ModelSource {
     this.model = model;
     this.bundle = bundle;
     this.metrics.modelInfo.set({ version: model.version }, 1);
+    // A model without a held-out evaluation must not inherit the previous model's figure.
     if (bundle.meta.evaluation) this.metrics.modelAuc.set(bundle.meta.evaluation.auc);
+    else this.metrics.modelAuc.reset();
   }
 }
 
