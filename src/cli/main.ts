@@ -21,6 +21,22 @@ const commands: Record<string, Command> = {
     summary: 'Train and evaluate the risk model on change data (model train | model evaluate)',
     run: async (argv) => (await import('../model/cli.js')).runModelCommand(argv),
   },
+  score: {
+    summary: 'Score a Deployment manifest before it is applied; the exit code follows the risk level (for CI)',
+    run: async (argv) => (await import('./score-command.js')).runScoreCommand(argv),
+  },
+  doctor: {
+    summary: "Check the kubeconfig, API server, CRDs, RBAC, each policy's Prometheus and the model",
+    run: async (argv) => (await import('./doctor-command.js')).runDoctorCommand(argv),
+  },
+  history: {
+    summary: 'List the rollouts rollguard assessed, newest first: score, level, actions, outcome',
+    run: async (argv) => (await import('./history-command.js')).runHistoryCommand(argv),
+  },
+  explain: {
+    summary: 'Show one assessment in full: features, reasons, actions, verification steps, outcome',
+    run: async (argv) => (await import('./explain-command.js')).runExplainCommand(argv),
+  },
 };
 
 function version(): string {
