@@ -123,6 +123,17 @@ export class OperatorMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'rollguard_' });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'rollguard_' });
+      // prom-client names three of its gauges *_total, which Prometheus reserves for counters
+      // (`promtool check metrics` rejects them); rollguard does without them.
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ]) {
+        this.registry.removeSingleMetric(`rollguard_${name}`);
+      }
+    }
   }
 }
