@@ -48,7 +48,8 @@ export interface ControllerOptions {
   modelDrift?: () => { high: boolean; message: string } | undefined;
 }
 
-const key = (kind: 'deployment' | 'policy', namespace: string, name: string) => `${kind}:${namespace}/${name}`;
+const key = (kind: 'deployment' | 'policy' | 'verify', namespace: string, name: string) =>
+  `${kind}:${namespace}/${name}`;
 
 function parseKey(k: string): { kind: string; namespace: string; name: string } {
   const [kind = '', rest = ''] = k.split(':', 2);
@@ -181,6 +182,9 @@ export class Controller {
         metrics,
         clock: this.clock,
       }),
+      requestVerification: (namespace, name) => {
+        this.queue.add(key('verify', namespace, name));
+      },
     });
   }
 
@@ -275,6 +279,7 @@ export class Controller {
     const end = this.options.metrics.reconcileDuration.startTimer({ kind });
     try {
       if (kind === 'deployment') return await this.reconciler.reconcile(namespace, name);
+      if (kind === 'verify') return await this.reconciler.verify(namespace, name);
       if (kind === 'policy') {
         await this.reconcilePolicy(namespace, name);
         return undefined;

@@ -47,6 +47,8 @@ export interface DeploymentReconcilerDeps {
   logger: Logger;
   clock: () => Date;
   verifier: Verifier;
+  /** Queues a verification pass for the Deployment; it runs under its own key, so a slow Prometheus never delays an assessment or a pause. */
+  requestVerification: (namespace: string, name: string) => void;
 }
 
 export interface GoverningPolicy {
@@ -176,18 +178,33 @@ export class DeploymentReconciler {
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
     await this.closeEarlierRevisions(deployment, rollout, log);
-    const fresh =
-      plan.actions.length > 0 || plan.paused !== undefined
-        ? ((await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined)
-        : record;
-    const current = fresh?.status ?? status;
+    this.deps.requestVerification(namespace, name);
+    return {};
+  }
+
+  /** One verification pass for the Deployment's current revision (key `verify:namespace/name`). */
+  async verify(namespace: string, name: string): Promise<{ requeueAfterMs?: number }> {
+    const deployment = this.deps.caches.deployment(namespace, name);
+    if (!deployment) return {};
+    const { policy } = this.governingPolicy(deployment);
+    const rollout = currentRollout(deployment, this.deps.caches.replicaSets(namespace));
+    if (!policy || !rollout) return {};
+    const assessmentName = rolloutAssessmentName(name, rollout.current.revision);
+    const status = this.deps.caches.assessment(namespace, assessmentName)?.status;
+    // Not assessed yet (or the cache has not seen it): the assessment pass queues verification again.
+    if (status?.score === undefined) return {};
     return this.deps.verifier.verify({
       deployment,
       rollout,
       policy,
       assessmentName,
-      status: current,
-      log,
+      status,
+      log: rolloutLogger(this.deps.logger, {
+        policy: policy.object.metadata?.name,
+        namespace,
+        deployment: name,
+        revision: rollout.current.revision,
+      }),
       emit: (event) => this.emit(deployment, event),
     });
   }

@@ -69,6 +69,13 @@ function formatInterval(ms: number): string {
 }
 
 export class Verifier {
+  /**
+   * The last interval (tick) judged per assessment by this process. The informer cache can trail the status
+   * write that recorded it; without this, a reconcile in that gap would judge the same interval twice and
+   * count one failure as two. After a restart the synced cache is exact, so memory is only a guard.
+   */
+  private readonly lastTickDone = new Map<string, number>();
+
   constructor(private readonly deps: VerifierDeps) {}
 
   policyKey(input: VerifyInput): string {
@@ -100,10 +107,16 @@ export class Verifier {
     const rolloutCompletedAt = previous.rolloutCompletedAt ?? (progress.completed ? now.toISOString() : undefined);
 
     const tick = Math.floor(now.getTime() / limits.intervalMs);
-    const lastTick = previous.lastCheckAt ? Math.floor(Date.parse(previous.lastCheckAt) / limits.intervalMs) : -1;
+    const tickKey = `${namespace}/${input.assessmentName}`;
+    const lastTick = Math.max(
+      previous.lastCheckAt ? Math.floor(Date.parse(previous.lastCheckAt) / limits.intervalMs) : -1,
+      this.lastTickDone.get(tickKey) ?? -1,
+    );
     const untilNextTick = (tick + 1) * limits.intervalMs - now.getTime() + tickSlackMs;
     if (tick <= lastTick) return { requeueAfterMs: untilNextTick };
 
+    this.lastTickDone.set(tickKey, tick);
+    if (this.lastTickDone.size > 10_000) this.lastTickDone.clear();
     const lookup = await this.deps.access.providerFor(namespace, policy.spec);
     let checks: MetricCheck[];
     let queries: Record<string, string> = {};
