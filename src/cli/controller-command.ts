@@ -11,6 +11,7 @@ import {
   controllerNamespace,
   readServiceAccountNamespace,
 } from '../learning/store.js';
+import { cacheClusterView } from '../controller/cluster-view.js';
 import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
@@ -22,6 +23,14 @@ import { KubeClusterWriter } from '../kube/writer.js';
 import { createLogger } from '../telemetry/logger.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
 import { startTelemetryServer } from '../telemetry/server.js';
+import {
+  createWebRoutes,
+  kubeAccessReviewer,
+  kubeTokenReviewer,
+  NamespaceAuthorizer,
+  TokenAuthenticator,
+} from '../web/routes.js';
+import { defaultedByServer } from './score-command.js';
 
 export const controllerHelp = `Usage: rollguard controller [options]
 
@@ -49,6 +58,11 @@ Options:
   --assessment-max-age D   how long finished RolloutAssessments are kept, e.g. 2160h (default 2160h = 90 days)
   --assessments-per-deployment N
                            at most this many RolloutAssessments per Deployment are kept (default 100)
+  --score-api              also serve POST /v1/score and GET /v1/openapi.json on the metrics address: the
+                           assessment of a manifest or change description, for callers with a Kubernetes
+                           token that may read Deployments in the namespace (off by default)
+  --dashboard              also serve the read-only dashboard at /dashboard on the metrics address (off by
+                           default; it has no login of its own: reach it by port-forward or an auth proxy)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -56,6 +70,7 @@ Examples:
   rollguard controller
   rollguard controller --kubeconfig ~/.kube/staging --metrics-address 127.0.0.1:9090
   rollguard controller --namespace payments
+  rollguard controller --score-api --dashboard
 `;
 
 export async function runControllerCommand(argv: string[]): Promise<number> {
@@ -80,6 +95,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'leader-elect': { type: 'boolean', default: false },
         'leader-election-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
         'leader-election-id': { type: 'string', default: 'rollguard-controller' },
+        'score-api': { type: 'boolean', default: false },
+        dashboard: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -152,11 +169,12 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       metrics.prometheusErrors.inc({ kind: outcome });
     }
   });
+  const live = new PrometheusLiveSignals(access);
   const controller: Controller = new Controller({
     kubeConfig,
     writer: new KubeClusterWriter(kubeConfig),
     events: new KubeEventSink(kubeConfig),
-    live: new PrometheusLiveSignals(access),
+    live,
     access,
     model,
     metrics,
@@ -200,11 +218,38 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         logger,
       )
     : undefined;
-  const server = await startTelemetryServer(values['metrics-address'], metrics.registry, {
-    notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet'),
+  const kc = kubeConfig;
+  const webRoutes = createWebRoutes({
+    scoreApi: values['score-api']
+      ? {
+          cluster: cacheClusterView(controller.caches),
+          model,
+          live,
+          authenticator: new TokenAuthenticator(kubeTokenReviewer(kc)),
+          authorizer: new NamespaceAuthorizer(kubeAccessReviewer(kc)),
+          serverDefaults: (manifest, namespace) => defaultedByServer(kc, manifest, namespace),
+          ready: () => controller.hasSynced(),
+          logger,
+        }
+      : undefined,
+    dashboard: values.dashboard
+      ? { caches: controller.caches, model, registry: metrics.registry, ready: () => controller.hasSynced(), logger }
+      : undefined,
   });
+  const server = await startTelemetryServer(
+    values['metrics-address'],
+    metrics.registry,
+    { notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet') },
+    webRoutes,
+  );
   logger.info(
-    { metricsPort: server.port, namespace: values.namespace ?? 'all', identity: elector?.identity },
+    {
+      metricsPort: server.port,
+      namespace: values.namespace ?? 'all',
+      identity: elector?.identity,
+      scoreApi: values['score-api'],
+      dashboard: values.dashboard,
+    },
     'rollguard controller starting',
   );
 

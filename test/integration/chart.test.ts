@@ -66,7 +66,10 @@ const workloadRights = rights([
 /** In the release namespace only: leader election and the learned model. */
 const selfRights = rights(['leases.coordination.k8s.io: get create update', 'configmaps: get create update']);
 /** Cluster-wide, only with scoreApi.enabled. */
-const tokenReviewRights = rights(['tokenreviews.authentication.k8s.io: create']);
+const tokenReviewRights = rights([
+  'tokenreviews.authentication.k8s.io: create',
+  'subjectaccessreviews.authorization.k8s.io: create',
+]);
 
 function union(...sets: Rights[]): string[] {
   return [...new Set(sets.flatMap((set) => [...set]))].sort();
