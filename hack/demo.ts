@@ -113,7 +113,11 @@ async function showEvents(cluster: LocalCluster, reasons: string[]): Promise<voi
   for (const e of events) console.log(`  ${e.type.padEnd(8)} ${e.reason.padEnd(18)} ${e.message}`);
 }
 
-const cluster = await startLocalCluster({ log: (l) => { console.log(dim(`[local cluster] ${l}`)); } });
+const cluster = await startLocalCluster({
+  log: (l) => {
+    console.log(dim(`[local cluster] ${l}`));
+  },
+});
 let operator: ChildProcess | undefined;
 try {
   say(

@@ -262,3 +262,37 @@ describe('diffTemplates', () => {
     expect(diff.changes).toEqual(changes);
   });
 });
+
+describe('diffTemplates: key order', () => {
+  it('sees no change between equal templates whose keys come in another order (a list versus a watch)', () => {
+    const fromList = {
+      metadata: { labels: { app: 'web' } },
+      spec: {
+        containers: [
+          {
+            name: 'web',
+            image: 'web:1',
+            readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 10 },
+            resources: { limits: { memory: '1Gi', cpu: '1' } },
+          },
+        ],
+      },
+    };
+    const fromWatch = {
+      spec: {
+        containers: [
+          {
+            resources: { limits: { cpu: '1', memory: '1Gi' } },
+            readinessProbe: { periodSeconds: 10, httpGet: { port: 80, path: '/' } },
+            image: 'web:1',
+            name: 'web',
+          },
+        ],
+      },
+      metadata: { labels: { app: 'web' } },
+    };
+    const diff = diffTemplates(fromList, fromWatch);
+    expect(diff.changes).toEqual([]);
+    expect(diff.probes_changed + diff.resources_changed).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 // What changed between the previous and the new pod template: images, environment, configuration sources,
 // resources, probes and replicas. Each count is a feature; each change also gets a line a person can read.
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { canonical } from './canonical.js';
 
 export interface TemplateDiff {
   images_changed: number;
@@ -13,7 +14,8 @@ export interface TemplateDiff {
   changes: string[];
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+// Key order must not matter: see canonical().
+const same = (a: unknown, b: unknown) => canonical(a ?? null) === canonical(b ?? null);
 
 function byName<T extends { name: string }>(items: readonly T[] | undefined): Map<string, T> {
   return new Map((items ?? []).map((item) => [item.name, item]));

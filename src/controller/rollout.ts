@@ -2,6 +2,7 @@
 // `deployment.kubernetes.io/revision` with a new ReplicaSet (new `pod-template-hash`). Until the Deployment
 // controller has created the ReplicaSet for a changed template, there is no new revision to assess yet.
 import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import { canonical } from '../assess/canonical.js';
 import { podTemplateHashLabel, revisionAnnotation } from './annotations.js';
 
 export interface Revision {
@@ -19,15 +20,6 @@ export function revisionOf(obj: { metadata?: { annotations?: Record<string, stri
   const raw = obj.metadata?.annotations?.[revisionAnnotation];
   if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
   return Number(raw);
-}
-
-/** JSON with sorted keys, so two equal objects compare equal however their keys were ordered. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
 }
 
 /** A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets. */
