@@ -49,6 +49,7 @@ const fullyDefaulted: PolicySpec = {
   rollback: { enabled: true, maxRollbacks: 3, window: '24h', gitOps: 'pause' },
   rules: { blockOnHardcodedSecret: true, blockOnLatestTag: false, blockOnPrivileged: false },
   learning: { enabled: true, minNewOutcomes: 20, minTotalOutcomes: 50 },
+  narrative: { timeout: '10s' },
 };
 
 function parsed(raw: unknown): PolicySpec {

@@ -423,6 +423,28 @@ const learningSchema = z
   .prefault({})
   .describe('Learning from outcomes: a new model is kept only if it does not score worse on held-out outcomes.');
 
+const narrativeSchema = z
+  .object({
+    endpoint: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s?#]+$/, {
+        error: 'must be an http:// or https:// URL without query or fragment, e.g. http://ollama.ai-tools:11434/v1',
+      })
+      .optional()
+      .describe(
+        'Base URL of an OpenAI-compatible chat-completions API (for example a local Ollama: http://ollama:11434/v1). Without it there is no narrative.',
+      ),
+    model: z.string().min(1).max(256).optional().describe('The model to ask, e.g. llama3.2.'),
+    timeout: positiveDurationSchema('narrative.timeout')
+      .default('10s')
+      .describe('How long to wait for the narrative before giving up on it.'),
+  })
+  .prefault({})
+  .describe(
+    'Optional: where `rollguard explain --narrative` asks a language model for a plain-language summary of an assessment. Never part of any decision; the plain reasons are always there without it.',
+  );
+
 export const policySpecSchema = z
   .object({
     selector: labelSelectorSchema.describe(
@@ -460,6 +482,7 @@ export const policySpecSchema = z
     rollback: rollbackSchema,
     rules: rulesSchema,
     learning: learningSchema,
+    narrative: narrativeSchema,
   })
   .describe('Which Deployments rollguard guards in this namespace, and how.');
 

@@ -178,11 +178,6 @@ describe('runExplainCommand arguments', () => {
       '--llm-endpoint, --llm-model and --llm-timeout only apply with --narrative',
     ],
     [
-      '--narrative without an endpoint',
-      ['web-1', '--narrative', '--llm-model', 'm'],
-      '--narrative needs --llm-endpoint',
-    ],
-    [
       'a bad --llm-timeout',
       ['web-1', '--narrative', '--llm-endpoint', 'http://127.0.0.1:1/v1', '--llm-model', 'm', '--llm-timeout', 'soon'],
       '--llm-timeout must be a duration such as 10s or 1m, not "soon"',

@@ -5,6 +5,8 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { assessmentLabels, rolloutAssessmentName } from '../api/assessment.js';
 import { durationMs } from '../api/duration.js';
+import { parsePolicySpec } from '../api/policy.js';
+import { apiClusterView } from '../controller/cluster-view.js';
 import type { AssessmentObject } from '../controller/types.js';
 import { apiMessage, isNotFound } from '../kube/errors.js';
 import { assessmentResource } from '../kube/resources.js';
@@ -47,8 +49,9 @@ Options:
   --kubeconfig PATH        kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   --json                   print one JSON object instead of text
   --narrative              add a summary from the LLM endpoint
-  --llm-endpoint URL       its API base, e.g. http://localhost:11434/v1 (or $ROLLGUARD_LLM_ENDPOINT)
-  --llm-model NAME         the model to ask, e.g. llama3.2 (or $ROLLGUARD_LLM_MODEL)
+  --llm-endpoint URL       its API base, e.g. http://localhost:11434/v1 (or $ROLLGUARD_LLM_ENDPOINT,
+                           or the policy's spec.narrative.endpoint)
+  --llm-model NAME         the model to ask, e.g. llama3.2 (or $ROLLGUARD_LLM_MODEL, or spec.narrative.model)
   --llm-timeout DURATION   how long to wait for it (default ${defaultNarrativeTimeoutMs / 1000}s)
                            An API key, when the endpoint needs one, is read from $ROLLGUARD_LLM_API_KEY
                            (never a flag, so it stays out of shell history and process lists).
@@ -246,10 +249,11 @@ export function renderNarrative(result: NarrativeResult, model: string): string 
 }
 
 interface NarrativeSettings {
-  endpoint: string;
-  model: string;
+  /** From --llm-endpoint or the environment; else the assessment's policy (spec.narrative) supplies it. */
+  endpoint?: string | undefined;
+  model?: string | undefined;
   apiKey?: string | undefined;
-  timeoutMs: number;
+  timeoutMs?: number | undefined;
 }
 
 function narrativeSettings(values: {
@@ -270,9 +274,7 @@ function narrativeSettings(values: {
     }
     return undefined;
   }
-  if (!endpoint) throw new UsageError('--narrative needs --llm-endpoint URL (or $ROLLGUARD_LLM_ENDPOINT)');
-  if (!model) throw new UsageError('--narrative needs --llm-model NAME (or $ROLLGUARD_LLM_MODEL)');
-  let timeoutMs = defaultNarrativeTimeoutMs;
+  let timeoutMs: number | undefined;
   if (values['llm-timeout'] !== undefined) {
     const ms = durationMs(values['llm-timeout']);
     if (ms === undefined || ms <= 0) {
@@ -281,6 +283,50 @@ function narrativeSettings(values: {
     timeoutMs = ms;
   }
   return { endpoint, model, apiKey: process.env.ROLLGUARD_LLM_API_KEY, timeoutMs };
+}
+
+/**
+ * The narrative, with what the command line or environment did not say taken from the assessment's policy
+ * (spec.narrative), so a team names its endpoint once. Never throws: a missing endpoint is "unavailable".
+ */
+async function narrateWith(
+  kc: KubeConfig,
+  namespace: string,
+  assessment: AssessmentObject,
+  settings: NarrativeSettings,
+): Promise<{ result: NarrativeResult; model: string }> {
+  let { endpoint, model, timeoutMs } = settings;
+  if (endpoint === undefined || model === undefined || timeoutMs === undefined) {
+    const policyName = assessment.spec?.policy;
+    const policy = policyName
+      ? (
+          await apiClusterView(kc)
+            .policies(namespace)
+            .catch(() => [])
+        ).find((p) => p.metadata?.name === policyName)
+      : undefined;
+    const parsed = policy ? parsePolicySpec(policy.spec) : undefined;
+    const fromPolicy = parsed?.ok ? parsed.value.narrative : undefined;
+    endpoint ??= fromPolicy?.endpoint;
+    model ??= fromPolicy?.model;
+    timeoutMs ??= fromPolicy ? durationMs(fromPolicy.timeout) : undefined;
+  }
+  if (!endpoint || !model) {
+    return {
+      model: model ?? 'none',
+      result: {
+        unavailable:
+          'no language model named: set spec.narrative.endpoint and spec.narrative.model in the policy, or pass --llm-endpoint and --llm-model',
+      },
+    };
+  }
+  const result = await narrate(narrativeFactsOf(assessment), {
+    endpoint,
+    model,
+    apiKey: settings.apiKey,
+    timeoutMs: timeoutMs ?? defaultNarrativeTimeoutMs,
+  });
+  return { result, model };
 }
 
 export async function runExplainCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
@@ -320,7 +366,7 @@ export async function runExplainCommand(argv: string[], io: CommandIO = processI
     io.stderr(`rollguard explain: no RolloutAssessment ${named} in namespace ${namespace}${hint}\n`);
     return 1;
   }
-  const narrative = narrativeWith ? await narrate(narrativeFactsOf(assessment), narrativeWith) : undefined;
+  const narrative = narrativeWith ? await narrateWith(kc, namespace, assessment, narrativeWith) : undefined;
   if (values.json) {
     io.stdout(
       toJson({
@@ -329,12 +375,12 @@ export async function runExplainCommand(argv: string[], io: CommandIO = processI
         spec: assessment.spec,
         status: assessment.status,
         features: featureRows(assessment.status?.features),
-        ...(narrative ? { narrative } : {}),
+        ...(narrative ? { narrative: narrative.result } : {}),
       }),
     );
     return 0;
   }
   io.stdout(renderExplanation(assessment, nowOf(io)));
-  if (narrative && narrativeWith) io.stdout(renderNarrative(narrative, narrativeWith.model));
+  if (narrative) io.stdout(renderNarrative(narrative.result, narrative.model));
   return 0;
 }
