@@ -83,11 +83,14 @@ describe('the chart ServiceAccount is enough to run rollguard', () => {
     );
     expect(canCreate).toBe('no');
 
-    operator = await startOperator([
-      `--kubeconfig=${kubeconfig}`,
-      '--leader-elect',
-      `--leader-election-namespace=${releaseNs}`,
-    ]);
+    // As the chart runs it: POD_NAMESPACE from the downward API places the Lease and the learned model's
+    // ConfigMap in the release namespace, where the chart's Role allows them.
+    operator = await startOperator(
+      [`--kubeconfig=${kubeconfig}`, '--leader-elect', `--leader-election-namespace=${releaseNs}`],
+      {
+        POD_NAMESPACE: releaseNs,
+      },
+    );
     await applyPolicy(appNs, 'guard', {
       selector: { matchLabels: { 'rollguard.io/enabled': 'true' } },
       prometheus: { address: inject('prometheusUrl'), timeout: '2s' },

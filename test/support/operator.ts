@@ -29,6 +29,9 @@ export async function startOperator(extraArgs: string[] = [], env: NodeJS.Proces
       `--kubeconfig=${inject('kubeconfig')}`,
       '--metrics-address=127.0.0.1:0',
       '--log-level=debug',
+      // Tests share one cluster: a loop retraining on other tests' outcomes would change scores mid-run.
+      // A test that wants learning passes --learning (the last flag wins).
+      '--no-learning',
       ...extraArgs,
     ],
     { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
