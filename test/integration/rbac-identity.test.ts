@@ -86,7 +86,7 @@ describe('the chart ServiceAccount is enough to run rollguard', () => {
     // As the chart runs it: POD_NAMESPACE from the downward API places the Lease and the learned model's
     // ConfigMap in the release namespace, where the chart's Role allows them.
     operator = await startOperator(
-      [`--kubeconfig=${kubeconfig}`, '--leader-elect', `--leader-election-namespace=${releaseNs}`],
+      [`--kubeconfig=${kubeconfig}`, '--leader-elect', `--leader-election-namespace=${releaseNs}`, '--learning'],
       {
         POD_NAMESPACE: releaseNs,
       },
