@@ -14,30 +14,9 @@ import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import { applyDeployment, applyPolicy, assessmentOf, deploymentManifest } from '../support/objects.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
+import { riskyChange, safeChange } from '../support/changes.js';
 
 const good = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
-/** A small, well-described change: few lines, good coverage, an experienced author. */
-const safeChange = {
-  'rollguard.io/change-type': 'feature',
-  'rollguard.io/files-changed': '2',
-  'rollguard.io/lines-added': '30',
-  'rollguard.io/lines-deleted': '4',
-  'rollguard.io/test-coverage': '88',
-  'rollguard.io/author-experience': '250',
-};
-/** A sprawling, untested hotfix by a newcomer that also bumps dependencies. */
-const riskyChange = {
-  'rollguard.io/change-type': 'hotfix',
-  'rollguard.io/files-changed': '140',
-  'rollguard.io/directories-changed': '35',
-  'rollguard.io/subsystems-changed': '9',
-  'rollguard.io/lines-added': '18000',
-  'rollguard.io/lines-deleted': '6000',
-  'rollguard.io/change-entropy': '6.5',
-  'rollguard.io/test-coverage': '4',
-  'rollguard.io/author-experience': '1',
-  'rollguard.io/dependencies-changed': '6',
-};
 
 async function run(
   command: (argv: string[], io: CommandIO) => Promise<number>,
