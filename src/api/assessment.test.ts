@@ -1,6 +1,6 @@
 // RolloutAssessment: its name per Deployment revision, and what its spec and status accept.
 import { describe, expect, it } from 'vitest';
-import { parseAssessmentSpec, parseAssessmentStatus, rolloutAssessmentName } from './assessment.js';
+import { labelValue, parseAssessmentSpec, parseAssessmentStatus, rolloutAssessmentName } from './assessment.js';
 import { dnsSubdomainPattern } from './meta.js';
 
 const long = (length: number, char = 'a') => char.repeat(length);
@@ -119,5 +119,23 @@ describe('parseAssessmentStatus', () => {
     const step = { at: '2025-01-31T12:00:20Z', metric: 'latency', verdict: 'pass' };
     expect(parseAssessmentStatus({ verification: { steps: Array.from({ length: 50 }, () => step) } }).ok).toBe(true);
     expect(parseAssessmentStatus({ verification: { steps: Array.from({ length: 51 }, () => step) } }).ok).toBe(false);
+  });
+});
+
+describe('labelValue', () => {
+  const long = `${'checkout-service-'.repeat(10)}eu`;
+  it.each([
+    ['web', 'web'],
+    ['a'.repeat(63), 'a'.repeat(63)],
+  ])('keeps a name that fits: %s', (name, expected) => {
+    expect(labelValue(name)).toBe(expected);
+  });
+  it('shortens a long name to a valid label value that keeps its start and tells names apart', () => {
+    const value = labelValue(long);
+    expect(value.length).toBeLessThanOrEqual(63);
+    expect(value).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
+    expect(value.startsWith('checkout-service-')).toBe(true);
+    expect(labelValue(`${long}x`)).not.toBe(value);
+    expect(labelValue(long)).toBe(value);
   });
 });

@@ -254,6 +254,17 @@ export function parseAssessmentStatus(raw: unknown): ParseResult<AssessmentStatu
   return parseFields(assessmentStatusSchema, raw, 'status');
 }
 
+/** Label values may hold 63 characters; Deployment names 253. Long names keep their start and a hash. */
+export const maxLabelValueLength = 63;
+
+/** A label value for an object name (rollguard.io/deployment, rollguard.io/policy), valid however long the name. */
+export function labelValue(name: string): string {
+  if (name.length <= maxLabelValueLength) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  const prefix = name.slice(0, maxLabelValueLength - hash.length - 1).replace(/[-.]+$/, '');
+  return `${prefix}-${hash}`;
+}
+
 /**
  * The RolloutAssessment's name for a Deployment revision: `<deployment>-<revision>`. A name longer than a
  * Kubernetes name may be (253) keeps the start of the Deployment's name and ends in `-<hash>-<revision>`,

@@ -3,7 +3,7 @@
 // each verification step, and the outcome. Optionally (--narrative) a three-sentence summary from an
 // OpenAI-compatible LLM endpoint after the plain explanation; it is never part of any decision.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { assessmentLabels, rolloutAssessmentName } from '../api/assessment.js';
+import { assessmentLabels, labelValue, rolloutAssessmentName } from '../api/assessment.js';
 import { durationMs } from '../api/duration.js';
 import { parsePolicySpec } from '../api/policy.js';
 import { apiClusterView } from '../controller/cluster-view.js';
@@ -108,7 +108,7 @@ async function findAssessment(
   const list = (await custom.listNamespacedCustomObject({
     ...assessmentResource,
     namespace,
-    labelSelector: `${assessmentLabels.deployment}=${ref.deployment},${assessmentLabels.revision}=${ref.revision}`,
+    labelSelector: `${assessmentLabels.deployment}=${labelValue(ref.deployment)},${assessmentLabels.revision}=${ref.revision}`,
   })) as { items: AssessmentObject[] };
   return list.items[0];
 }

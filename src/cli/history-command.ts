@@ -2,7 +2,7 @@
 // Deployment and revision, when, the score and level, what was done (paused, approved, rolled back, …) and
 // how it ended. Lists page by page (limit/continue) and shows progress on stderr when that takes several pages.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { assessmentLabels } from '../api/assessment.js';
+import { assessmentLabels, labelValue } from '../api/assessment.js';
 import type { AssessmentObject } from '../controller/types.js';
 import { apiMessage } from '../kube/errors.js';
 import { assessmentResource } from '../kube/resources.js';
@@ -170,7 +170,9 @@ export async function listAssessments(
       ...assessmentResource,
       limit: options.chunkSize,
       ...(token ? { _continue: token } : {}),
-      ...(options.deployment ? { labelSelector: `${assessmentLabels.deployment}=${options.deployment}` } : {}),
+      ...(options.deployment
+        ? { labelSelector: `${assessmentLabels.deployment}=${labelValue(options.deployment)}` }
+        : {}),
     };
     const list = (
       options.namespace === ''

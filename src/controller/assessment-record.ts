@@ -1,6 +1,10 @@
 // The RolloutAssessment as stored: the object created once per revision, and its status written from an
 // assessment. Pure, so what is recorded can be read and tested without a cluster.
 import type { Assessment } from '../assess/assess.js';
+import type { PastOutcome } from '../assess/history.js';
+import { labelValue } from '../api/assessment.js';
+import type { ClusterWriter } from '../kube/writer.js';
+import type { AssessmentObject } from './types.js';
 import { apiVersion, assessmentResource } from '../kube/resources.js';
 import { labels } from './annotations.js';
 import type { ActionRecord, Mode } from './plan.js';
@@ -24,9 +28,9 @@ export function assessmentObject(subject: AssessmentSubject): object {
       name: subject.name,
       namespace: subject.namespace,
       labels: {
-        [labels.deployment]: subject.deployment,
+        [labels.deployment]: labelValue(subject.deployment),
         [labels.revision]: String(subject.revision),
-        [labels.policy]: subject.policy,
+        [labels.policy]: labelValue(subject.policy),
       },
     },
     spec: {
@@ -82,4 +86,58 @@ export function phaseAfter(actions: readonly ActionRecord[], current: string | u
     default:
       return current;
   }
+}
+
+/** A Deployment's past outcomes from its assessments (all but `exceptRevision`), for the history features. */
+export function pastOutcomes(
+  assessments: readonly AssessmentObject[],
+  deployment: string,
+  exceptRevision?: number,
+): PastOutcome[] {
+  return assessments
+    .filter(
+      (a) => a.spec?.deployment === deployment && (exceptRevision === undefined || a.spec.revision !== exceptRevision),
+    )
+    .map((a) => {
+      const when = a.status?.verification?.completedAt ?? a.metadata?.creationTimestamp;
+      return { outcome: a.status?.outcome, at: when ? new Date(when) : undefined };
+    });
+}
+
+/**
+ * Appends actions not yet on record to an assessment, with any other status fields, in one write. It reads
+ * the assessment fresh, so a reconcile working from a cache that trails its own writes never records an
+ * action twice, and sends the resourceVersion, so a concurrent writer's change is a conflict (retried), not
+ * lost. The phase follows the actions unless `alsoSet` says otherwise; an approval is recorded as such.
+ */
+export async function appendActions(
+  writer: ClusterWriter,
+  namespace: string,
+  assessmentName: string,
+  added: readonly ActionRecord[],
+  alsoSet: Record<string, unknown> = {},
+): Promise<void> {
+  const fresh = (await writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+  if (!fresh) return;
+  const existing = (fresh.status?.actions ?? []) as ActionRecord[];
+  const known = new Set(existing.map((a) => a.type));
+  const fresher = added.filter((a) => !known.has(a.type));
+  if (fresher.length === 0 && Object.keys(alsoSet).length === 0) return;
+  const status: Record<string, unknown> = {};
+  if (fresher.length > 0) {
+    const actions = [...existing, ...fresher];
+    status.actions = actions;
+    const phase = phaseAfter(actions, fresh.status?.phase);
+    if (phase !== undefined) status.phase = phase;
+    const approval = fresher.find((a) => a.type === 'approved');
+    const revision = fresh.spec?.revision;
+    if (approval && revision !== undefined)
+      status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
+  }
+  await writer.mergePatchAssessmentStatus(
+    namespace,
+    assessmentName,
+    { ...status, ...alsoSet },
+    fresh.metadata?.resourceVersion,
+  );
 }

@@ -19,7 +19,6 @@ import { WorkQueue } from '../kube/workqueue.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
-import { labels } from './annotations.js';
 import { DeploymentReconciler, type LiveSignalSource, type ModelSource } from './deployment-reconciler.js';
 import { computePolicyStatus, policyStatusChanged, type Condition } from './policy-status.js';
 import { assessmentsToPrune, type RetentionRule } from './retention.js';
@@ -147,8 +146,8 @@ export class Controller {
       list: customList(assessmentResource),
       onObject: (a) => {
         const namespace = a.metadata?.namespace;
-        this.enqueueDeployment(namespace, a.metadata?.labels?.[labels.deployment]);
-        const policy = a.metadata?.labels?.[labels.policy];
+        this.enqueueDeployment(namespace, a.spec?.deployment);
+        const policy = a.spec?.policy;
         if (namespace && policy) this.queue.add(key('policy', namespace, policy));
       },
       onRestart: () => {
@@ -310,7 +309,7 @@ export class Controller {
       parsed,
       governed,
       overruledBy,
-      assessments: this.assessments.list(namespace).filter((a) => a.metadata?.labels?.[labels.policy] === name),
+      assessments: this.assessments.list(namespace).filter((a) => a.spec?.policy === name),
       previousConditions: (policy.status?.conditions as Condition[] | undefined) ?? [],
       now: this.clock(),
       drift: this.options.modelDrift?.(),

@@ -3,7 +3,6 @@
 // Events and its assessment match the plan. Level-based: it never asks what event woke it up.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
-import type { PastOutcome } from '../assess/history.js';
 import type { RiskModel } from '../assess/score.js';
 import { rolloutAssessmentName } from '../api/assessment.js';
 import { parsePolicySpec, resolveLevelAction, type PolicySpec } from '../api/policy.js';
@@ -13,11 +12,11 @@ import type { EventSink } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
-import { annotations, labels } from './annotations.js';
+import { annotations } from './annotations.js';
 import { approverOf } from './approval.js';
-import { assessedStatus, assessmentObject, phaseAfter } from './assessment-record.js';
+import { appendActions, assessedStatus, assessmentObject, pastOutcomes } from './assessment-record.js';
 import { choosePolicy, describeChoice } from './policy-choice.js';
-import { planActions, type ActionRecord } from './plan.js';
+import { planActions } from './plan.js';
 import { currentRollout, type CurrentRollout } from './rollout.js';
 import { blockingFindingKinds } from './score-manifest.js';
 import { isRollbackRevision, type Verifier } from './verifier.js';
@@ -174,7 +173,7 @@ export class DeploymentReconciler {
     }
     for (const event of plan.events) await this.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
-    if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, plan.actions, revision);
+    if (plan.actions.length > 0) await appendActions(this.deps.writer, namespace, assessmentName, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
     await this.closeEarlierRevisions(deployment, rollout, log);
@@ -231,8 +230,10 @@ export class DeploymentReconciler {
       const assessmentName = earlier.metadata?.name ?? '';
       const at = this.deps.clock().toISOString();
       if (rolledBackFrom === String(revision)) {
-        await this.deps.verifier.recordActions(
-          { deployment, assessmentName },
+        await appendActions(
+          this.deps.writer,
+          namespace,
+          assessmentName,
           [
             {
               type: 'rolled-back',
@@ -245,8 +246,10 @@ export class DeploymentReconciler {
         );
       } else if (isRollbackRevision(rollout) && revision === rollout.previous?.revision) {
         log.info({ undone: revision }, 'revision was undone by hand; recording it');
-        await this.deps.verifier.recordActions(
-          { deployment, assessmentName },
+        await appendActions(
+          this.deps.writer,
+          namespace,
+          assessmentName,
           [
             {
               type: 'rolled-back-by-hand',
@@ -340,7 +343,7 @@ export class DeploymentReconciler {
       replicas: { previous: desiredReplicas(rollout.previous?.replicaSet), next: deployment.spec?.replicas },
       now,
       timeZone: policy.spec.timeZone,
-      history: this.history(namespace, name, rollout.current.revision),
+      history: pastOutcomes(this.deps.caches.assessments(namespace), name, rollout.current.revision),
       live,
       thresholds: policy.spec.thresholds,
       blockingFindings: blockingFindingKinds(policy.spec),
@@ -367,17 +370,6 @@ export class DeploymentReconciler {
       'rollout assessed',
     );
     return { record: written, assessment };
-  }
-
-  /** Past outcomes of this Deployment's earlier revisions, from their assessments. */
-  private history(namespace: string, deployment: string, revision: number): PastOutcome[] {
-    return this.deps.caches
-      .assessments(namespace)
-      .filter((a) => a.metadata?.labels?.[labels.deployment] === deployment && a.spec?.revision !== revision)
-      .map((a) => {
-        const when = a.status?.verification?.completedAt ?? a.metadata?.creationTimestamp;
-        return { outcome: a.status?.outcome, at: when ? new Date(when) : undefined };
-      });
   }
 
   private async warnAboutAnnotations(
@@ -410,37 +402,6 @@ export class DeploymentReconciler {
       note: `rollguard paused revision ${pausedRevision} of this Deployment for approval, and no DeploymentRiskPolicy covers it any more, so rollguard will take no further action. It stays paused until you resume it: kubectl rollout resume deployment/${name}`,
       dedupeKey: `left-paused/${name}/${pausedRevision}`,
     });
-  }
-
-  /**
-   * Appends actions to the assessment's record. Reads it fresh and skips action types already there, so a
-   * reconcile working from a cache that trails its own writes never records one action twice; the
-   * resourceVersion in the patch makes a concurrent writer's change a conflict (retried) instead of lost.
-   */
-  private async recordActions(
-    namespace: string,
-    assessmentName: string,
-    added: readonly ActionRecord[],
-    revision: number,
-  ): Promise<void> {
-    const fresh = (await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
-    if (!fresh) return;
-    const existing = (fresh.status?.actions ?? []) as ActionRecord[];
-    const known = new Set(existing.map((a) => a.type));
-    const fresher = added.filter((a) => !known.has(a.type));
-    if (fresher.length === 0) return;
-    const actions = [...existing, ...fresher];
-    const approval = fresher.find((a) => a.type === 'approved');
-    const status: Record<string, unknown> = { actions };
-    const nextPhase = phaseAfter(actions, fresh.status?.phase);
-    if (nextPhase !== undefined) status.phase = nextPhase;
-    if (approval) status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
-    await this.deps.writer.mergePatchAssessmentStatus(
-      namespace,
-      assessmentName,
-      status,
-      fresh.metadata?.resourceVersion,
-    );
   }
 
   private async emit(

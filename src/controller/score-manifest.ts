@@ -10,6 +10,7 @@ import type { PastOutcome } from '../assess/history.js';
 import type { RiskModel } from '../assess/score.js';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
+import { pastOutcomes } from './assessment-record.js';
 import { choosePolicy } from './policy-choice.js';
 import type { AssessmentObject, PolicyObject } from './types.js';
 
@@ -102,12 +103,7 @@ export async function scoreManifest(
       }
       running = name ? await deps.cluster.deployment(namespace, name) : undefined;
       if (!running) notes.push(`no running Deployment ${namespace}/${name} to compare the template with`);
-      history = (await deps.cluster.assessments(namespace))
-        .filter((a) => a.spec?.deployment === name)
-        .map((a) => {
-          const when = a.status?.verification?.completedAt ?? a.metadata?.creationTimestamp;
-          return { outcome: a.status?.outcome, at: when ? new Date(when) : undefined };
-        });
+      history = pastOutcomes(await deps.cluster.assessments(namespace), name);
     } catch (err) {
       notes.push(
         `the cluster could not be read (${err instanceof Error ? err.message : String(err)}): scored without its history and policies`,

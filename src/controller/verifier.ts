@@ -23,11 +23,12 @@ import {
   type VerificationDecision,
 } from '../verify/verdict.js';
 import { annotations, revisionHistoryAnnotation } from './annotations.js';
+import { appendActions } from './assessment-record.js';
 import type { GoverningPolicy } from './deployment-reconciler.js';
 import type { ActionRecord } from './plan.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import type { CurrentRollout } from './rollout.js';
-import type { AssessmentObject, Caches } from './types.js';
+import type { Caches } from './types.js';
 import type { VerificationBatcher } from './verification-batcher.js';
 
 export interface VerifierDeps {
@@ -445,28 +446,18 @@ export class Verifier {
       .flatMap((a) => (a.status?.actions ?? []).filter((x) => x.type === 'rolled-back').map((x) => new Date(x.at)));
   }
 
-  /**
-   * Appends actions not yet on record (read fresh, so a trailing cache never doubles one), together with any
-   * other status fields in the same write, so nobody ever reads an outcome without the action behind it.
-   */
-  async recordActions(
+  /** Appends actions (with any other status fields, in one write): see appendActions. */
+  private recordActions(
     input: { deployment: V1Deployment; assessmentName: string },
     added: readonly ActionRecord[],
     alsoSet: Record<string, unknown> = {},
   ): Promise<void> {
-    const namespace = input.deployment.metadata?.namespace ?? '';
-    const fresh = (await this.deps.writer.readAssessment(namespace, input.assessmentName)) as
-      AssessmentObject | undefined;
-    if (!fresh) return;
-    const existing = (fresh.status?.actions ?? []) as ActionRecord[];
-    const known = new Set(existing.map((a) => a.type));
-    const fresher = added.filter((a) => !known.has(a.type));
-    if (fresher.length === 0 && Object.keys(alsoSet).length === 0) return;
-    await this.deps.writer.mergePatchAssessmentStatus(
-      namespace,
+    return appendActions(
+      this.deps.writer,
+      input.deployment.metadata?.namespace ?? '',
       input.assessmentName,
-      { ...alsoSet, ...(fresher.length > 0 ? { actions: [...existing, ...fresher] } : {}) },
-      fresh.metadata?.resourceVersion,
+      added,
+      alsoSet,
     );
   }
 }

@@ -8,7 +8,6 @@ import type { AssessmentObject, PolicyObject } from '../controller/types.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
 import { TokenAuthenticator, type ReviewResult } from './auth.js';
 import { createWebRoutes } from './routes.js';
-import { canonical } from './score-api.js';
 
 const running: V1Deployment = {
   metadata: { name: 'cart', namespace: 'shop', labels: { team: 'payments' } },
@@ -315,24 +314,5 @@ describe('the score API over HTTP', () => {
   it('leaves other paths to the server', async () => {
     expect((await fetch(`${base}/dashboard`)).status).toBe(404);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
-  });
-});
-
-describe('canonical', () => {
-  it('orders every key, so two serializations of one object compare equal', () => {
-    const fromWatch = { httpGet: { path: '/ready', port: 8080, scheme: 'HTTP' }, timeoutSeconds: 1, periodSeconds: 10 };
-    const fromClient = {
-      periodSeconds: 10,
-      httpGet: { scheme: 'HTTP', port: 8080, path: '/ready' },
-      timeoutSeconds: 1,
-    };
-    expect(JSON.stringify(fromWatch)).not.toBe(JSON.stringify(fromClient));
-    expect(JSON.stringify(canonical(fromWatch))).toBe(JSON.stringify(canonical(fromClient)));
-  });
-
-  it('keeps arrays in order, drops undefined fields, and leaves dates alone', () => {
-    const at = new Date(0);
-    expect(canonical({ b: [{ z: 1, a: 2 }, 3], a: undefined, c: at })).toEqual({ b: [{ a: 2, z: 1 }, 3], c: at });
-    expect(canonical({ c: at }).c).toBe(at);
   });
 });

@@ -75,31 +75,8 @@ function changeNotes(request: Extract<ScoreRequest, { kind: 'change' }>, hadTemp
   return notes;
 }
 
-/**
- * A copy of a JSON-like value with every object's keys in sorted order. The running Deployment may come from
- * a watch (the API server's key order) and the manifest from client-node's deserializer (its own order); the
- * template diff compares serialized parts, so both are put in one order first. Dates are kept as they are.
- */
-export function canonical<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v: unknown) => canonical(v)) as T;
-  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
-    const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) sorted[key] = canonical(v);
-  }
-  return sorted as T;
-}
-
 async function assess(request: ScoreRequest, options: ScoreApiOptions, now: Date): Promise<ScoreResponse> {
-  const cluster: ClusterView = {
-    policies: (namespace) => options.cluster.policies(namespace),
-    assessments: (namespace) => options.cluster.assessments(namespace),
-    deployment: async (namespace, name) => {
-      const found = await options.cluster.deployment(namespace, name);
-      return found ? canonical(found) : undefined;
-    },
-  };
+  const cluster = options.cluster;
   const deps: ManifestScoringDeps = {
     cluster,
     live: options.live,
@@ -118,7 +95,7 @@ async function assess(request: ScoreRequest, options: ScoreApiOptions, now: Date
         else notes.push(defaulted.note);
       }
     }
-    const result = await scoreManifest(canonical(manifest), { namespace: request.namespace }, deps);
+    const result = await scoreManifest(manifest, { namespace: request.namespace }, deps);
     result.notes = [...result.notes, ...notes];
     return toScoreResponse(result, { namespace: request.namespace, deployment: name }, now);
   }
