@@ -140,7 +140,8 @@ describe('the chart ServiceAccount is enough to run rollguard', () => {
       'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
     ]);
     expect(policyReady).toBe('True');
-    // Nothing in its logs says it was forbidden to do anything.
-    expect(operator.logs().filter((l) => /forbidden/i.test(l))).toEqual([]);
+    // Nothing in its logs says RBAC denied it anything. (The API server also answers "forbidden" for writes
+    // into a namespace being deleted, e.g. another test's; that is admission, not authorization.)
+    expect(operator.logs().filter((l) => /forbidden: User .{1,300}? cannot /i.test(l))).toEqual([]);
   });
 });
