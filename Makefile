@@ -20,9 +20,21 @@ $(NPM_STAMP): package.json package-lock.json
 deps: $(NPM_STAMP) ## Install npm packages (and Node 24) from the lockfile
 
 .PHONY: tools
-tools: ## Build or unpack the pinned control-plane binaries, helm and Prometheus into the cache
+tools: tool-pins ## Build or unpack the pinned control-plane binaries, helm and Prometheus into the cache
 	hack/build-tools.sh
 	hack/install-prometheus.sh
+
+.PHONY: tool-pins
+tool-pins: ## Fail (in a second, no build) when hack/versions.env and the committed modules in hack/tools/ disagree
+	hack/check-tool-pins.sh
+
+.PHONY: pin-tools
+pin-tools: ## After editing hack/versions.env: rewrite hack/tools/*/go.mod and go.sum (the one way to bump a tool)
+	hack/pin-tools.sh
+
+.PHONY: system-packages
+system-packages: ## Install the Debian packages the tests need (Chromium), or say which are missing
+	hack/install-system-packages.sh
 
 .PHONY: build
 build: deps ## Compile TypeScript to dist/
@@ -41,7 +53,7 @@ unit: deps ## Unit tests of the pure core
 	npm run -s test:unit
 
 .PHONY: integration
-integration: deps tools ## Integration tests against a real local control plane and Prometheus
+integration: deps tools system-packages ## Integration tests against a real local control plane and Prometheus
 	npm run -s test:integration
 
 .PHONY: crds
@@ -70,7 +82,7 @@ docs-check: deps ## Fail when docs/policy-reference.md differs from what the sch
 	tsx hack/gen-docs.ts --check
 
 .PHONY: test
-test: lint typecheck crds-check docs-check deploy-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
+test: tool-pins lint typecheck crds-check docs-check deploy-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
 	@echo "make test: all checks passed"
 
 .PHONY: demo

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# Builds the local control plane and tools from Go modules at the versions pinned in hack/versions.env, and
-# caches them outside the repository, one folder per tool and version. Prints the bin folder on the last line.
+# Builds the local control plane and tools from the Go modules committed in hack/tools/<tool>/ (go.mod and
+# go.sum, written by hack/pin-tools.sh from hack/versions.env) and caches them outside the repository, one
+# folder per tool, version and Go version. Prints the bin folder on the last line.
 #
 #   hack/build-tools.sh            build what is missing (a no-op when everything is cached)
 #   ROLLGUARD_TOOLS_DIR=/some/dir  cache somewhere else (default: ~/.cache/rollguard/tools)
 #   KUBEBUILDER_ASSETS=/dir        use kube-apiserver, etcd and kubectl from there instead of building them
 #
 # Why Go modules: these machines have no Docker and no internet beyond the package registries, so kind and
-# setup-envtest downloads cannot work; the Go module proxy can.
+# setup-envtest downloads cannot work; the Go module proxy can. Why committed modules built with
+# -mod=readonly: the versions and checksums come from the repository, never from what the proxy serves on the
+# day of the build (a `go mod tidy` here once picked up a newer Kubernetes the day it was published).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 
+"$here/check-tool-pins.sh" >/dev/null
+
 tools_dir=${ROLLGUARD_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rollguard/tools}
 go_version=$(go env GOVERSION)
 bin_dir="$tools_dir/bin"
 mkdir -p "$bin_dir"
 
-export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS="-buildvcs=false -mod=readonly"
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 
@@ -37,8 +42,47 @@ link() {
   for name in "$@"; do ln -sfn "$dir/$name" "$bin_dir/$name"; done
 }
 
-# Kubernetes cannot be `go install`ed: its go.mod requires the staging modules at v0.0.0 with relative
-# replace directives. A throwaway wrapper module requires the release and pins each of them instead.
+# pins TOOL : a fingerprint of the tool's committed module files. Stored beside the binaries so a re-pin of
+# the same version (new go.sum) rebuilds that tool and no other.
+pins() { cat "$here/tools/$1/go.mod" "$here/tools/$1/go.sum" | sha256sum | cut -d' ' -f1; }
+
+# cached TOOL OUT NAME... : true when OUT holds the binaries, built from the current pins.
+cached() {
+  local tool=$1 out=$2; shift 2
+  have "$out" "$@" && [ "$(cat "$out/.pins" 2>/dev/null)" = "$(pins "$tool")" ]
+}
+
+# build TOOL VERSION OUT LDFLAGS PKG... : go build the packages from hack/tools/TOOL into OUT. On failure, say
+# which tool and version failed, the last lines of Go's output and what to try; the full log is kept.
+build() {
+  local tool=$1 version=$2 out=$3 ldflags=$4; shift 4
+  local logfile="$tools_dir/$tool-$version-$go_version.log"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  local start=$SECONDS
+  if ! (cd "$here/tools/$tool" && go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/" "$@") >"$logfile" 2>&1; then
+    {
+      echo
+      echo "rollguard could not build $tool $version with $go_version. The last lines Go printed:"
+      tail -n 12 "$logfile" | sed 's/^/    /'
+      echo
+      echo "Full log: $logfile"
+      echo "What to try:"
+      echo "  - a 'dial tcp' or 'proxy' error: the Go module proxy could not be reached; check GOPROXY ($(go env GOPROXY)) and retry."
+      echo "  - 'missing go.sum entry' or 'updates to go.mod needed': hack/tools/$tool/ is out of date; run hack/pin-tools.sh $tool and commit the result."
+      echo "  - 'requires go >=': this Go ($go_version) is older than $tool $version needs; install a newer Go or pin an older $tool in hack/versions.env."
+      if [ "$tool" = kubernetes ] || [ "$tool" = etcd ]; then
+        echo "  - to skip this build, point KUBEBUILDER_ASSETS at a folder with kube-apiserver, kubectl and etcd (setup-envtest's layout)."
+      fi
+      echo "  - to use prebuilt tools, put them in a folder and set ROLLGUARD_TOOLS_DIR to its parent (binaries in \$ROLLGUARD_TOOLS_DIR/bin)."
+    } >&2
+    rm -rf "$out.tmp"
+    exit 1
+  fi
+  pins "$tool" >"$out.tmp/.pins"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "built $tool $version in $((SECONDS - start)) s"
+}
+
 build_kubernetes() {
   local out="$tools_dir/kubernetes-$KUBERNETES_VERSION-$go_version"
   local names=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
@@ -47,50 +91,18 @@ build_kubernetes() {
     link "$KUBEBUILDER_ASSETS" kube-apiserver kubectl
     names=(kube-controller-manager kube-scheduler)
   fi
-  if have "$out" "${names[@]}"; then link "$out" "${names[@]}"; return; fi
-
-  log "building Kubernetes $KUBERNETES_VERSION (${names[*]}) with $go_version; a cold build takes a while"
-  local work; work=$(mktemp -d)
+  if cached kubernetes "$out" "${names[@]}"; then link "$out" "${names[@]}"; return; fi
+  log "building Kubernetes $KUBERNETES_VERSION (${names[*]}) with $go_version; a cold build takes 15-20 minutes on 2 cores"
   local minor=${KUBERNETES_VERSION#v1.}; minor=${minor%%.*}
-  local staging_version="v0.${KUBERNETES_VERSION#v1.}"
-  (
-    cd "$work"
-    go mod init rollguard.local/kubernetes-tools >/dev/null 2>&1
-    local gomod
-    gomod=$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
-    {
-      echo "godebug default=go1.$(go env GOVERSION | sed 's/go1\.\([0-9]*\).*/\1/')"
-      echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
-      # Every staging module the release requires at v0.0.0 is published under the matching v0.N.M tag.
-      awk '$2 == "v0.0.0" && $1 ~ /^k8s.io\// { print $1 }' "$gomod" | sort -u |
-        while read -r mod; do echo "replace $mod => $mod $staging_version"; done
-    } >>go.mod
-    go mod tidy >/dev/null 2>&1 || true
-    cat >tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kube-scheduler"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-    go mod tidy -e >/dev/null 2>&1 || go mod tidy
-    local ld=""
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-      ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-    done
-    mkdir -p "$out.tmp"
-    local pkgs=()
-    for n in "${names[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
-    go build -trimpath -ldflags "-s -w $ld" -o "$out.tmp/" "${pkgs[@]}"
-  )
-  rm -rf "$work" "$out"
-  mv "$out.tmp" "$out"
+  local ld="" pkg
+  # What `kubectl version` and the API server's /version report; a module build has no git tree to read.
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  local pkgs=() n
+  for n in "${names[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$n"); done
+  build kubernetes "$KUBERNETES_VERSION" "$out" "$ld" "${pkgs[@]}"
   link "$out" "${names[@]}"
 }
 
@@ -101,50 +113,32 @@ build_etcd() {
     return
   fi
   local out="$tools_dir/etcd-$ETCD_VERSION-$go_version"
-  if have "$out" etcd; then link "$out" etcd; return; fi
+  if cached etcd "$out" etcd; then link "$out" etcd; return; fi
   log "building etcd $ETCD_VERSION"
-  local work; work=$(mktemp -d)
-  (
-    cd "$work"
-    go mod init rollguard.local/etcd-tools >/dev/null 2>&1
-    echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION" >>go.mod
-    # etcd's server module replaces its sibling modules with ../ paths; pin them to the same release.
-    for mod in go.etcd.io/etcd/api/v3 go.etcd.io/etcd/client/pkg/v3 go.etcd.io/etcd/client/v3 \
-      go.etcd.io/etcd/pkg/v3; do
-      echo "replace $mod => $mod $ETCD_VERSION" >>go.mod
-    done
-    cat >tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import _ "go.etcd.io/etcd/server/v3"
-GO
-    go mod tidy
-    mkdir -p "$out.tmp"
-    go build -trimpath -ldflags "-s -w" -o "$out.tmp/etcd" go.etcd.io/etcd/server/v3
-  )
-  rm -rf "$work" "$out"
-  mv "$out.tmp" "$out"
+  build etcd "$ETCD_VERSION" "$out" "" go.etcd.io/etcd/server/v3
+  # go build names a binary after the element before a major-version suffix: go.etcd.io/etcd/server/v3 → server.
+  mv "$out/server" "$out/etcd"
   link "$out" etcd
 }
 
-# go_install NAME MODULE_PATH VERSION : tools without replace directives install directly.
-go_install() {
-  local name=$1 pkg=$2 version=$3 ldflags=${4:-}
-  local out="$tools_dir/$name-$version-$go_version"
-  if have "$out" "$name"; then link "$out" "$name"; return; fi
-  log "building $name $version"
-  rm -rf "$out.tmp"
-  GOBIN="$out.tmp" go install -trimpath -ldflags "-s -w $ldflags" "$pkg@$version"
-  rm -rf "$out"
-  mv "$out.tmp" "$out"
-  link "$out" "$name"
+build_kwok() {
+  local out="$tools_dir/kwok-$KWOK_VERSION-$go_version"
+  if cached kwok "$out" kwok; then link "$out" kwok; return; fi
+  log "building kwok $KWOK_VERSION"
+  build kwok "$KWOK_VERSION" "$out" "" sigs.k8s.io/kwok/cmd/kwok
+  link "$out" kwok
+}
+
+build_helm() {
+  local out="$tools_dir/helm-$HELM_VERSION-$go_version"
+  if cached helm "$out" helm; then link "$out" helm; return; fi
+  log "building helm $HELM_VERSION"
+  build helm "$HELM_VERSION" "$out" "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" helm.sh/helm/v4/cmd/helm
+  link "$out" helm
 }
 
 build_kubernetes
 build_etcd
-go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
-go_install helm helm.sh/helm/v4/cmd/helm "$HELM_VERSION" \
-  "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+build_kwok
+build_helm
 echo "$bin_dir"

@@ -1,0 +1,8 @@
+//go:build tools
+
+// Package tools pins the modules of the binaries that hack/build-tools.sh builds.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+)
