@@ -23,6 +23,9 @@ go_minor=$(go env GOVERSION | sed 's/^go1\.\([0-9]*\).*/\1/')
 init_module() {
   local dir=$1 name=$2
   (cd "$dir" && go mod init "$name" >/dev/null 2>&1)
+  # The lowest go line; tidy raises it to what the tool's modules need, not to the Go of whoever pins, so any
+  # Go that the tool itself accepts can build it.
+  (cd "$dir" && go mod edit -go=1.22)
   echo "godebug default=go1.$go_minor" >>"$dir/go.mod"
 }
 
@@ -103,6 +106,6 @@ for tool in "${tools[@]}"; do
   mkdir -p "$dest"
   cp "$work/go.mod" "$work/go.sum" "$work/tools.go" "$dest/"
   rm -rf "$work"
-  log "wrote ${dest#"$here/../"}/go.mod, go.sum and tools.go"
+  log "wrote hack/tools/$tool/go.mod, go.sum and tools.go"
 done
 "$here/check-tool-pins.sh"
