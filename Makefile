@@ -49,7 +49,7 @@ typecheck: deps ## Type-check everything, tests included
 	npm run -s typecheck
 
 .PHONY: unit
-unit: deps ## Unit tests of the pure core
+unit: deps system-packages ## Unit tests of the pure core
 	npm run -s test:unit
 
 .PHONY: integration

@@ -4,6 +4,7 @@
 #
 #   chromium  the dashboard test drives headless Chromium (ROLLGUARD_CHROMIUM overrides /usr/bin/chromium)
 #   git       `rollguard change-metrics` is tested on a real repository
+#   openssl   the Prometheus client's TLS test makes a self-signed certificate
 #
 # Prometheus is not here: hack/install-prometheus.sh unpacks it into the tools cache without installing it.
 set -euo pipefail
@@ -12,6 +13,7 @@ missing=()
 chromium=${ROLLGUARD_CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || missing+=(chromium)
 command -v git >/dev/null || missing+=(git)
+command -v openssl >/dev/null || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
