@@ -5,6 +5,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AssessmentStatus, VerificationStatus } from '../api/assessment.js';
 import { parseDuration } from '../api/duration.js';
+import { isConflict } from '../kube/errors.js';
 import type { EventSink } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
@@ -46,6 +47,10 @@ export interface VerifyInput {
   rollout: CurrentRollout;
   policy: GoverningPolicy;
   assessmentName: string;
+  /** The assessment's resourceVersion that `status` was read at: status writes are conditional on it. */
+  resourceVersion?: string | undefined;
+  /** A return to a template that neither failed nor was rolled back before: never rolled back again. */
+  exemptReturn: boolean;
   status: AssessmentStatus;
   log: Logger;
   emit: (event: {
@@ -78,6 +83,11 @@ export class Verifier {
   private readonly lastTickDone = new Map<string, number>();
 
   constructor(private readonly deps: VerifierDeps) {}
+
+  /** A Deployment deleted or no longer covered: its policy's batched queries stop asking for it. */
+  forget(namespace: string, deployment: string): void {
+    this.deps.batcher.forgetDeployment(namespace, deployment);
+  }
 
   policyKey(input: VerifyInput): string {
     return `${input.deployment.metadata?.namespace ?? ''}/${input.policy.object.metadata?.name ?? ''}`;
@@ -116,8 +126,6 @@ export class Verifier {
     const untilNextTick = (tick + 1) * limits.intervalMs - now.getTime() + tickSlackMs;
     if (tick <= lastTick) return { requeueAfterMs: untilNextTick };
 
-    this.lastTickDone.set(tickKey, tick);
-    if (this.lastTickDone.size > 10_000) this.lastTickDone.clear();
     const lookup = await this.deps.access.providerFor(namespace, policy.spec);
     let checks: MetricCheck[];
     let queries: Record<string, string> = {};
@@ -211,14 +219,25 @@ export class Verifier {
     );
 
     if (decision.action === 'continue' || decision.action === 'hold') {
-      await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, {
-        phase: status.phase === 'Paused' ? 'Paused' : 'Verifying',
-        verification,
-      });
+      try {
+        // Conditional on the version read: a status built from a stale cache must not erase a newer interval.
+        await this.deps.writer.mergePatchAssessmentStatus(
+          namespace,
+          input.assessmentName,
+          { phase: status.phase === 'Paused' ? 'Paused' : 'Verifying', verification },
+          input.resourceVersion,
+        );
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        input.log.debug('assessment changed since it was read; judging the interval again from the new record');
+        return { requeueAfterMs: 200 };
+      }
+      this.rememberTick(tickKey, tick);
       if (decision.action === 'hold')
         await this.onHold(input, decision, counters.consecutiveErrors + counters.consecutiveNoData === 0);
       return { requeueAfterMs: untilNextTick };
     }
+    this.rememberTick(tickKey, tick);
     if (decision.action === 'pass') {
       await this.onPass(input, { ...verification, completedAt: now.toISOString() }, decision.message);
       this.deps.batcher.unregister(this.policyKey(input), name);
@@ -365,7 +384,7 @@ export class Verifier {
       deployment,
       replicaSets: this.deps.caches.replicaSets(namespace),
       badRevision: revision,
-      badRevisionIsRollback: isRollbackRevision(rollout),
+      badRevisionIsRollback: input.exemptReturn,
       previousRollbacks: this.previousRollbacks(namespace, name),
       maxRollbacks: policy.spec.rollback.maxRollbacks,
       windowMs: parseDuration(policy.spec.rollback.window),
@@ -436,6 +455,11 @@ export class Verifier {
       dedupeKey: `rollback-skipped/${name}/${revision}`,
     });
     this.deps.metrics.rollbacks.inc({ result: `skipped-${plan.why}` });
+  }
+
+  private rememberTick(tickKey: string, tick: number): void {
+    if (this.lastTickDone.size > 10_000) this.lastTickDone.clear();
+    this.lastTickDone.set(tickKey, tick);
   }
 
   /** When rollguard rolled this Deployment back before, from its assessments. */
