@@ -480,10 +480,7 @@ export class DeploymentReconciler {
     deployment: V1Deployment,
     event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string },
   ): Promise<void> {
-    // Scoped to this Deployment (namespace and uid): the same reason and revision elsewhere, or of an older
-    // Deployment of the same name, is another occurrence and gets its own Event.
-    const namespace = deployment.metadata?.namespace ?? '';
-    const dedupeKey = `${namespace}/${deployment.metadata?.uid ?? ''}/${event.dedupeKey}`;
+    const dedupeKey = scopedDedupeKey(deployment, event.dedupeKey);
     if (this.emitted.has(dedupeKey)) return;
     await this.deps.events.emit({
       regarding: {
@@ -499,6 +496,14 @@ export class DeploymentReconciler {
     this.emitted.add(dedupeKey);
     if (this.emitted.size > 10_000) this.emitted.clear();
   }
+}
+
+/**
+ * An Event's de-duplication key scoped to its Deployment (namespace and uid): the same reason and revision in
+ * another namespace, or of an older Deployment of the same name, is another occurrence with its own Event.
+ */
+export function scopedDedupeKey(deployment: V1Deployment, dedupeKey: string): string {
+  return `${deployment.metadata?.namespace ?? ''}/${deployment.metadata?.uid ?? ''}/${dedupeKey}`;
 }
 
 function identityKey(id: RevisionIdentity): string {

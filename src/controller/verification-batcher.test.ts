@@ -129,7 +129,7 @@ describe('VerificationBatcher', () => {
     expect(batcher.activeCount()).toBe(1);
   });
 
-  it('a Deployment that moves to another policy leaves the old policy\'s batch', async () => {
+  it("a Deployment that moves to another policy leaves the old policy's batch", async () => {
     const provider = new FakeProvider(seriesFor(['web', 'api']));
     const batcher = new VerificationBatcher();
     await read(batcher, provider, 'web', 1, { policyKey: 'shop/old' });
