@@ -118,6 +118,14 @@ describe('knownBadTemplate', () => {
     expect(knownBadTemplate(records, identityOf(newApi, { revision, podTemplateHash: hash }))).toBeUndefined();
   });
 
+  it('knows a template rollguard undid before the undo was recorded (a crash in between)', () => {
+    const unrecorded = { ...rolledBack, status: { outcome: 'running' as const } };
+    const back = identityOf(newApi, { revision: 4, podTemplateHash: 'h2' });
+    expect(knownBadTemplate([v1, unrecorded], back, '2')).toMatchObject({ revision: 2, outcome: 'rolled-back' });
+    expect(knownBadTemplate([v1, unrecorded], back, undefined)).toBeUndefined();
+    expect(knownBadTemplate([v1, unrecorded], back, '1')).toBeUndefined();
+  });
+
   it('also knows a template that failed under an older Deployment of the same name', () => {
     const failedBefore = { ...rolledBack, spec: { ...rolledBack.spec, deploymentUID: 'uid-old', revision: 7 } };
     expect(knownBadTemplate([failedBefore], identityOf(newApi, { revision: 2, podTemplateHash: 'h2' }))?.revision).toBe(

@@ -109,18 +109,34 @@ const endingActions = new Set(['rolled-back', 'rolled-back-by-hand', 'skipped-ro
 export function knownBadTemplate(
   records: readonly AssessmentObject[],
   id: RevisionIdentity,
+  /** The Deployment's rollguard.io/rolled-back-from: rollguard undid that revision, recorded or not yet. */
+  rolledBackFrom?: string,
 ): KnownBadTemplate | undefined {
-  const bad = records
+  const sameTemplate = records.filter(
+    (r) => r.spec?.deployment === id.deployment && r.spec.podTemplateHash === id.podTemplateHash,
+  );
+  const bad = sameTemplate
     .filter(
       (r) =>
-        r.spec?.deployment === id.deployment &&
-        r.spec.podTemplateHash === id.podTemplateHash &&
         (r.status?.outcome === 'rolled-back' || r.status?.outcome === 'failed') &&
-        (!isOfDeployment(r, id) || (r.spec.revision ?? 0) < id.revision),
+        (!isOfDeployment(r, id) || (r.spec?.revision ?? 0) < id.revision),
     )
     .sort((a, b) => whenEnded(b).localeCompare(whenEnded(a)));
   const latest = bad[0];
-  if (latest?.status?.outcome !== 'rolled-back' && latest?.status?.outcome !== 'failed') return undefined;
+  if (latest?.status?.outcome !== 'rolled-back' && latest?.status?.outcome !== 'failed') {
+    // The undo landed but its record did not (a crash in between), and the template is back already.
+    const undone = sameTemplate.find(
+      (r) =>
+        isOfDeployment(r, id) && String(r.spec?.revision) === rolledBackFrom && (r.spec?.revision ?? 0) < id.revision,
+    );
+    if (undone === undefined) return undefined;
+    return {
+      revision: undone.spec?.revision ?? 0,
+      at: undefined,
+      why: undone.status?.verification?.message ?? 'rollguard rolled it back (rollguard.io/rolled-back-from)',
+      outcome: 'rolled-back',
+    };
+  }
   const ending = (latest.status.actions ?? []).filter((a) => endingActions.has(a.type)).at(-1);
   const why = latest.status.verification?.message ?? ending?.message ?? 'no reason on record';
   return {

@@ -129,7 +129,7 @@ export class DeploymentReconciler {
       record?.metadata?.name ??
       writtenName ??
       assessmentNameFor(id, this.deps.caches.assessment(namespace, candidateNames(id)[0]));
-    const knownBad = knownBadTemplate(records, id);
+    const knownBad = knownBadTemplate(records, id, deployment.metadata?.annotations?.[annotations.rolledBackFrom]);
     // A return to an earlier template (an undo) is the way out and is not held back or undone again, unless
     // that template already failed or was rolled back: then it is judged at least as strictly as before.
     const exemptReturn = isRollbackRevision(rollout) && knownBad === undefined;
@@ -237,7 +237,9 @@ export class DeploymentReconciler {
       policy,
       assessmentName: record.metadata?.name ?? '',
       resourceVersion: record.metadata?.resourceVersion,
-      exemptReturn: isRollbackRevision(rollout) && knownBadTemplate(records, id) === undefined,
+      exemptReturn:
+        isRollbackRevision(rollout) &&
+        knownBadTemplate(records, id, deployment.metadata?.annotations?.[annotations.rolledBackFrom]) === undefined,
       status,
       log: rolloutLogger(this.deps.logger, {
         policy: policy.object.metadata?.name,
