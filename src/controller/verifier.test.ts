@@ -84,33 +84,26 @@ const deployment: V1Deployment = {
 };
 const replicaSets = [replicaSet(1, 'old111'), replicaSet(2, 'new222')];
 
-/** Prometheus answering every batched query with `answer` for the error rate and good latency. */
+/** One sample per ReplicaSet of web, as the batched queries return them. */
+function perReplicaSet(value: number): QueryResult {
+  const samples = ['old111', 'new222'].map((h) => ({
+    labels: { deployment: 'web', pod_template_hash: h },
+    timestamp: 1,
+    value,
+  }));
+  return { kind: 'vector', samples, message: '' };
+}
+
+/** Prometheus answering the batched error-rate query with `errorRate`, and good latency. */
 function provider(errorRate: QueryResult): MetricsProvider {
-  const latency: QueryResult = {
-    kind: 'vector',
-    samples: ['old111', 'new222'].map((h) => ({
-      labels: { deployment: 'web', pod_template_hash: h },
-      timestamp: 1,
-      value: 0.1,
-    })),
-    message: '',
-  };
   return {
-    instant: (query) => Promise.resolve(query.startsWith('histogram_quantile') ? latency : errorRate),
+    instant: (query) => Promise.resolve(query.startsWith('histogram_quantile') ? perReplicaSet(0.1) : errorRate),
     range: () => Promise.resolve({ kind: 'empty', message: '' }),
     healthy: (): Promise<HealthResult> => Promise.resolve({ healthy: true, via: 'ready-endpoint', message: 'ready' }),
   };
 }
 
-const goodErrors: QueryResult = {
-  kind: 'vector',
-  samples: ['old111', 'new222'].map((h) => ({
-    labels: { deployment: 'web', pod_template_hash: h },
-    timestamp: 1,
-    value: 0.001,
-  })),
-  message: '',
-};
+const goodErrors = perReplicaSet(0.001);
 const rejected: QueryResult = {
   kind: 'promql-error',
   status: 400,
