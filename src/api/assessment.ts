@@ -11,6 +11,8 @@ export const assessmentLabels = {
   deployment: 'rollguard.io/deployment',
   revision: 'rollguard.io/revision',
   policy: 'rollguard.io/policy',
+  deploymentUID: 'rollguard.io/deployment-uid',
+  podTemplateHash: 'rollguard.io/pod-template-hash',
 } as const;
 
 const revisionSchema = z.int().min(1);
@@ -29,6 +31,14 @@ export const assessmentSpecSchema = z
     revision: revisionSchema.describe(
       "The Deployment's revision (annotation deployment.kubernetes.io/revision) assessed.",
     ),
+    deploymentUID: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'metadata.uid of the assessed Deployment: a Deployment deleted and created again under the same name is another Deployment, assessed anew. Absent on assessments written before rollguard recorded it.',
+      ),
     podTemplateHash: podTemplateHashSchema.describe(
       'pod-template-hash of the ReplicaSet of this revision: the label that tells the new pods from the old in metrics.',
     ),
@@ -266,18 +276,21 @@ export function labelValue(name: string): string {
 }
 
 /**
- * The RolloutAssessment's name for a Deployment revision: `<deployment>-<revision>`. A name longer than a
+ * The RolloutAssessment's name for a Deployment revision: `<deployment>-<revision>`, or
+ * `<deployment>-<revision>-<disambiguator>` when that name is held by an assessment of another Deployment of
+ * the same name (deleted and created again) or of another template. A name longer than a
  * Kubernetes name may be (253) keeps the start of the Deployment's name and ends in `-<hash>-<revision>`,
  * where the hash of the full name keeps two long names that start alike apart.
  */
-export function rolloutAssessmentName(deployment: string, revision: number): string {
+export function rolloutAssessmentName(deployment: string, revision: number, disambiguator?: string): string {
   if (!Number.isSafeInteger(revision) || revision < 1) {
     throw new RangeError(`a revision is a whole number from 1, not ${revision}`);
   }
-  const name = `${deployment}-${revision}`;
+  const tail = disambiguator === undefined ? `${revision}` : `${revision}-${disambiguator}`;
+  const name = `${deployment}-${tail}`;
   if (name.length <= maxDnsSubdomainLength) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
-  const suffix = `-${hash}-${revision}`;
+  const suffix = `-${hash}-${tail}`;
   // A name part may not end in - or ., so trim those off where the cut lands.
   const prefix = deployment.slice(0, maxDnsSubdomainLength - suffix.length).replace(/[-.]+$/, '');
   return `${prefix}${suffix}`;

@@ -69,6 +69,9 @@ describe('the duration schemas', () => {
     ['0s', true],
     ['10 seconds', false],
     ['1000000000000000000000000000000h', false],
+    ['596h', true],
+    ['596h1ms', false],
+    ['2147483647ms', false],
   ])('durationSchema on %j: valid %s', (text, valid) => {
     expect(durationSchema.safeParse(text).success).toBe(valid);
   });

@@ -61,19 +61,59 @@ export function formatDuration(ms: number): string {
 
 const durationFormatMessage = 'must be a duration: digits and a unit (ms, s, m, h), e.g. 30s, 5m, 1h30m';
 
-/** Any duration, zero included. */
+/**
+ * The longest duration any field accepts. Node.js fires a timer set longer than 2^31-1 ms (about 596.5 h)
+ * after 1 ms, so a longer interval would spin the work queue and a longer timeout would abort every call.
+ */
+export const maxDurationMs = 596 * 3_600_000;
+export const maxDurationText = '596h';
+
+/** Any duration up to maxDurationText, zero included. */
 export const durationSchema = z
   .string()
   .max(maxDurationLength)
   .regex(durationPattern, { error: durationFormatMessage })
-  .refine((text) => !durationPattern.test(text) || durationMs(text) !== undefined, { error: 'is too long' });
+  .refine((text) => !durationPattern.test(text) || durationMs(text) !== undefined, { error: 'is too long' })
+  .refine((text) => (durationMs(text) ?? 0) <= maxDurationMs, {
+    error: `must be at most ${maxDurationText}: Node.js timers cannot wait longer`,
+  });
 
-// The API server checks the same thing with this rule: a duration whose every part is zero.
+// The API server checks the same things with these rules. CEL's duration() reads Go's syntax, of which ours is
+// a subset; the guard keeps a malformed value to the pattern's message instead of a CEL evaluation error.
 const zeroDurationRule = "!self.matches('^(0+(ms|s|m|h))+$')";
+const maxDurationRule = `!self.matches('${durationPattern.source}') || duration(self) <= duration('${maxDurationText}')`;
+
+/** Prometheus reads a duration only with its units largest first, each at most once ("1m30s", never "30s1m"). */
+export const prometheusDurationPattern = /^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$/;
+
+export interface DurationFieldOptions {
+  /** Zero is refused. */
+  positive?: boolean;
+  /** The value goes into PromQL (e.g. a rate window), so it must be in the order Prometheus reads. */
+  prometheus?: boolean;
+}
+
+/** A duration field; `field` names it in the API server's messages. Every one is bounded by maxDurationText. */
+export function durationFieldSchema(field: string, options: DurationFieldOptions = {}) {
+  let schema = durationSchema;
+  const rules = [{ rule: maxDurationRule, message: `${field} must be at most ${maxDurationText}` }];
+  if (options.positive === true) {
+    schema = schema.refine((text) => (durationMs(text) ?? 1) > 0, { error: 'must be longer than zero' });
+    rules.push({ rule: zeroDurationRule, message: `${field} must be longer than zero` });
+  }
+  if (options.prometheus === true) {
+    schema = schema.refine((text) => !durationPattern.test(text) || prometheusDurationPattern.test(text), {
+      error: 'must list its units largest first, each once, as Prometheus reads it: 1m30s, not 30s1m',
+    });
+    rules.push({
+      rule: `self.matches('${prometheusDurationPattern.source}')`,
+      message: `${field} must list its units largest first, each once, as Prometheus reads it: 1m30s, not 30s1m`,
+    });
+  }
+  return schema.meta({ 'x-kubernetes-validations': rules });
+}
 
 /** A duration that must be longer than zero; `field` names it in the API server's message. */
 export function positiveDurationSchema(field: string) {
-  return durationSchema
-    .refine((text) => (durationMs(text) ?? 1) > 0, { error: 'must be longer than zero' })
-    .meta({ 'x-kubernetes-validations': [{ rule: zeroDurationRule, message: `${field} must be longer than zero` }] });
+  return durationFieldSchema(field, { positive: true });
 }

@@ -154,6 +154,34 @@ describe('parsePolicySpec errors', () => {
     ['a zero interval', { verification: { interval: '0s' } }, 'spec.verification.interval', /longer than zero/],
     ['a zero rate window', { metrics: { rateWindow: '0m' } }, 'spec.metrics.rateWindow', /longer than zero/],
     ['a zero rollback window', { rollback: { window: '0h' } }, 'spec.rollback.window', /longer than zero/],
+    [
+      'a rate window Prometheus cannot read',
+      { metrics: { rateWindow: '30s1m' } },
+      'spec.metrics.rateWindow',
+      /largest first.*1m30s, not 30s1m/,
+    ],
+    // Node.js fires a timer longer than 2^31-1 ms after 1 ms: such an interval would spin the queue.
+    ['an interval past the timer limit', { verification: { interval: '600h' } }, 'spec.verification.interval', /596h/],
+    ['a timeout past the timer limit', { prometheus: { timeout: '597h' } }, 'spec.prometheus.timeout', /596h/],
+    [
+      'a verification window past the timer limit',
+      { levels: { block: { verificationWindow: '35791m' } } },
+      'spec.levels.block.verificationWindow',
+      /at most 596h/,
+    ],
+    ['a rollback window past the limit', { rollback: { window: '1000h' } }, 'spec.rollback.window', /596h/],
+    [
+      'a placeholder outside quotes',
+      { metrics: { errorRate: { query: 'up{namespace={{namespace}}}' } } },
+      'spec.metrics.errorRate.query',
+      /cannot be rendered: placeholder \{\{namespace\}\} must sit inside double quotes/,
+    ],
+    [
+      'a string never closed',
+      { metrics: { latency: { query: 'up{namespace="{{namespace}}}' } } },
+      'spec.metrics.latency.query',
+      /cannot be rendered: has a quoted string that is never closed/,
+    ],
     ['a fractional limit', { verification: { failureLimit: 1.5 } }, 'spec.verification.failureLimit', /whole number/],
     ['a zero failure limit', { levels: { safe: { failureLimit: 0 } } }, 'spec.levels.safe.failureLimit', /at least 1/],
     [

@@ -1,8 +1,9 @@
 // The DeploymentRiskPolicy resource (rollguard.io/v1alpha1): the zod schema of its spec and status, which is
 // the single source of the CRD in crds/, the parse that fills in defaults, and the risk levels it defines.
 import { z } from 'zod';
-import { durationMs, durationSchema, positiveDurationSchema } from './duration.js';
+import { durationFieldSchema, durationMs, positiveDurationSchema } from './duration.js';
 import { parseFields, type ParseResult } from './issues.js';
+import { queryTemplateCelRule, queryTemplateProblem } from './query-template.js';
 import { conditionsSchema, objectNameSchema, secretKeyRefSchema } from './meta.js';
 import { labelSelectorSchema } from './selector.js';
 
@@ -76,7 +77,7 @@ export function unknownPlaceholders(template: string): string[] {
     .filter((name) => !known.includes(name));
 }
 
-function queryTemplateSchema(defaultQuery: string, what: string) {
+function queryTemplateSchema(defaultQuery: string, what: string, field: string) {
   return z
     .string()
     .min(1)
@@ -86,6 +87,17 @@ function queryTemplateSchema(defaultQuery: string, what: string) {
         `uses unknown placeholders ${unknownPlaceholders(String(issue.input))
           .map((name) => `{{${name}}}`)
           .join(', ')}; the known ones are ${queryPlaceholders.map((name) => `{{${name}}}`).join(', ')}`,
+    })
+    .refine((template) => unknownPlaceholders(template).length > 0 || queryTemplateProblem(template) === undefined, {
+      error: (issue) => `cannot be rendered: ${queryTemplateProblem(String(issue.input)) ?? ''}`,
+    })
+    .meta({
+      'x-kubernetes-validations': [
+        {
+          rule: queryTemplateCelRule,
+          message: `${field} cannot be rendered: use only the known placeholders, put {{namespace}}, {{deployment}}, {{podTemplateHash}}, {{deploymentRegex}} and {{hashRegex}} inside double quotes (label="{{namespace}}"), and close every string`,
+        },
+      ],
     })
     .default(defaultQuery)
     .describe(
@@ -181,7 +193,7 @@ function levelActionSchema(level: RiskLevel) {
         .describe(
           `Pause the rollout (spec.paused) until someone approves it by setting the Deployment annotation rollguard.io/approve to the revision. Only in enforce mode. Default ${defaults.pause} for ${level}.`,
         ),
-      verificationWindow: durationSchema
+      verificationWindow: durationFieldSchema(`levels.${levelSpecKey[level]}.verificationWindow`)
         .default(defaults.verificationWindow)
         .describe(
           `How long to keep verifying live metrics after the rollout completes, e.g. 10m; 0s stops when it completes. Default ${defaults.verificationWindow} for ${level}.`,
@@ -262,12 +274,12 @@ const prometheusSchema = z
 
 const metricsSchema = z
   .object({
-    rateWindow: positiveDurationSchema('metrics.rateWindow')
+    rateWindow: durationFieldSchema('metrics.rateWindow', { positive: true, prometheus: true })
       .default('1m')
       .describe('The range of rate() in the queries (the {{window}} placeholder), e.g. 1m.'),
     errorRate: z
       .object({
-        query: queryTemplateSchema(defaultErrorRateQuery, 'the error ratio (0 to 1)'),
+        query: queryTemplateSchema(defaultErrorRateQuery, 'the error ratio (0 to 1)', 'metrics.errorRate.query'),
         maxAbsolute: z
           .number()
           .min(0)
@@ -287,7 +299,7 @@ const metricsSchema = z
       .describe('The error-ratio check: the new version fails an interval when either limit is exceeded.'),
     latency: z
       .object({
-        query: queryTemplateSchema(defaultLatencyQuery, 'the p99 latency in seconds'),
+        query: queryTemplateSchema(defaultLatencyQuery, 'the p99 latency in seconds', 'metrics.latency.query'),
         maxAbsoluteSeconds: z
           .number()
           .gt(0)

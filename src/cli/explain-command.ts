@@ -97,20 +97,31 @@ async function findAssessment(
   ref: AssessmentRef,
 ): Promise<AssessmentObject | undefined> {
   const custom = kc.makeApiClient(CustomObjectsApi);
+  if (!('name' in ref)) {
+    // By its labels first: a Deployment deleted and created again under the same name has its own assessment
+    // of this revision (under a tagged name), and the newest is the one about the Deployment there now.
+    const list = (await custom.listNamespacedCustomObject({
+      ...assessmentResource,
+      namespace,
+      labelSelector: `${assessmentLabels.deployment}=${labelValue(ref.deployment)},${assessmentLabels.revision}=${ref.revision}`,
+    })) as { items: AssessmentObject[] };
+    const newest = list.items
+      .filter((a) => a.spec?.deployment === ref.deployment)
+      .sort((a, b) => createdAt(b) - createdAt(a))[0];
+    if (newest) return newest;
+  }
   const name = 'name' in ref ? ref.name : rolloutAssessmentName(ref.deployment, ref.revision);
   try {
     return (await custom.getNamespacedCustomObject({ ...assessmentResource, namespace, name })) as AssessmentObject;
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  if ('name' in ref) return undefined;
-  // Not under the usual name: find it by its labels.
-  const list = (await custom.listNamespacedCustomObject({
-    ...assessmentResource,
-    namespace,
-    labelSelector: `${assessmentLabels.deployment}=${labelValue(ref.deployment)},${assessmentLabels.revision}=${ref.revision}`,
-  })) as { items: AssessmentObject[] };
-  return list.items[0];
+  return undefined;
+}
+
+function createdAt(a: AssessmentObject): number {
+  const at = a.metadata?.creationTimestamp;
+  return at === undefined ? 0 : new Date(at).getTime();
 }
 
 export interface FeatureRow {

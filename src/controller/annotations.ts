@@ -1,4 +1,6 @@
 // The annotations rollguard writes on Deployments and the one people write to approve a paused rollout.
+import { assessmentLabels } from '../api/assessment.js';
+
 export const annotations = {
   riskScore: 'rollguard.io/risk-score',
   riskLevel: 'rollguard.io/risk-level',
@@ -13,11 +15,8 @@ export const annotations = {
   rolledBackFrom: 'rollguard.io/rolled-back-from',
 } as const;
 
-export const labels = {
-  deployment: 'rollguard.io/deployment',
-  revision: 'rollguard.io/revision',
-  policy: 'rollguard.io/policy',
-} as const;
+/** The labels on every RolloutAssessment (one definition, with its schema). */
+export const labels = assessmentLabels;
 
 export const revisionAnnotation = 'deployment.kubernetes.io/revision';
 export const revisionHistoryAnnotation = 'deployment.kubernetes.io/revision-history';

@@ -13,6 +13,8 @@ export interface AssessmentSubject {
   namespace: string;
   name: string;
   deployment: string;
+  /** The Deployment's metadata.uid: another Deployment of the same name is another subject. */
+  deploymentUID?: string | undefined;
   revision: number;
   podTemplateHash: string;
   previousRevision?: number | undefined;
@@ -31,10 +33,13 @@ export function assessmentObject(subject: AssessmentSubject): object {
         [labels.deployment]: labelValue(subject.deployment),
         [labels.revision]: String(subject.revision),
         [labels.policy]: labelValue(subject.policy),
+        [labels.podTemplateHash]: subject.podTemplateHash,
+        ...(subject.deploymentUID !== undefined ? { [labels.deploymentUID]: labelValue(subject.deploymentUID) } : {}),
       },
     },
     spec: {
       deployment: subject.deployment,
+      ...(subject.deploymentUID !== undefined ? { deploymentUID: subject.deploymentUID } : {}),
       revision: subject.revision,
       podTemplateHash: subject.podTemplateHash,
       ...(subject.previousRevision !== undefined ? { previousRevision: subject.previousRevision } : {}),

@@ -70,6 +70,8 @@ export class Controller {
   private running: Promise<void> | undefined;
   private depthTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
+  /** Per policy (`namespace/name`): why Prometheus refused its queries, while it does. Shown in Ready. */
+  private readonly queryProblems = new Map<string, string>();
 
   constructor(private readonly options: ControllerOptions) {
     const { kubeConfig, logger, metrics } = options;
@@ -180,6 +182,13 @@ export class Controller {
         batcher: this.batcher,
         metrics,
         clock: this.clock,
+        reportQueryProblem: (policyKey, problem) => {
+          if (this.queryProblems.get(policyKey) === problem) return;
+          if (problem === undefined) this.queryProblems.delete(policyKey);
+          else this.queryProblems.set(policyKey, problem);
+          const [namespace = '', name = ''] = policyKey.split('/', 2);
+          this.queue.add(key('policy', namespace, name));
+        },
       }),
       requestVerification: (namespace, name) => {
         this.queue.add(key('verify', namespace, name));
@@ -313,6 +322,7 @@ export class Controller {
       previousConditions: (policy.status?.conditions as Condition[] | undefined) ?? [],
       now: this.clock(),
       drift: this.options.modelDrift?.(),
+      queryProblem: this.queryProblems.get(`${namespace}/${name}`),
     });
     if (!policyStatusChanged(policy.status, status)) return;
     await this.options.writer.mergePatchPolicyStatus(namespace, name, status);

@@ -4,16 +4,27 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { RiskModel } from '../assess/score.js';
-import { rolloutAssessmentName } from '../api/assessment.js';
 import { parsePolicySpec, resolveLevelAction, type PolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
-import { isAlreadyExists } from '../kube/errors.js';
+import { isAlreadyExists, isConflict } from '../kube/errors.js';
 import type { EventSink } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { annotations } from './annotations.js';
 import { approverOf } from './approval.js';
+import {
+  assessmentNameFor,
+  candidateNames,
+  findAssessment,
+  identityOf,
+  isAssessmentOf,
+  isOfDeployment,
+  knownBadRule,
+  knownBadTemplate,
+  type KnownBadTemplate,
+  type RevisionIdentity,
+} from './assessment-identity.js';
 import { appendActions, assessedStatus, assessmentObject, pastOutcomes } from './assessment-record.js';
 import { choosePolicy, describeChoice } from './policy-choice.js';
 import { planActions } from './plan.js';
@@ -56,8 +67,8 @@ export interface GoverningPolicy {
 }
 
 export class DeploymentReconciler {
-  /** Assessments this process created recently: the informer cache may not show them yet. */
-  private readonly written = new Set<string>();
+  /** Assessments this process created recently (identity → name): the informer cache may not show them yet. */
+  private readonly written = new Map<string, string>();
   /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
   private readonly emitted = new Set<string>();
 
@@ -110,7 +121,18 @@ export class DeploymentReconciler {
 
     const mode = policy.spec.mode;
     const revision = rollout.current.revision;
-    const assessmentName = rolloutAssessmentName(name, revision);
+    const id = identityOf(deployment, rollout.current);
+    const records = this.deps.caches.assessments(namespace);
+    let record = findAssessment(records, id);
+    const writtenName = this.written.get(identityKey(id));
+    let assessmentName =
+      record?.metadata?.name ??
+      writtenName ??
+      assessmentNameFor(id, this.deps.caches.assessment(namespace, candidateNames(id)[0]));
+    const knownBad = knownBadTemplate(records, id, deployment.metadata?.annotations?.[annotations.rolledBackFrom]);
+    // A return to an earlier template (an undo) is the way out and is not held back or undone again, unless
+    // that template already failed or was rolled back: then it is judged at least as strictly as before.
+    const exemptReturn = isRollbackRevision(rollout) && knownBad === undefined;
     if (conflict) {
       await this.emit(deployment, {
         type: 'Warning',
@@ -121,21 +143,28 @@ export class DeploymentReconciler {
       });
     }
 
-    let record = this.deps.caches.assessment(namespace, assessmentName);
     // The cache may trail a write: ours (we remember those) or, rarely, another replica's. Workers start only
     // after the caches synced, so a record missing from the cache that we did not write is new, and creating
     // it is safe (a conflict means someone else did, and is handled); only otherwise ask the API server.
-    const mayTrail = record !== undefined || this.written.has(`${namespace}/${assessmentName}`);
+    const mayTrail = record !== undefined || writtenName !== undefined;
     if (record?.status?.score === undefined && mayTrail) {
       // Never assess a revision twice: the API server has the last word.
-      record = await this.deps.writer.readAssessment(namespace, assessmentName);
+      const fresh = (await this.deps.writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+      record = fresh !== undefined && isAssessmentOf(fresh, id) ? fresh : undefined;
     }
     let status = record?.status;
     let assessedNow: Assessment | undefined;
     if (status?.score === undefined) {
-      const result = await this.assessAndRecord(deployment, rollout, policy, assessmentName, record, log);
+      const result = await this.assessAndRecord(deployment, rollout, policy, {
+        id,
+        assessmentName,
+        existing: record,
+        knownBad,
+        log,
+      });
       if (!result) return { requeueAfterMs: 1000 };
       status = result.record.status;
+      assessmentName = result.record.metadata?.name ?? assessmentName;
       assessedNow = result.assessment;
     }
     if (status?.score === undefined || status.level === undefined) return {};
@@ -151,8 +180,8 @@ export class DeploymentReconciler {
         reasons: status.reasons ?? [],
         hardRules: status.hardRules ?? [],
       },
-      // A rollback is never held back for approval: it is the way out.
-      pauseForApproval: resolveLevelAction(policy.spec, status.level).pause && !isRollbackRevision(rollout),
+      // A rollback is never held back for approval: it is the way out (unless its template is known-bad).
+      pauseForApproval: resolveLevelAction(policy.spec, status.level).pause && !exemptReturn,
       deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
       recorded: new Set((status.actions ?? []).map((a) => a.type)),
       approver: approverOf(deployment.metadata?.managedFields),
@@ -160,9 +189,14 @@ export class DeploymentReconciler {
     });
 
     if (Object.keys(plan.annotations).length > 0 || plan.paused !== undefined) {
-      const patch: { metadata: object; spec?: object } = { metadata: { annotations: plan.annotations } };
-      if (plan.paused !== undefined) patch.spec = { paused: plan.paused };
-      await this.deps.writer.mergePatchDeployment(namespace, name, patch);
+      try {
+        await this.deps.writer.mergePatchDeployment(namespace, name, deploymentPatch(plan, deployment));
+      } catch (err) {
+        // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
+        if (!isConflict(err)) throw err;
+        log.debug('Deployment changed while planning; planning again');
+        return { requeueAfterMs: 200 };
+      }
       if (plan.paused === true) {
         this.deps.metrics.pauses.inc();
         log.warn({ score: status.score, level: status.level }, 'rollout paused for approval');
@@ -176,7 +210,7 @@ export class DeploymentReconciler {
     if (plan.actions.length > 0) await appendActions(this.deps.writer, namespace, assessmentName, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
-    await this.closeEarlierRevisions(deployment, rollout, log);
+    await this.closeEarlierRevisions(deployment, rollout, exemptReturn, log);
     this.deps.requestVerification(namespace, name);
     return {};
   }
@@ -184,19 +218,28 @@ export class DeploymentReconciler {
   /** One verification pass for the Deployment's current revision (key `verify:namespace/name`). */
   async verify(namespace: string, name: string): Promise<{ requeueAfterMs?: number }> {
     const deployment = this.deps.caches.deployment(namespace, name);
-    if (!deployment) return {};
-    const { policy } = this.governingPolicy(deployment);
-    const rollout = currentRollout(deployment, this.deps.caches.replicaSets(namespace));
-    if (!policy || !rollout) return {};
-    const assessmentName = rolloutAssessmentName(name, rollout.current.revision);
-    const status = this.deps.caches.assessment(namespace, assessmentName)?.status;
+    const { policy } = deployment ? this.governingPolicy(deployment) : {};
+    const rollout = deployment && currentRollout(deployment, this.deps.caches.replicaSets(namespace));
+    if (!deployment || !policy || !rollout) {
+      // Deleted, or no longer covered: its policy's batched queries must stop asking for it.
+      this.deps.verifier.forget(namespace, name);
+      return {};
+    }
+    const id = identityOf(deployment, rollout.current);
+    const records = this.deps.caches.assessments(namespace);
+    const record = findAssessment(records, id);
+    const status = record?.status;
     // Not assessed yet (or the cache has not seen it): the assessment pass queues verification again.
-    if (status?.score === undefined) return {};
+    if (record === undefined || status?.score === undefined) return {};
     return this.deps.verifier.verify({
       deployment,
       rollout,
       policy,
-      assessmentName,
+      assessmentName: record.metadata?.name ?? '',
+      resourceVersion: record.metadata?.resourceVersion,
+      exemptReturn:
+        isRollbackRevision(rollout) &&
+        knownBadTemplate(records, id, deployment.metadata?.annotations?.[annotations.rolledBackFrom]) === undefined,
       status,
       log: rolloutLogger(this.deps.logger, {
         policy: policy.object.metadata?.name,
@@ -213,22 +256,32 @@ export class DeploymentReconciler {
    * by rollguard (its undo left rolled-back-from on the Deployment), undone by hand (the Deployment went back
    * to an older template), or superseded by a newer rollout. Noticed and recorded, never fought.
    */
-  private async closeEarlierRevisions(deployment: V1Deployment, rollout: CurrentRollout, log: Logger): Promise<void> {
+  private async closeEarlierRevisions(
+    deployment: V1Deployment,
+    rollout: CurrentRollout,
+    exemptReturn: boolean,
+    log: Logger,
+  ): Promise<void> {
     const namespace = deployment.metadata?.namespace ?? '';
     const name = deployment.metadata?.name ?? '';
     const rolledBackFrom = deployment.metadata?.annotations?.[annotations.rolledBackFrom];
+    const id = identityOf(deployment, rollout.current);
     const open = this.deps.caches
       .assessments(namespace)
-      .filter(
-        (a) =>
-          a.spec?.deployment === name &&
-          (a.spec.revision ?? 0) < rollout.current.revision &&
-          a.status?.outcome === 'running',
-      );
+      .filter((a) => a.spec?.deployment === name && a.status?.outcome === 'running');
     for (const earlier of open) {
       const revision = earlier.spec?.revision ?? 0;
       const assessmentName = earlier.metadata?.name ?? '';
       const at = this.deps.clock().toISOString();
+      if (!isOfDeployment(earlier, id)) {
+        // Left open by a Deployment of the same name that was deleted: nothing more will happen to it.
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, {
+          phase: 'Superseded',
+          outcome: 'superseded',
+        });
+        continue;
+      }
+      if (revision >= rollout.current.revision) continue;
       if (rolledBackFrom === String(revision)) {
         await appendActions(
           this.deps.writer,
@@ -244,7 +297,7 @@ export class DeploymentReconciler {
           ],
           { phase: 'RolledBack', outcome: 'rolled-back' },
         );
-      } else if (isRollbackRevision(rollout) && revision === rollout.previous?.revision) {
+      } else if (exemptReturn && revision === rollout.previous?.revision) {
         log.info({ undone: revision }, 'revision was undone by hand; recording it');
         await appendActions(
           this.deps.writer,
@@ -288,40 +341,54 @@ export class DeploymentReconciler {
     deployment: V1Deployment,
     rollout: CurrentRollout,
     policy: GoverningPolicy,
-    assessmentName: string,
-    existing: AssessmentObject | undefined,
-    log: Logger,
+    target: {
+      id: RevisionIdentity;
+      assessmentName: string;
+      existing: AssessmentObject | undefined;
+      knownBad: KnownBadTemplate | undefined;
+      log: Logger;
+    },
   ): Promise<{ record: AssessmentObject; assessment: Assessment } | undefined> {
     const started = performance.now();
+    const { id, existing, knownBad, log } = target;
     const namespace = deployment.metadata?.namespace ?? '';
     const name = deployment.metadata?.name ?? '';
     const now = this.deps.clock();
     const policyName = policy.object.metadata?.name ?? '';
     // The record and the live signals do not depend on each other: ask for both at once.
-    const create = async (): Promise<boolean> => {
-      if (existing) return true;
-      try {
-        await this.deps.writer.createAssessment(
-          namespace,
-          assessmentObject({
+    const create = async (): Promise<string | undefined> => {
+      if (existing) return target.assessmentName;
+      // The plain name may be held by an assessment of an older Deployment of the same name that the cache
+      // has not shown us: then the tagged name (see candidateNames).
+      const [plain, tagged] = candidateNames(id);
+      for (const assessmentName of target.assessmentName === tagged ? [tagged] : [plain, tagged]) {
+        try {
+          await this.deps.writer.createAssessment(
             namespace,
-            name: assessmentName,
-            deployment: name,
-            revision: rollout.current.revision,
-            podTemplateHash: rollout.current.podTemplateHash,
-            previousRevision: rollout.previous?.revision,
-            previousPodTemplateHash: rollout.previous?.podTemplateHash,
-            policy: policyName,
-          }),
-        );
-        this.written.add(`${namespace}/${assessmentName}`);
-        if (this.written.size > 10_000) this.written.clear();
-        return true;
-      } catch (err) {
-        // Another reconcile (or a previous life of this controller) created it: its status is the truth.
-        if (!isAlreadyExists(err)) throw err;
-        return false;
+            assessmentObject({
+              namespace,
+              name: assessmentName,
+              deployment: name,
+              deploymentUID: id.uid,
+              revision: rollout.current.revision,
+              podTemplateHash: rollout.current.podTemplateHash,
+              previousRevision: rollout.previous?.revision,
+              previousPodTemplateHash: rollout.previous?.podTemplateHash,
+              policy: policyName,
+            }),
+          );
+          if (this.written.size >= 10_000) this.written.clear();
+          this.written.set(identityKey(id), assessmentName);
+          return assessmentName;
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          const holder = (await this.deps.writer.readAssessment(namespace, assessmentName)) as
+            AssessmentObject | undefined;
+          // Another reconcile (or a previous life of this controller) created it: its status is the truth.
+          if (holder === undefined || isAssessmentOf(holder, id)) return undefined;
+        }
       }
+      throw new Error(`both names for the assessment of ${namespace}/${name} revision ${id.revision} are taken`);
     };
     const sample = async () =>
       policy.spec.prometheus.address
@@ -334,8 +401,8 @@ export class DeploymentReconciler {
             ),
           )
         : { unavailable: 'no Prometheus address in the policy' };
-    const [created, live] = await Promise.all([create(), sample()]);
-    if (!created) return undefined;
+    const [assessmentName, live] = await Promise.all([create(), sample()]);
+    if (assessmentName === undefined) return undefined;
     const assessment = assessRollout({
       template: rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {},
       previousTemplate: rollout.previous?.replicaSet.spec?.template,
@@ -349,6 +416,13 @@ export class DeploymentReconciler {
       blockingFindings: blockingFindingKinds(policy.spec),
       model: this.deps.model.current(),
     });
+    if (knownBad) {
+      // Known-bad: at least as strict as the first time, whatever the score says now.
+      const rule = knownBadRule(knownBad);
+      assessment.hardRules = [rule, ...assessment.hardRules];
+      assessment.level = 'block';
+      log.warn({ earlierRevision: knownBad.revision }, 'a template that failed before is back; treated as block');
+    }
     const status = assessedStatus(assessment, policy.spec.mode, now);
     const written = (await this.deps.writer.mergePatchAssessmentStatus(
       namespace,
@@ -408,7 +482,8 @@ export class DeploymentReconciler {
     deployment: V1Deployment,
     event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string },
   ): Promise<void> {
-    if (this.emitted.has(event.dedupeKey)) return;
+    const dedupeKey = scopedDedupeKey(deployment, event.dedupeKey);
+    if (this.emitted.has(dedupeKey)) return;
     await this.deps.events.emit({
       regarding: {
         apiVersion: 'apps/v1',
@@ -418,10 +493,39 @@ export class DeploymentReconciler {
         ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}),
       },
       ...event,
+      dedupeKey,
     });
-    this.emitted.add(event.dedupeKey);
+    this.emitted.add(dedupeKey);
     if (this.emitted.size > 10_000) this.emitted.clear();
   }
+}
+
+/**
+ * An Event's de-duplication key scoped to its Deployment (namespace and uid): the same reason and revision in
+ * another namespace, or of an older Deployment of the same name, is another occurrence with its own Event.
+ */
+export function scopedDedupeKey(deployment: V1Deployment, dedupeKey: string): string {
+  return `${deployment.metadata?.namespace ?? ''}/${deployment.metadata?.uid ?? ''}/${dedupeKey}`;
+}
+
+function identityKey(id: RevisionIdentity): string {
+  return `${id.namespace}/${id.deployment}/${id.uid ?? ''}/${id.revision}/${id.podTemplateHash}`;
+}
+
+/**
+ * The Deployment patch that carries out a plan. It names the resourceVersion the plan was made from, so a
+ * pause planned for one revision can never land on the next one (the API server answers with a conflict).
+ */
+export function deploymentPatch(
+  plan: { annotations: Record<string, string | null>; paused?: boolean },
+  plannedFrom: V1Deployment,
+): { metadata: object; spec?: object } {
+  const resourceVersion = plannedFrom.metadata?.resourceVersion;
+  const patch: { metadata: object; spec?: object } = {
+    metadata: { annotations: plan.annotations, ...(resourceVersion !== undefined ? { resourceVersion } : {}) },
+  };
+  if (plan.paused !== undefined) patch.spec = { paused: plan.paused };
+  return patch;
 }
 
 function desiredReplicas(rs: V1ReplicaSet | undefined): number | undefined {

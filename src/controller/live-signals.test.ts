@@ -171,6 +171,17 @@ describe('PrometheusLiveSignals', () => {
     });
   });
 
+  it('records a slightly negative reading as 0 and says what was read, so the status write stays valid', async () => {
+    const provider = serving([{ hash: 'prev111', errorRate: -0.0004, latency: 0.2 }]);
+    const live = new PrometheusLiveSignals(new FakeAccess(found(provider)));
+    expect(await live.sample(policySpec(), 'shop', 'web', ['prev111'])).toStrictEqual({
+      errorRate: 0,
+      latencyP99Seconds: 0.2,
+      unavailable:
+        'the error rate read as -0.0004 (series scraped at different moments can dip below zero); recorded as 0',
+    });
+  });
+
   it('says so when the series are all NaN', async () => {
     const provider = serving([{ hash: 'prev111', errorRate: Number.NaN, latency: Number.NaN }]);
     const live = new PrometheusLiveSignals(new FakeAccess(found(provider)));

@@ -6,6 +6,7 @@ import type { LiveSignals } from '../assess/assess.js';
 import type { PolicySpec } from '../api/policy.js';
 import { parseDuration } from '../api/duration.js';
 import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
+import { nonNegativeReading } from '../prometheus/types.js';
 import type { LiveSignalSource } from './deployment-reconciler.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 
@@ -47,9 +48,14 @@ export class PrometheusLiveSignals implements LiveSignalSource {
       read(policy.metrics.latency.query),
     ]);
     const result: LiveSignals = {};
-    if (errors.value !== undefined) result.errorRate = errors.value;
-    if (latency.value !== undefined) result.latencyP99Seconds = latency.value;
-    const problems = [errors.problem, latency.problem].filter((p): p is string => p !== undefined);
+    // Features are recorded in the assessment's status, where they may not be negative.
+    const errorRate = errors.value === undefined ? {} : nonNegativeReading(errors.value, 'the error rate');
+    const p99 = latency.value === undefined ? {} : nonNegativeReading(latency.value, 'the latency');
+    if (errorRate.value !== undefined) result.errorRate = errorRate.value;
+    if (p99.value !== undefined) result.latencyP99Seconds = p99.value;
+    const problems = [errors.problem, errorRate.note, latency.problem, p99.note].filter(
+      (p): p is string => p !== undefined,
+    );
     if (problems.length > 0) result.unavailable = [...new Set(problems)].join('; ');
     return result;
   }

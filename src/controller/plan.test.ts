@@ -182,16 +182,22 @@ describe('planActions: enforce mode, a level that pauses', () => {
     const again = plan(paused);
     expect(isEmptyPlan(again)).toBe(true);
     expect(again.paused).toBeUndefined();
-    expect(again.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    // Events are named after what they say, so planning them again sends nothing twice.
+    expect(again.events.map((e) => e.reason)).toEqual(['RiskAssessed', 'RolloutPaused']);
   });
 
-  it('records the pause without pausing again when the patch landed but the record did not (a crash in between)', () => {
-    const patchedOnly: World = { ...apply(world(), plan(world())), recorded: ['annotated'] };
+  it.each<[string, ActionType[]]>([
+    ['the patch landed but the record did not', ['annotated']],
+    ['the patch and the record landed but the Event did not', ['annotated', 'paused']],
+  ])('sends the RolloutPaused Event again after a crash: %s', (_what, recorded) => {
+    const patchedOnly: World = { ...apply(world(), plan(world())), recorded };
     const again = plan(patchedOnly);
     expect(again.paused).toBeUndefined();
     expect(again.annotations).toEqual({});
-    expect(again.actions.map((a) => a.type)).toEqual(['paused']);
-    expect(again.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    expect(again.actions.map((a) => a.type)).toEqual(recorded.includes('paused') ? [] : ['paused']);
+    const paused = again.events.find((e) => e.reason === 'RolloutPaused');
+    expect(paused?.dedupeKey).toBe('paused/web/4');
+    expect(paused?.note).toContain(approveCommand('web', 4));
   });
 
   it('resumes when the approve annotation names this revision, and says who approved', () => {

@@ -108,10 +108,22 @@ export function planActions(input: PlanInput): Plan {
 
   if (!input.pauseForApproval) return plan;
 
+  // The Event that tells people how to approve. Planned as long as the rollout waits for approval, not only
+  // when pausing: its name is derived from what it says, so sending it again is harmless, and a controller
+  // that died between the pause and the Event sends it on its next pass.
+  const pausedEvent: PlannedEvent = {
+    type: 'Warning',
+    reason: 'RolloutPaused',
+    action: 'Pause',
+    note: `Rollout of revision ${rev} paused: risk ${assessed.score.toFixed(2)} (${assessed.level}). ${reasonsText(assessed)}. To let it continue: ${approveCommand(deploymentName, revision)}`,
+    dedupeKey: `paused/${deploymentName}/${rev}`,
+  };
+
   if (pausedByUs === rev) {
     if (!input.recorded.has('paused')) {
       plan.actions.push({ type: 'paused', at, message: `rollout of revision ${rev} paused for approval` });
     }
+    if (input.deployment.paused && !approved) plan.events.push(pausedEvent);
     if (approved && input.deployment.paused) {
       plan.paused = false;
       plan.annotations[annotations.pausedRevision] = null;
@@ -175,13 +187,7 @@ export function planActions(input: PlanInput): Plan {
     at,
     message: `rollout of revision ${rev} paused for approval (${assessed.level})`,
   });
-  plan.events.push({
-    type: 'Warning',
-    reason: 'RolloutPaused',
-    action: 'Pause',
-    note: `Rollout of revision ${rev} paused: risk ${assessed.score.toFixed(2)} (${assessed.level}). ${reasonsText(assessed)}. To let it continue: ${approveCommand(deploymentName, revision)}`,
-    dedupeKey: `paused/${deploymentName}/${rev}`,
-  });
+  plan.events.push(pausedEvent);
   return plan;
 }
 

@@ -41,6 +41,17 @@ function input(overrides: Partial<PolicyStatusInput> = {}): PolicyStatusInput {
 }
 
 describe('computePolicyStatus: the Ready condition', () => {
+  it('is False with reason QueryRejected, saying why, while Prometheus refuses a query of the policy', () => {
+    const problem =
+      'spec.metrics.errorRate.query: Prometheus rejected the query (bad_data): 1:45: parse error: unexpected end of input';
+    const ready = computePolicyStatus(input({ queryProblem: problem })).conditions.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'QueryRejected', observedGeneration: 3 });
+    expect(ready?.message).toContain(problem);
+    expect(ready?.message).toMatch(/on hold .* nothing is rolled back/);
+    // Fixed: Ready again.
+    expect(computePolicyStatus(input()).conditions[0]?.status).toBe('True');
+  });
+
   it('is False with reason InvalidSpec and each field path when the spec cannot be used', () => {
     const parsed = parsePolicySpec({
       selector: {},

@@ -37,6 +37,8 @@ export interface PolicyStatusInput {
   now: Date;
   /** The learning loop's drift verdict, when it has one: sets the ModelDrift condition. */
   drift?: { high: boolean; message: string } | undefined;
+  /** Why Prometheus refuses the policy's queries (or they cannot be rendered), while it does. */
+  queryProblem?: string | undefined;
 }
 
 /** Keeps lastTransitionTime when the status of a condition did not change, as metav1.Condition expects. */
@@ -59,6 +61,17 @@ export function computePolicyStatus(input: PolicyStatusInput): PolicyStatus {
       status: 'False',
       reason: 'InvalidSpec',
       message: `This policy cannot be used, so the Deployments it selects are not guarded: ${formatFieldErrors(input.parsed.errors)}`,
+    };
+  } else if (input.queryProblem !== undefined) {
+    ready = {
+      type: 'Ready',
+      status: 'False',
+      reason: 'QueryRejected',
+      message:
+        `Verification is on hold for the Deployments this policy covers and nothing is rolled back, because a query of the policy is wrong: ${input.queryProblem}. Fix the query (try it in the Prometheus UI first); verification resumes by itself.`.slice(
+          0,
+          32_768,
+        ),
     };
   } else {
     const spec = input.parsed.value;

@@ -26,12 +26,23 @@ const targetKey = (deployment: string, hashes: readonly string[]) => `${deployme
 export class VerificationBatcher {
   /** Rollouts verifying now, per policy: deployment → its hashes (new first, then old). */
   private readonly active = new Map<string, Map<string, readonly string[]>>();
+  /** The namespace of each policy key, so a Deployment can be found under whichever policy had it. */
+  private readonly namespaceOf = new Map<string, string>();
   private readonly ticks = new Map<string, TickAnswer[]>();
   /** Queries sent, for `make bench` and the tests' assertions on batching. */
   queriesSent = 0;
 
-  /** Records that a rollout is verifying, so the next batch of its policy covers it. */
-  register(policyKey: string, deployment: string, hashes: readonly string[]): void {
+  /**
+   * Records that a rollout is verifying, so the next batch of its policy covers it. A Deployment verifies
+   * under one policy at a time: one that moved to another policy leaves the old policy's batch.
+   */
+  register(policyKey: string, deployment: string, hashes: readonly string[], namespace?: string): void {
+    if (namespace !== undefined) {
+      this.namespaceOf.set(policyKey, namespace);
+      for (const [other, byDeployment] of this.active) {
+        if (other !== policyKey && this.namespaceOf.get(other) === namespace) byDeployment.delete(deployment);
+      }
+    }
     let byDeployment = this.active.get(policyKey);
     if (!byDeployment) {
       byDeployment = new Map();
@@ -42,6 +53,23 @@ export class VerificationBatcher {
 
   unregister(policyKey: string, deployment: string): void {
     this.active.get(policyKey)?.delete(deployment);
+    this.dropIfEmpty(policyKey);
+  }
+
+  /** Forgets a Deployment (deleted, or no longer covered) under every policy of its namespace. */
+  forgetDeployment(namespace: string, deployment: string): void {
+    for (const [policyKey, byDeployment] of this.active) {
+      if (this.namespaceOf.get(policyKey) !== namespace) continue;
+      byDeployment.delete(deployment);
+      this.dropIfEmpty(policyKey);
+    }
+  }
+
+  private dropIfEmpty(policyKey: string): void {
+    if (this.active.get(policyKey)?.size !== 0) return;
+    this.active.delete(policyKey);
+    this.namespaceOf.delete(policyKey);
+    for (const key of this.ticks.keys()) if (key.startsWith(`${policyKey}@`)) this.ticks.delete(key);
   }
 
   activeCount(): number {
@@ -61,7 +89,7 @@ export class VerificationBatcher {
     oldHash?: string | undefined;
   }): Promise<Record<VerifiedMetric, BatchReading>> {
     const hashes = args.oldHash ? [args.newHash, args.oldHash] : [args.newHash];
-    this.register(args.policyKey, args.deployment, hashes);
+    this.register(args.policyKey, args.deployment, hashes, args.namespace);
     const tickKey = `${args.policyKey}@${args.tick}`;
     const me = targetKey(args.deployment, hashes);
     let answers = this.ticks.get(tickKey);

@@ -5,10 +5,11 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AssessmentStatus, VerificationStatus } from '../api/assessment.js';
 import { parseDuration } from '../api/duration.js';
+import { isConflict } from '../kube/errors.js';
 import type { EventSink } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
-import type { SingleResult } from '../prometheus/types.js';
+import { isProviderFailure, nonNegativeReading, type SingleResult } from '../prometheus/types.js';
 import { planRollback, type RollbackPlan } from '../rollback/plan.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
@@ -29,7 +30,7 @@ import type { ActionRecord } from './plan.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import type { CurrentRollout } from './rollout.js';
 import type { Caches } from './types.js';
-import type { VerificationBatcher } from './verification-batcher.js';
+import type { VerificationBatcher, VerifiedMetric } from './verification-batcher.js';
 
 export interface VerifierDeps {
   caches: Caches;
@@ -39,6 +40,11 @@ export interface VerifierDeps {
   batcher: VerificationBatcher;
   metrics: OperatorMetrics;
   clock: () => Date;
+  /**
+   * Tells the policy's status what Prometheus thinks of its queries: the problem when it refused one (or it
+   * could not be rendered), undefined when both were answered. Keyed like policyKey.
+   */
+  reportQueryProblem?: (policyKey: string, problem: string | undefined) => void;
 }
 
 export interface VerifyInput {
@@ -46,6 +52,10 @@ export interface VerifyInput {
   rollout: CurrentRollout;
   policy: GoverningPolicy;
   assessmentName: string;
+  /** The assessment's resourceVersion that `status` was read at: status writes are conditional on it. */
+  resourceVersion?: string | undefined;
+  /** A return to a template that neither failed nor was rolled back before: never rolled back again. */
+  exemptReturn: boolean;
   status: AssessmentStatus;
   log: Logger;
   emit: (event: {
@@ -78,6 +88,11 @@ export class Verifier {
   private readonly lastTickDone = new Map<string, number>();
 
   constructor(private readonly deps: VerifierDeps) {}
+
+  /** A Deployment deleted or no longer covered: its policy's batched queries stop asking for it. */
+  forget(namespace: string, deployment: string): void {
+    this.deps.batcher.forgetDeployment(namespace, deployment);
+  }
 
   policyKey(input: VerifyInput): string {
     return `${input.deployment.metadata?.namespace ?? ''}/${input.policy.object.metadata?.name ?? ''}`;
@@ -116,12 +131,13 @@ export class Verifier {
     const untilNextTick = (tick + 1) * limits.intervalMs - now.getTime() + tickSlackMs;
     if (tick <= lastTick) return { requeueAfterMs: untilNextTick };
 
-    this.lastTickDone.set(tickKey, tick);
-    if (this.lastTickDone.size > 10_000) this.lastTickDone.clear();
     const lookup = await this.deps.access.providerFor(namespace, policy.spec);
     let checks: MetricCheck[];
     let queries: Record<string, string> = {};
-    let baseline = { errorRate: previous.baselineErrorRate, latency: previous.baselineLatencySeconds };
+    let baseline: { errorRate: number | undefined; latency: number | undefined; note?: string } = {
+      errorRate: previous.baselineErrorRate,
+      latency: previous.baselineLatencySeconds,
+    };
     let providerHealthy: boolean | undefined;
     if (!lookup.ok) {
       const failure: SingleResult = { kind: 'unreachable', reason: 'other', message: lookup.reason };
@@ -141,6 +157,7 @@ export class Verifier {
         oldHash: rollout.previous?.podTemplateHash,
       });
       queries = { errorRate: readings.errorRate.query, latency: readings.latency.query };
+      this.reportQueries(input, readings);
       const observation = (metric: 'errorRate' | 'latency') => ({
         current: readings[metric].current,
         ...(progress.oldPodsServing && readings[metric].old ? { oldReplicaSet: readings[metric].old } : {}),
@@ -203,7 +220,10 @@ export class Verifier {
       consecutiveErrors: step.counters.consecutiveErrors,
       consecutiveNoData: step.counters.consecutiveNoData,
       steps: appendSteps(previous.steps ?? [], checks, queries, now),
-      message: decision.message.slice(0, 4096),
+      message: (baseline.note === undefined ? decision.message : `${decision.message} (${baseline.note})`).slice(
+        0,
+        4096,
+      ),
     };
     input.log.debug(
       { decision: decision.action, outcome: step.outcome, message: decision.message },
@@ -211,14 +231,25 @@ export class Verifier {
     );
 
     if (decision.action === 'continue' || decision.action === 'hold') {
-      await this.deps.writer.mergePatchAssessmentStatus(namespace, input.assessmentName, {
-        phase: status.phase === 'Paused' ? 'Paused' : 'Verifying',
-        verification,
-      });
+      try {
+        // Conditional on the version read: a status built from a stale cache must not erase a newer interval.
+        await this.deps.writer.mergePatchAssessmentStatus(
+          namespace,
+          input.assessmentName,
+          { phase: status.phase === 'Paused' ? 'Paused' : 'Verifying', verification },
+          input.resourceVersion,
+        );
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        input.log.debug('assessment changed since it was read; judging the interval again from the new record');
+        return { requeueAfterMs: 200 };
+      }
+      this.rememberTick(tickKey, tick);
       if (decision.action === 'hold')
         await this.onHold(input, decision, counters.consecutiveErrors + counters.consecutiveNoData === 0);
       return { requeueAfterMs: untilNextTick };
     }
+    this.rememberTick(tickKey, tick);
     if (decision.action === 'pass') {
       await this.onPass(input, { ...verification, completedAt: now.toISOString() }, decision.message);
       this.deps.batcher.unregister(this.policyKey(input), name);
@@ -240,28 +271,34 @@ export class Verifier {
     input: VerifyInput,
     provider: { instant: (q: string, o?: { time?: Date }) => Promise<import('../prometheus/types.js').QueryResult> },
     oldHash: string,
-  ): Promise<{ errorRate: number | undefined; latency: number | undefined }> {
+  ): Promise<{ errorRate: number | undefined; latency: number | undefined; note?: string }> {
     const at = input.status.assessedAt ? new Date(input.status.assessedAt) : this.deps.clock();
     const scope = {
       namespace: input.deployment.metadata?.namespace ?? '',
       window: input.policy.spec.metrics.rateWindow,
       targets: [{ deployment: input.deployment.metadata?.name ?? '', podTemplateHashes: [oldHash] }],
     };
-    const read = async (template: string): Promise<number | undefined> => {
+    const read = async (template: string, what: string): Promise<{ value?: number; note?: string }> => {
       const render = buildBatchQuery(template, scope);
-      if (!render.ok) return undefined;
+      if (!render.ok) return {};
       const reading = readingFor(
         splitByReplicaSet(await provider.instant(render.query, { time: at })),
         scope.targets[0]?.deployment ?? '',
         oldHash,
       );
-      return reading.kind === 'value' ? reading.value : undefined;
+      // The baseline is recorded in status, where it may not be negative.
+      return reading.kind === 'value' ? nonNegativeReading(reading.value, what) : {};
     };
     const [errorRate, latency] = await Promise.all([
-      read(input.policy.spec.metrics.errorRate.query),
-      read(input.policy.spec.metrics.latency.query),
+      read(input.policy.spec.metrics.errorRate.query, 'the baseline error rate'),
+      read(input.policy.spec.metrics.latency.query, 'the baseline latency'),
     ]);
-    return { errorRate, latency };
+    const notes = [errorRate.note, latency.note].filter((n): n is string => n !== undefined);
+    return {
+      errorRate: errorRate.value,
+      latency: latency.value,
+      ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+    };
   }
 
   private async onHold(
@@ -365,7 +402,7 @@ export class Verifier {
       deployment,
       replicaSets: this.deps.caches.replicaSets(namespace),
       badRevision: revision,
-      badRevisionIsRollback: isRollbackRevision(rollout),
+      badRevisionIsRollback: input.exemptReturn,
       previousRollbacks: this.previousRollbacks(namespace, name),
       maxRollbacks: policy.spec.rollback.maxRollbacks,
       windowMs: parseDuration(policy.spec.rollback.window),
@@ -436,6 +473,26 @@ export class Verifier {
       dedupeKey: `rollback-skipped/${name}/${revision}`,
     });
     this.deps.metrics.rollbacks.inc({ result: `skipped-${plan.why}` });
+  }
+
+  /** A query the policy got wrong is the policy's problem: its Ready condition says so (see policy-status.ts). */
+  private reportQueries(input: VerifyInput, readings: Record<VerifiedMetric, { current: SingleResult }>): void {
+    const report = this.deps.reportQueryProblem;
+    if (!report) return;
+    const fields = { errorRate: 'spec.metrics.errorRate.query', latency: 'spec.metrics.latency.query' } as const;
+    const rejected = (['errorRate', 'latency'] as const).flatMap((metric) => {
+      const r = readings[metric].current;
+      return r.kind === 'promql-error' ? [`${fields[metric]}: ${r.message}`] : [];
+    });
+    if (rejected.length > 0) report(this.policyKey(input), rejected.join('; '));
+    // Only answers clear it: an outage says nothing about whether the query is right.
+    else if (!isProviderFailure(readings.errorRate.current) && !isProviderFailure(readings.latency.current))
+      report(this.policyKey(input), undefined);
+  }
+
+  private rememberTick(tickKey: string, tick: number): void {
+    if (this.lastTickDone.size > 10_000) this.lastTickDone.clear();
+    this.lastTickDone.set(tickKey, tick);
   }
 
   /** When rollguard rolled this Deployment back before, from its assessments. */

@@ -177,6 +177,21 @@ export function formatLabels(labels: Labels): string {
   return `{${parts.join(', ')}}`;
 }
 
+/**
+ * A reading that can only be zero or more (a ratio, a latency) made fit to record. Prometheus can return a
+ * little below zero — `1 - success/total` when the two series were scraped at different moments — and a
+ * status field with `minimum: 0` would refuse the whole write, stalling the rollout's record. Below zero
+ * becomes 0, with a note saying what was read; a value that is not finite is dropped, with a note too.
+ */
+export function nonNegativeReading(value: number, what: string): { value?: number; note?: string } {
+  if (!Number.isFinite(value)) return { note: `${what} read as ${formatValue(value)}; not recorded` };
+  if (value >= 0) return { value };
+  return {
+    value: 0,
+    note: `${what} read as ${formatValue(value)} (series scraped at different moments can dip below zero); recorded as 0`,
+  };
+}
+
 /** Renders a number the way Prometheus writes it, so NaN and ±Inf read the same in messages as in the UI. */
 export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';

@@ -112,6 +112,20 @@ describe('rolloutProgress: progress deadline', () => {
     const d = deployment({ replicas: 3, generation: 4, status: { ...done, conditions } });
     expect(rolloutProgress(d, undefined, undefined).progressDeadlineExceeded).toBe(exceeded);
   });
+
+  // A condition left from the previous revision must never roll back the new one.
+  const timedOut = (rs: string): V1DeploymentCondition => ({
+    ...progressing('False', 'ProgressDeadlineExceeded'),
+    message: `ReplicaSet "${rs}" has timed out progressing.`,
+  });
+  it.each<[string, number, V1DeploymentCondition, boolean]>([
+    ['about the new ReplicaSet, generation observed', 4, timedOut('web-x'), true],
+    ['left from the previous revision: generation not yet observed', 5, timedOut('web-x'), false],
+    ['about the previous ReplicaSet', 4, timedOut('web-old'), false],
+  ])('%s → %s', (_what, generation, condition, exceeded) => {
+    const d = deployment({ replicas: 3, generation, status: { ...done, conditions: [condition] } });
+    expect(rolloutProgress(d, replicaSet(0), undefined).progressDeadlineExceeded).toBe(exceeded);
+  });
 });
 
 describe('rolloutProgress: which pods serve', () => {

@@ -11,7 +11,7 @@ export interface RolloutProgress {
   oldPodsServing: boolean;
   /** Every replica runs the new template and is available. */
   completed: boolean;
-  /** The Deployment's Progressing condition says ProgressDeadlineExceeded. */
+  /** The Deployment's Progressing condition says ProgressDeadlineExceeded, about this generation and ReplicaSet. */
   progressDeadlineExceeded: boolean;
 }
 
@@ -29,9 +29,18 @@ export function rolloutProgress(
     (status?.updatedReplicas ?? 0) === desired &&
     (status?.replicas ?? 0) === desired &&
     (status?.availableReplicas ?? 0) === desired;
-  const progressDeadlineExceeded = (status?.conditions ?? []).some(
-    (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
-  );
+  // Only a verdict about this revision counts: until the Deployment controller has observed the current
+  // generation, the condition may still be the previous revision's, and it names the ReplicaSet it is about.
+  const newName = newReplicaSet?.metadata?.name;
+  const progressDeadlineExceeded =
+    observed &&
+    (status?.conditions ?? []).some(
+      (c) =>
+        c.type === 'Progressing' &&
+        c.status === 'False' &&
+        c.reason === 'ProgressDeadlineExceeded' &&
+        (newName === undefined || !(c.message ?? '').includes('ReplicaSet "') || c.message?.includes(`"${newName}"`)),
+    );
   return {
     newPodsServing: (newReplicaSet?.status?.readyReplicas ?? 0) > 0,
     oldPodsServing: (oldReplicaSet?.status?.readyReplicas ?? 0) > 0,

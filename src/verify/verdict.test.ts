@@ -205,6 +205,14 @@ const badErrors: IntervalObservations = { ...good, errorRate: { current: v(0.31)
 const slow: IntervalObservations = { ...good, latency: { current: v(1.8), baseline: 0.2 } };
 const down: IntervalObservations = { errorRate: { current: unreachable }, latency: { current: unreachable } };
 const empty: IntervalObservations = { errorRate: { current: emptyResult() }, latency: { current: emptyResult() } };
+const rejected: SingleResult = {
+  kind: 'promql-error',
+  status: 400,
+  errorType: 'bad_data',
+  error: 'parse error: unexpected end of input',
+  message: 'Prometheus rejected the query (bad_data): parse error: unexpected end of input',
+};
+const badQuery: IntervalObservations = { ...good, errorRate: { current: rejected } };
 
 interface Interval {
   observations: IntervalObservations;
@@ -275,6 +283,23 @@ describe('nextVerificationState', () => {
       intervals: times(3, down),
       limits: { ...defaults, errorLimit: 3, onProviderError: 'fail' },
       actions: ['continue', 'continue', 'rollback'],
+    },
+    {
+      name: 'a query Prometheus rejects (bad_data) holds at once, even with onProviderError: fail',
+      intervals: times(4, badQuery),
+      limits: { ...defaults, errorLimit: 1, onProviderError: 'fail' },
+      actions: ['hold', 'hold', 'hold', 'hold'],
+    },
+    {
+      name: 'a rejected query neither adds to nor forgives an outage streak',
+      intervals: [...times(1, down), ...times(2, badQuery), ...times(1, down)],
+      limits: { ...defaults, errorLimit: 2, onProviderError: 'fail' },
+      actions: ['continue', 'hold', 'hold', 'rollback'],
+    },
+    {
+      name: 'a rejected latency query does not hide a failing error rate',
+      intervals: times(2, { ...badErrors, latency: { current: rejected } }),
+      actions: ['continue', 'rollback'],
     },
     {
       name: 'empty data with onNoData: hold → hold, no rollback',

@@ -349,7 +349,7 @@ export type VerificationDecision =
     }
   | {
       readonly action: 'hold';
-      readonly cause: 'no-data' | 'provider-error' | 'provider-unhealthy';
+      readonly cause: 'no-data' | 'provider-error' | 'provider-unhealthy' | 'policy-error';
       readonly message: string;
     }
   | { readonly action: 'pass'; readonly message: string };
@@ -416,7 +416,12 @@ export function nextVerificationState(
   clock: VerificationClock,
 ): VerificationStep {
   const outcome = intervalOutcome(checks);
-  const counters = nextCounters(state, outcome);
+  // Prometheus refused the query itself (bad_data, execution) or the template could not be rendered: the
+  // policy is wrong, not the rollout and not Prometheus. It says nothing about the rollout, so it moves no
+  // counter, and no onProviderError setting turns it into a rollback.
+  const errors = checks.filter((c) => c.verdict === 'error');
+  const policyFault = outcome === 'error' && errors.every((c) => c.source === 'promql-error');
+  const counters = policyFault ? state : nextCounters(state, outcome);
   const step = (decision: VerificationDecision): VerificationStep => ({ counters, outcome, decision });
   const failing = checks.filter((c) => c.verdict === 'fail');
   // A sick Prometheus's numbers are not evidence: turn a rollback they would cause into a hold until it is well.
@@ -459,6 +464,13 @@ export function nextVerificationState(
     case 'error': {
       const what = outageWords(checks);
       const why = detail(checks, ['error']);
+      if (policyFault) {
+        return step({
+          action: 'hold',
+          cause: 'policy-error',
+          message: `the policy's query is at fault, not the rollout: ${why}; verification paused, no rollback, until spec.metrics is fixed`,
+        });
+      }
       if (counters.consecutiveErrors < limits.errorLimit) {
         return step({
           action: 'continue',

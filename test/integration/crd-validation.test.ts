@@ -159,6 +159,42 @@ describe('the rollguard CRDs on a real API server', () => {
       'spec.prometheus',
     ],
     ['no selector', { mode: 'enforce' }, /spec\.selector: Required value/, 'spec.selector'],
+    [
+      'a query template with a placeholder outside quotes',
+      { selector: {}, metrics: { errorRate: { query: 'sum(up{namespace={{namespace}}})' } } },
+      /spec\.metrics\.errorRate\.query: .*metrics\.errorRate\.query cannot be rendered/,
+      'spec.metrics.errorRate.query',
+    ],
+    [
+      'a query template with a string never closed',
+      { selector: {}, metrics: { latency: { query: 'max(up{namespace="{{namespace}}})' } } },
+      /spec\.metrics\.latency\.query: .*metrics\.latency\.query cannot be rendered/,
+      'spec.metrics.latency.query',
+    ],
+    [
+      'a rate window Prometheus cannot read',
+      { selector: {}, metrics: { rateWindow: '30s1m' } },
+      /spec\.metrics\.rateWindow: .*largest first, each once.*1m30s, not 30s1m/,
+      'spec.metrics.rateWindow',
+    ],
+    [
+      'an interval past the limit of Node.js timers',
+      { selector: {}, verification: { interval: '600h' } },
+      /spec\.verification\.interval: .*verification\.interval must be at most 596h/,
+      'spec.verification.interval',
+    ],
+    [
+      'a Prometheus timeout past the limit of Node.js timers',
+      { selector: {}, prometheus: { timeout: '35791m' } },
+      /spec\.prometheus\.timeout: .*prometheus\.timeout must be at most 596h/,
+      'spec.prometheus.timeout',
+    ],
+    [
+      'a verification window past the limit of Node.js timers',
+      { selector: {}, levels: { block: { verificationWindow: '600h' } } },
+      /spec\.levels\.block\.verificationWindow: .*levels\.block\.verificationWindow must be at most 596h/,
+      'spec.levels.block.verificationWindow',
+    ],
   ])('refuses %s, naming the field', async (_name, spec, message, tsPath) => {
     const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
     const result = await kubectlResult(['-n', ns, 'apply', '-f', '-'], policy(name, spec));
