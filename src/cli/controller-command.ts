@@ -212,7 +212,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       })
     : undefined;
   const elector = values['leader-elect']
-    ? new LeaderElector(
+    ? LeaderElector.forKube(
         kubeConfig,
         { namespace: values['leader-election-namespace'], name: values['leader-election-id'] },
         logger,
