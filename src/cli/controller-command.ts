@@ -262,6 +262,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())
+        .then(() => {
+          access.close();
+        })
         .then(() => server.close())
         .finally(resolve);
     };
