@@ -1,6 +1,8 @@
-// A TCP proxy on loopback in front of the API server, one per operator replica, that can stop forwarding:
-// the connection stays open and every byte is swallowed, which is what a half-open connection or a network
-// partition looks like to a client (no reset, no error, no answer). TLS passes through untouched.
+// A TCP proxy on loopback that can stop forwarding or forward late. In front of the API server, one per
+// operator replica, `hang()` keeps the connection open and swallows every byte, which is what a half-open
+// connection or a network partition looks like to a client (no reset, no error, no answer). In front of
+// Prometheus, `slow(ms)` delivers every byte `ms` late: a server answering past the query timeout. TLS passes
+// through untouched.
 import net from 'node:net';
 
 export interface HangableProxy {
@@ -12,11 +14,14 @@ export interface HangableProxy {
   /** Forward again; connections opened while hung stay dead (their bytes are gone), new ones work. */
   resume(): void;
   hung(): boolean;
+  /** Deliver every byte `ms` late (0: at once again). */
+  slow(ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startHangableProxy(targetHost: string, targetPort: number): Promise<HangableProxy> {
   let hanging = false;
+  let delayMs = 0;
   const sockets = new Set<net.Socket>();
   // A connection opened or cut while hung never forwards again: replaying part of a TLS stream is garbage.
   const dead = new WeakSet<net.Socket>();
@@ -29,13 +34,27 @@ export async function startHangableProxy(targetHost: string, targetPort: number)
       dead.add(upstream);
     }
     const forward = (from: net.Socket, to: net.Socket) => {
+      // Late bytes keep their order: each waits for the one before it, then for its own due time.
+      let queue = Promise.resolve();
+      let pending = 0;
       from.on('data', (chunk: Buffer) => {
         if (hanging) {
           dead.add(client);
           dead.add(upstream);
         }
         if (dead.has(from) || to.destroyed) return;
-        to.write(chunk);
+        if (delayMs === 0 && pending === 0) {
+          to.write(chunk);
+          return;
+        }
+        const due = Date.now() + delayMs;
+        pending++;
+        queue = queue.then(async () => {
+          const wait = due - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          if (!to.destroyed && !dead.has(from)) to.write(chunk);
+          pending--;
+        });
       });
     };
     forward(client, upstream);
@@ -70,6 +89,9 @@ export async function startHangableProxy(targetHost: string, targetPort: number)
       hanging = false;
     },
     hung: () => hanging,
+    slow: (ms) => {
+      delayMs = ms;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) =>

@@ -94,10 +94,17 @@ export async function startOperator(
   };
 }
 
-/** A copy of `kubeconfig` whose cluster is reached at `address` (host:port) instead, written into `dir`. */
-export async function kubeconfigVia(kubeconfig: string, address: string, dir: string): Promise<string> {
-  const config = parse(await readFile(kubeconfig, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+/**
+ * A copy of `kubeconfig` whose cluster is reached at `address` (host:port) instead, written into `dir`; with
+ * `token`, as another user.
+ */
+export async function kubeconfigVia(kubeconfig: string, address: string, dir: string, token?: string): Promise<string> {
+  const config = parse(await readFile(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string } }[];
+    users: { user: { token?: string } }[];
+  };
   for (const c of config.clusters) c.cluster.server = `https://${address}`;
+  if (token !== undefined) for (const u of config.users) u.user = { token };
   const file = path.join(dir, `kubeconfig-via-${address.replace(/[^0-9]/g, '-')}`);
   await writeFile(file, stringify(config), { mode: 0o600 });
   return file;
