@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
 import type { PrometheusClientOptions } from '../prometheus/client.js';
 import type { QueryResult } from '../prometheus/types.js';
-import { PrometheusAccess, type ClosableProvider, type SecretReader } from './prometheus-access.js';
+import { PrometheusAccess, secretRefusal, type ClosableProvider, type SecretReader } from './prometheus-access.js';
 
 function spec(prometheus: object): PolicySpec {
   const parsed = parsePolicySpec({ selector: {}, prometheus });
@@ -121,5 +121,24 @@ describe('PrometheusAccess', () => {
     await access.providerFor('shop', withToken);
     await access.providerFor('pay', withToken);
     expect(clients.made.map((c) => c.options.bearerToken)).toEqual(['first', 'pay-token']);
+  });
+});
+
+describe('secretRefusal: only Secrets that opted in are used', () => {
+  it.each<[string, Record<string, string> | undefined, boolean]>([
+    ['labelled true', { 'rollguard.io/credentials': 'true' }, true],
+    ['no labels', undefined, false],
+    ['labelled false', { 'rollguard.io/credentials': 'false' }, false],
+    ['labelled True (labels are exact)', { 'rollguard.io/credentials': 'True' }, false],
+    ['another label', { 'app.kubernetes.io/name': 'prometheus' }, false],
+  ])('%s', (_what, labels, usable) => {
+    const refusal = secretRefusal('shop', 'prom-token', labels);
+    expect(refusal === undefined).toBe(usable);
+    if (!usable) {
+      expect(refusal).toBe(
+        'Secret shop/prom-token is not labelled rollguard.io/credentials=true, so rollguard does not use it; ' +
+          "if it holds this policy's Prometheus credentials: kubectl -n shop label secret prom-token rollguard.io/credentials=true",
+      );
+    }
   });
 });

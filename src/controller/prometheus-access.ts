@@ -1,5 +1,5 @@
 // A Prometheus client per policy, with the credentials and CA its spec names read from Secrets in the
-// policy's namespace. Credentials are re-read every minute so a rotated Secret takes effect without a
+// policy's namespace — only Secrets labelled rollguard.io/credentials=true. Credentials are re-read every minute so a rotated Secret takes effect without a
 // restart and without reading Secrets on every interval; the client (and its kept-alive connections) is
 // kept as long as what it was built from is unchanged. A client that is replaced, or that no policy has
 // asked for in a while (the policy changed or went away), is closed, so its sockets do not pile up.
@@ -9,10 +9,29 @@ import type { PolicySpec } from '../api/policy.js';
 import { parseDuration } from '../api/duration.js';
 import { PrometheusClient, type PrometheusClientOptions } from '../prometheus/client.js';
 import type { MetricsProvider, QueryResultKind } from '../prometheus/types.js';
-import { apiMessage } from '../kube/errors.js';
+import { apiMessage, statusCode } from '../kube/errors.js';
 
 export interface SecretReader {
   read(namespace: string, name: string, key: string): Promise<string>;
+}
+
+/**
+ * The label a Secret must carry before rollguard uses it: whoever can edit a policy can name any Secret of the
+ * namespace, so the Secret's owner opts in, not the policy's author.
+ */
+export const credentialsLabel = 'rollguard.io/credentials';
+
+/** Why a Secret may not be used, or undefined when it opted in. Pure. */
+export function secretRefusal(
+  namespace: string,
+  name: string,
+  labels: Record<string, string> | undefined,
+): string | undefined {
+  if (labels?.[credentialsLabel] === 'true') return undefined;
+  return (
+    `Secret ${namespace}/${name} is not labelled ${credentialsLabel}=true, so rollguard does not use it; ` +
+    `if it holds this policy's Prometheus credentials: kubectl -n ${namespace} label secret ${name} ${credentialsLabel}=true`
+  );
 }
 
 export class KubeSecretReader implements SecretReader {
@@ -25,8 +44,14 @@ export class KubeSecretReader implements SecretReader {
     try {
       secret = await this.core.readNamespacedSecret({ namespace, name });
     } catch (err) {
-      throw new Error(`cannot read Secret ${namespace}/${name}: ${apiMessage(err)}`, { cause: err });
+      const hint =
+        statusCode(err) === 403
+          ? `; rollguard may not read Secrets in ${namespace}: bind the ClusterRole rollguard-secret-reader there (chart value rbac.secretNamespaces)`
+          : '';
+      throw new Error(`cannot read Secret ${namespace}/${name}: ${apiMessage(err)}${hint}`, { cause: err });
     }
+    const refusal = secretRefusal(namespace, name, secret.metadata?.labels);
+    if (refusal !== undefined) throw new Error(refusal);
     const value = secret.data?.[key];
     if (value === undefined) throw new Error(`Secret ${namespace}/${name} has no key "${key}"`);
     return Buffer.from(value, 'base64').toString('utf8');
