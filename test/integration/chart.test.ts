@@ -660,18 +660,13 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     }
   });
 
+  /** `helm upgrade --set values` of the cluster-wide release. */
+  const upgradeClusterRelease = (values: string) =>
+    helmOk(['upgrade', clusterRelease, chartDir, '-n', clusterNs, '--wait=hookOnly', '--set', values]);
+
   it('adds the TokenReview right and the flags only with scoreApi.enabled and dashboard.enabled', async () => {
     const account = sa(clusterRelease);
-    await helmOk([
-      'upgrade',
-      clusterRelease,
-      chartDir,
-      '-n',
-      clusterNs,
-      '--wait=hookOnly',
-      '--set',
-      'scoreApi.enabled=true,dashboard.enabled=true',
-    ]);
+    await upgradeClusterRelease('scoreApi.enabled=true,dashboard.enabled=true');
     await expectRights(clusterNs, account, otherNs, union(workloadRights, tokenReviewRights));
     const deployment = await kubectlJson<DeploymentJson>(['-n', clusterNs, 'get', 'deployment', account]);
     expect(deployment.spec.template.spec.containers[0]?.args).toEqual(
@@ -687,16 +682,7 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
 
   it('reads Secrets only in the namespaces rbac.secretNamespaces names', async () => {
     const account = sa(clusterRelease);
-    await helmOk([
-      'upgrade',
-      clusterRelease,
-      chartDir,
-      '-n',
-      clusterNs,
-      '--wait=hookOnly',
-      '--set',
-      `rbac.secretNamespaces={${otherNs}}`,
-    ]);
+    await upgradeClusterRelease(`rbac.secretNamespaces={${otherNs}}`);
     await expectRights(clusterNs, account, otherNs, union(workloadRights, secretRights));
     await expectRights(clusterNs, account, 'kube-system', union(workloadRights));
     expect(await can(clusterNs, account, 'get', 'secrets', ['-n', otherNs])).toBe('yes');
