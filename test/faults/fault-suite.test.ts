@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../harness/cluster.js';
+import { repoRoot } from '../harness/tools.js';
 import { startHangableProxy, type HangableProxy } from '../harness/tcp-proxy.js';
 import { waitFor } from '../harness/wait.js';
 import { deploymentManifest, fastVerificationPolicy } from '../support/objects.js';
@@ -40,8 +41,9 @@ interface Release {
   namespace: string;
   name: string;
   kind: Kind;
-  /** The Deployment's revision once this release's ReplicaSet exists. */
+  /** The Deployment's revision once this release's ReplicaSet exists, and that ReplicaSet's template hash. */
   revision: number;
+  hash: string;
   /** A template rollguard rolled back, applied again: held (paused) is as good as rolled back. */
   reapplied?: boolean;
   /** The moment it was applied and the moment it was judged; rollbacks are counted between. */
@@ -238,7 +240,44 @@ async function ship(namespace: string, name: string, kind: Kind, version: string
     },
     { timeoutMs: 60_000, intervalMs: 500 },
   );
-  return { namespace, name, kind, revision, from, to: from };
+  const hash = await waitFor(
+    `the ReplicaSet of ${namespace}/${name} revision ${String(revision)}`,
+    async () => (await replicaSets(namespace)).find((rs) => rs.deployment === name && rs.revision === revision)?.hash,
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  return { namespace, name, kind, revision, hash, from, to: from };
+}
+
+interface ReplicaSetView {
+  deployment: string | undefined;
+  hash: string | undefined;
+  revision: number;
+  /** Earlier revisions this ReplicaSet's template had (it is reused when a template comes back). */
+  history: number[];
+}
+
+async function replicaSets(namespace: string): Promise<ReplicaSetView[]> {
+  const list = await kubeJson<{
+    items: {
+      metadata: {
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+        ownerReferences?: { name: string }[];
+      };
+    }[];
+  }>(['-n', namespace, 'get', 'replicasets']);
+  return list.items.map((rs) => {
+    const annotations = rs.metadata.annotations ?? {};
+    return {
+      deployment: rs.metadata.ownerReferences?.[0]?.name,
+      hash: rs.metadata.labels?.['pod-template-hash'],
+      revision: Number(annotations['deployment.kubernetes.io/revision'] ?? '0'),
+      history: (annotations['deployment.kubernetes.io/revision-history'] ?? '')
+        .split(',')
+        .filter((r) => r !== '')
+        .map(Number),
+    };
+  });
 }
 
 interface AssessmentItem {
@@ -274,7 +313,9 @@ async function settle(releases: Release[], timeoutMs = 150_000): Promise<Map<Rel
       if (verdicts.has(r)) continue;
       const ra = byNamespace
         .get(r.namespace)
-        ?.find((a) => a.spec.deployment === r.name && a.spec.revision === r.revision);
+        ?.find(
+          (a) => a.spec.deployment === r.name && a.spec.revision === r.revision && a.spec.podTemplateHash === r.hash,
+        );
       const outcome = ra?.status?.outcome;
       const held = ra?.status?.actions?.some(
         (a) => a.type === 'gitops-paused' || (r.reapplied === true && a.type === 'paused'),
@@ -299,33 +340,16 @@ async function settle(releases: Release[], timeoutMs = 150_000): Promise<Map<Rel
 /** ReplicaSet revisions (current and earlier, from revision-history) with no assessment of that template. */
 async function unassessedRevisions(namespace: string): Promise<string[]> {
   const check = async () => {
-    const rss = await kubeJson<{
-      items: {
-        metadata: {
-          labels?: Record<string, string>;
-          annotations?: Record<string, string>;
-          ownerReferences?: { name: string }[];
-        };
-      }[];
-    }>(['-n', namespace, 'get', 'replicasets']);
     const assessed = new Set(
-      (await assessments(namespace)).map((a) => `${a.spec.deployment}/${a.spec.revision}/${a.spec.podTemplateHash}`),
+      (await assessments(namespace)).map(
+        (x) => `${x.spec.deployment}/${String(x.spec.revision)}/${x.spec.podTemplateHash}`,
+      ),
     );
-    const missing: string[] = [];
-    for (const rs of rss.items) {
-      const deployment = rs.metadata.ownerReferences?.[0]?.name;
-      const hash = rs.metadata.labels?.['pod-template-hash'];
-      const annotations = rs.metadata.annotations ?? {};
-      const revisions = [
-        annotations['deployment.kubernetes.io/revision'],
-        ...(annotations['deployment.kubernetes.io/revision-history']?.split(',') ?? []),
-      ].filter((r): r is string => r !== undefined && r !== '');
-      for (const r of revisions) {
-        const key = `${deployment ?? '?'}/${r}/${hash ?? '?'}`;
-        if (!assessed.has(key)) missing.push(key);
-      }
-    }
-    return missing;
+    return (await replicaSets(namespace))
+      .flatMap((rs) =>
+        [rs.revision, ...rs.history].map((r) => `${rs.deployment ?? '?'}/${String(r)}/${rs.hash ?? '?'}`),
+      )
+      .filter((key) => !assessed.has(key));
   };
   // A rollback made a moment ago gets its assessment a moment later: give it time before counting.
   try {
@@ -350,7 +374,6 @@ async function judge(
 ): Promise<Figures> {
   const events = await audit();
   const users = [...replicaUsers];
-  const patches = rollbackPatches(events, users, window);
   const unassessed = (
     await Promise.all([...new Set(releases.map((r) => r.namespace))].map((ns) => unassessedRevisions(ns)))
   ).flat();
@@ -377,8 +400,7 @@ async function judge(
         (r.kind === 'bad-gitops' && verdicts.get(r) !== 'paused'),
     ).length,
     goodRolledBack: releases.filter(
-      (r) =>
-        r.kind === 'good' && (verdicts.get(r) === 'rolled-back' || (patches.get(`${r.namespace}/${r.name}`) ?? 0) > 0),
+      (r) => r.kind === 'good' && (verdicts.get(r) === 'rolled-back' || rollbacksOf(r) > 0),
     ).length,
     rollbacksPerBad: bad.map(rollbacksOf),
     overlaps: acting.length,
@@ -511,8 +533,16 @@ function namespaceOf(scenario: number): string {
   return `faults-${String(scenario)}`;
 }
 
+/** Idempotent, so a retry after a timed-out first try does not fail on AlreadyExists. */
+async function applyNamespace(namespace: string): Promise<void> {
+  await kube(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }),
+  );
+}
+
 async function prepare(namespace: string): Promise<void> {
-  await kube(['create', 'namespace', namespace]);
+  await applyNamespace(namespace);
   await kube(
     ['apply', '-f', '-'],
     JSON.stringify({
@@ -557,9 +587,9 @@ describe('fault suite', () => {
         apiserverArgs: ['--watch-cache=false', '--min-request-timeout=5'],
       },
     });
-    await kubectl(['apply', '--server-side', '-f', path.join(process.cwd(), 'crds')]);
+    await kubectl(['apply', '--server-side', '-f', path.join(repoRoot, 'crds')]);
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-    await kubectl(['create', 'namespace', leaseNamespace]);
+    await applyNamespace(leaseNamespace);
     promProxy = await startHangableProxy('127.0.0.1', Number(new URL(cluster.prometheus.url).port));
     const server = new URL(cluster.controlPlane.server);
     for (const user of replicaUsers) {
@@ -573,7 +603,7 @@ describe('fault suite', () => {
     watchReplicas();
     // Every scenario's namespace, policy and first version, up front: the first revisions are assessed
     // while nothing fails.
-    await Promise.all(scenarios.map((_, i) => prepare(namespaceOf(i))));
+    for (let i = 0; i < scenarios.length; i++) await prepare(namespaceOf(i));
     await Promise.all(
       scenarios.map((_, i) =>
         waitFor(

@@ -63,24 +63,32 @@ export async function startOperator(
       resolve();
     });
   });
-  const port = await waitFor(
-    'the operator to report its metrics port',
-    () => {
-      if (done) return Promise.reject(new Error(`the operator exited during start-up:\n${lines.join('\n')}`));
-      for (const line of lines) {
-        const match = /"metricsPort":(\d+)/.exec(line);
-        if (match?.[1]) return Promise.resolve(Number(match[1]));
-      }
-      return Promise.resolve(undefined);
-    },
-    { timeoutMs: 60_000, intervalMs: 100 },
-  );
-  const metricsUrl = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'the operator to be ready (caches synced)',
-    async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
-    { timeoutMs: 30_000, intervalMs: 200 },
-  );
+  let metricsUrl: string;
+  try {
+    const port = await waitFor(
+      'the operator to report its metrics port',
+      () => {
+        if (done) return Promise.reject(new Error(`the operator exited during start-up:\n${lines.join('\n')}`));
+        for (const line of lines) {
+          const match = /"metricsPort":(\d+)/.exec(line);
+          if (match?.[1]) return Promise.resolve(Number(match[1]));
+        }
+        return Promise.resolve(undefined);
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    metricsUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'the operator to be ready (caches synced)',
+      async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  } catch (err) {
+    // Never leave a half-started operator behind: it would keep acting, unseen by the test.
+    child.kill('SIGKILL'); // a no-op when it already exited
+    await exited;
+    throw err;
+  }
   const signalAndWait = async (signal: NodeJS.Signals) => {
     if (!done) child.kill(signal);
     await exited;
