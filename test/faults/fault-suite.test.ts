@@ -7,9 +7,22 @@
 // then counts what a user would count. The figures come from the cluster (ReplicaSets, RolloutAssessments,
 // Deployments) and from the API server's audit log (who wrote what when), never from the operator's word.
 import { execFile } from 'node:child_process';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type V1Deployment,
+} from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isNotFound } from '../../src/kube/errors.js';
+import { signalOptions } from '../../src/kube/leader.js';
+import { apiVersion, assessmentResource, policyResource } from '../../src/kube/resources.js';
 import { startLocalCluster, type LocalCluster } from '../harness/cluster.js';
 import { repoRoot } from '../harness/tools.js';
 import { startHangableProxy, type HangableProxy } from '../harness/tcp-proxy.js';
@@ -94,16 +107,45 @@ function kubectl(args: string[], stdin?: string): Promise<string> {
   });
 }
 
-/** kubectl, again and again while the API server is away (a fault in progress). */
-async function kube(args: string[], stdin?: string): Promise<string> {
-  return waitFor(`kubectl ${args.slice(0, 4).join(' ')}`, () => kubectl(args, stdin), {
-    timeoutMs: 90_000,
+// The suite's own reads and writes go through client-node, not kubectl: dozens of kubectl processes a second
+// would take the CPU the operator and the control plane need.
+let api: { apps: AppsV1Api; core: CoreV1Api; custom: CustomObjectsApi };
+
+/** Every call has a deadline (a stopped API server must not hang the suite) and is retried while it fails. */
+async function retrying<T>(what: string, call: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+  return waitFor(what, () => call(signalOptions(AbortSignal.timeout(20_000))), {
+    timeoutMs: 120_000,
     intervalMs: 1000,
   });
 }
 
-async function kubeJson<T>(args: string[]): Promise<T> {
-  return JSON.parse(await kube([...args, '-o', 'json'])) as T;
+const applyOptions = (options: ConfigurationOptions) =>
+  setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply, options);
+
+interface Manifest {
+  metadata: { name: string; namespace?: string };
+}
+
+/** Server-side apply, as `kubectl apply --server-side` does it: creates or updates. */
+async function applyDeploymentObject(body: Manifest & object): Promise<void> {
+  await retrying(`apply Deployment ${body.metadata.name}`, (o) =>
+    api.apps.patchNamespacedDeployment(
+      {
+        name: body.metadata.name,
+        namespace: body.metadata.namespace ?? '',
+        body,
+        fieldManager: 'fault-suite',
+        force: true,
+      },
+      applyOptions(o),
+    ),
+  );
+}
+
+async function readDeployment(namespace: string, name: string): Promise<V1Deployment> {
+  return retrying(`read Deployment ${namespace}/${name}`, (o) =>
+    api.apps.readNamespacedDeployment({ namespace, name }, o),
+  );
 }
 
 class Replica {
@@ -212,14 +254,8 @@ function manifest(namespace: string, name: string, kind: Kind, version: string, 
 }
 
 async function revisionOf(namespace: string, name: string): Promise<number> {
-  const d = await kubeJson<{ metadata: { annotations?: Record<string, string> } }>([
-    '-n',
-    namespace,
-    'get',
-    'deployment',
-    name,
-  ]);
-  return Number(d.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? '0');
+  const d = await api.apps.readNamespacedDeployment({ namespace, name }, signalOptions(AbortSignal.timeout(20_000)));
+  return Number(d.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '0');
 }
 
 /** Applies a version and waits for its ReplicaSet (the Deployment's revision moves on). */
@@ -231,19 +267,19 @@ async function ship(namespace: string, name: string, kind: Kind, version: string
     before = 0;
   }
   const from = Date.now();
-  await kube(['apply', '-f', '-'], manifest(namespace, name, kind, version, index));
+  await applyDeploymentObject(JSON.parse(manifest(namespace, name, kind, version, index)) as Manifest);
   const revision = await waitFor(
     `${namespace}/${name} to get a new revision`,
     async () => {
       const r = await revisionOf(namespace, name);
       return r > before ? r : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 500 },
+    { timeoutMs: 60_000, intervalMs: 1000 },
   );
   const hash = await waitFor(
     `the ReplicaSet of ${namespace}/${name} revision ${String(revision)}`,
     async () => (await replicaSets(namespace)).find((rs) => rs.deployment === name && rs.revision === revision)?.hash,
-    { timeoutMs: 60_000, intervalMs: 500 },
+    { timeoutMs: 60_000, intervalMs: 1000 },
   );
   return { namespace, name, kind, revision, hash, from, to: from };
 }
@@ -257,20 +293,14 @@ interface ReplicaSetView {
 }
 
 async function replicaSets(namespace: string): Promise<ReplicaSetView[]> {
-  const list = await kubeJson<{
-    items: {
-      metadata: {
-        labels?: Record<string, string>;
-        annotations?: Record<string, string>;
-        ownerReferences?: { name: string }[];
-      };
-    }[];
-  }>(['-n', namespace, 'get', 'replicasets']);
+  const list = await retrying(`list ReplicaSets in ${namespace}`, (o) =>
+    api.apps.listNamespacedReplicaSet({ namespace }, o),
+  );
   return list.items.map((rs) => {
-    const annotations = rs.metadata.annotations ?? {};
+    const annotations = rs.metadata?.annotations ?? {};
     return {
-      deployment: rs.metadata.ownerReferences?.[0]?.name,
-      hash: rs.metadata.labels?.['pod-template-hash'],
+      deployment: rs.metadata?.ownerReferences?.[0]?.name,
+      hash: rs.metadata?.labels?.['pod-template-hash'],
       revision: Number(annotations['deployment.kubernetes.io/revision'] ?? '0'),
       history: (annotations['deployment.kubernetes.io/revision-history'] ?? '')
         .split(',')
@@ -286,12 +316,14 @@ interface AssessmentItem {
 }
 
 async function assessments(namespace: string): Promise<AssessmentItem[]> {
-  return (await kubeJson<{ items: AssessmentItem[] }>(['-n', namespace, 'get', 'rolloutassessments'])).items;
+  const list: unknown = await retrying(`list RolloutAssessments in ${namespace}`, (o) =>
+    api.custom.listNamespacedCustomObject({ ...assessmentResource, namespace }, o),
+  );
+  return (list as { items: AssessmentItem[] }).items;
 }
 
 async function deploymentPaused(namespace: string, name: string): Promise<boolean> {
-  const d = await kubeJson<{ spec: { paused?: boolean } }>(['-n', namespace, 'get', 'deployment', name]);
-  return d.spec.paused === true;
+  return (await readDeployment(namespace, name)).spec?.paused === true;
 }
 
 type Verdict = 'rolled-back' | 'succeeded' | 'paused' | 'undecided';
@@ -535,22 +567,33 @@ function namespaceOf(scenario: number): string {
 
 /** Idempotent, so a retry after a timed-out first try does not fail on AlreadyExists. */
 async function applyNamespace(namespace: string): Promise<void> {
-  await kube(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }),
+  await retrying(`apply Namespace ${namespace}`, (o) =>
+    api.core.patchNamespace(
+      {
+        name: namespace,
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+        fieldManager: 'fault-suite',
+        force: true,
+      },
+      applyOptions(o),
+    ),
   );
 }
 
 async function prepare(namespace: string): Promise<void> {
   await applyNamespace(namespace);
-  await kube(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'rollguard.io/v1alpha1',
-      kind: 'DeploymentRiskPolicy',
-      metadata: { name: 'guard', namespace },
-      spec: policySpec(),
-    }),
+  await retrying(`apply the policy in ${namespace}`, (o) =>
+    api.custom.patchNamespacedCustomObject(
+      {
+        ...policyResource,
+        namespace,
+        name: 'guard',
+        body: { apiVersion, kind: policyResource.kind, metadata: { name: 'guard', namespace }, spec: policySpec() },
+        fieldManager: 'fault-suite',
+        force: true,
+      },
+      applyOptions(o),
+    ),
   );
   await Promise.all(mix.map((kind, i) => ship(namespace, `svc-${String(i)}`, kind, '1.0.0', i)));
 }
@@ -590,6 +633,13 @@ describe('fault suite', () => {
     await kubectl(['apply', '--server-side', '-f', path.join(repoRoot, 'crds')]);
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
     await applyNamespace(leaseNamespace);
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    api = {
+      apps: kc.makeApiClient(AppsV1Api),
+      core: kc.makeApiClient(CoreV1Api),
+      custom: kc.makeApiClient(CustomObjectsApi),
+    };
     promProxy = await startHangableProxy('127.0.0.1', Number(new URL(cluster.prometheus.url).port));
     const server = new URL(cluster.controlPlane.server);
     for (const user of replicaUsers) {
@@ -664,7 +714,19 @@ describe('fault suite', () => {
         mix.map(async (kind, j): Promise<Release | undefined> => {
           const name = `svc-${String(j)}`;
           if (j % 2 === 0) {
-            await kube(['-n', namespace, 'delete', 'deployment', name, '--wait=true']);
+            await retrying(`delete ${name}`, (o) => api.apps.deleteNamespacedDeployment({ namespace, name }, o));
+            await waitFor(
+              `${name} gone`,
+              async () => {
+                try {
+                  await api.apps.readNamespacedDeployment({ namespace, name });
+                  return undefined;
+                } catch (err) {
+                  return isNotFound(err) ? true : undefined;
+                }
+              },
+              { timeoutMs: 60_000, intervalMs: 1000 },
+            );
             await ship(namespace, name, 'good', '1.0.0', j);
             await waitFor(
               `${name} recreated and assessed`,
