@@ -630,9 +630,6 @@ describe('fault suite', () => {
         apiserverArgs: ['--watch-cache=false', '--min-request-timeout=5'],
       },
     });
-    await kubectl(['apply', '--server-side', '-f', path.join(repoRoot, 'crds')]);
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-    await applyNamespace(leaseNamespace);
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfig);
     api = {
@@ -640,6 +637,9 @@ describe('fault suite', () => {
       core: kc.makeApiClient(CoreV1Api),
       custom: kc.makeApiClient(CustomObjectsApi),
     };
+    await kubectl(['apply', '--server-side', '-f', path.join(repoRoot, 'crds')]);
+    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+    await applyNamespace(leaseNamespace);
     promProxy = await startHangableProxy('127.0.0.1', Number(new URL(cluster.prometheus.url).port));
     const server = new URL(cluster.controlPlane.server);
     for (const user of replicaUsers) {
@@ -673,8 +673,14 @@ describe('fault suite', () => {
       await r.operator?.stop();
       await r.proxy.close();
     }
-    await promProxy.close();
-    await cluster.stop();
+    // Either may never have started when the setup failed.
+    for (const close of [() => promProxy.close(), () => cluster.stop()]) {
+      try {
+        await close();
+      } catch {
+        // nothing to stop
+      }
+    }
     console.log(
       `\n[faults] fault suite, ${String(Math.round((Date.now() - started) / 1000))}s in all:\n${formatTable()}\n`,
     );
