@@ -56,6 +56,10 @@ unit: deps system-packages ## Unit tests of the pure core
 integration: deps tools system-packages ## Integration tests against a real local control plane and Prometheus
 	npm run -s test:integration
 
+.PHONY: faults
+faults: deps tools ## The fault suite: releases under SIGKILL, API server and etcd restarts, 410s, a slow or stopped Prometheus, a hung replica
+	npm run -s test:faults
+
 .PHONY: crds
 crds: deps ## Regenerate crds/ from the zod schemas in src/api (and the chart's and deploy/'s copies)
 	tsx hack/gen-crds.ts
@@ -82,7 +86,7 @@ docs-check: deps ## Fail when docs/policy-reference.md differs from what the sch
 	tsx hack/gen-docs.ts --check
 
 .PHONY: test
-test: tool-pins lint typecheck crds-check docs-check deploy-check unit integration ## Everything CI runs: lint, type check, CRD drift, unit and integration tests
+test: tool-pins lint typecheck crds-check docs-check deploy-check unit integration faults ## Everything CI runs: lint, type check, CRD drift, unit, integration and fault tests
 	@echo "make test: all checks passed"
 
 .PHONY: demo

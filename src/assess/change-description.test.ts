@@ -1,7 +1,7 @@
 // The change description CI writes on the pod template: which annotation wins, how each value is parsed and
 // range-checked, and the warning a person reads when a value is bad.
 import { describe, expect, it } from 'vitest';
-import { parseChangeDescription, type ChangeFeatures } from './change-description.js';
+import { parseChangeDescription, shownValue, type ChangeFeatures } from './change-description.js';
 
 const p = (key: string) => `rollguard.io/${key}`;
 
@@ -254,7 +254,7 @@ describe('parseChangeDescription: commit', () => {
     expect(result.warnings).toEqual([
       {
         annotation: 'rollguard.io/commit',
-        value: raw,
+        value: raw.length > 64 ? '[redacted: a long token]' : raw,
         problem: 'must be a git commit id (7 to 64 hexadecimal characters)',
       },
     ]);
@@ -297,5 +297,27 @@ describe('parseChangeDescription: a full description as CI writes it', () => {
     });
     expect(result.changeType).toBe('bugfix');
     expect(result.commit).toBe('9fceb02d0ae598e95dc970b74767f19372d61af8');
+  });
+});
+
+describe('a bad value as warnings repeat it (Events, status)', () => {
+  const token = `ghp_${'a1B2'.repeat(9)}`;
+  it.each<[string, string, string]>([
+    ['a short value, as is', 'many', 'many'],
+    ['a GitHub token pasted into the wrong field', token, '[redacted: looks like a GitHub token]'],
+    ['a token inside other text', `see ${token} here`, '[redacted: looks like a GitHub token]'],
+    ['a long opaque token', 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5', '[redacted: a long token]'],
+    ['control characters replaced', 'a\u0000b\u001bc\u202ed', 'a?b?c?d'],
+    ['cut at 40 characters, saying how long it was', 'x '.repeat(1000), `${'x '.repeat(20)}… (2000 characters)`],
+    ['40 characters stay whole', 'y'.repeat(10) + ' '.repeat(30), 'y'.repeat(10) + ' '.repeat(30)],
+  ])('%s', (_what, raw, shown) => {
+    expect(shownValue(raw)).toBe(shown);
+    const warnings = parseChangeDescription({ 'rollguard.io/lines-added': raw }, {}).warnings;
+    expect(warnings.map((w) => w.value)).toEqual([shown]);
+  });
+
+  it('a value thousands of characters long never reaches the warning whole', () => {
+    const [warning] = parseChangeDescription({ 'rollguard.io/commit': 'not hex '.repeat(4000) }, {}).warnings;
+    expect(warning?.value.length).toBeLessThan(70);
   });
 });

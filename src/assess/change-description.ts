@@ -1,6 +1,7 @@
 // The change description CI puts on the pod template (or, failing that, on the Deployment): parsed and
 // range-checked. A bad value never fails the assessment: it becomes a warning (the controller turns each into
 // a warning Event) and the feature is left missing.
+import { credentialIn } from './checks.js';
 
 export const annotationPrefix = 'rollguard.io/';
 
@@ -111,6 +112,23 @@ function lookup(
   return undefined;
 }
 
+/** How much of a bad value a warning repeats: enough to recognise it, not enough to carry a payload. */
+export const MAX_SHOWN_VALUE_CHARS = 40;
+
+/**
+ * A bad annotation value as Events and status repeat it: credentials redacted (someone pasted a token into
+ * the wrong field), control characters replaced, and cut to MAX_SHOWN_VALUE_CHARS with the full length said.
+ * Anyone who can read Events must not learn more from a warning than from the annotation's name.
+ */
+export function shownValue(raw: string): string {
+  const kind = credentialIn(raw);
+  if (kind !== undefined) return `[redacted: looks like ${kind}]`;
+  if (/[A-Za-z0-9+/_-]{32,}/.test(raw)) return '[redacted: a long token]';
+  const chars = [...raw].map((c) => (/[\p{Cc}\p{Cf}]/u.test(c) ? '?' : c));
+  if (chars.length <= MAX_SHOWN_VALUE_CHARS) return chars.join('');
+  return `${chars.slice(0, MAX_SHOWN_VALUE_CHARS).join('')}… (${String(chars.length)} characters)`;
+}
+
 /** Parses one number the way a person writes it: "85", " 85 ", "85%" for coverage, "1,200" for counts. */
 function parseNumber(raw: string, allowPercent: boolean): number {
   let text = raw.trim();
@@ -126,7 +144,7 @@ export function parseChangeDescription(
 ): ChangeDescription {
   const result: ChangeDescription = { features: {}, warnings: [], sources: {} };
   const warn = (annotation: string, value: string, problem: string) => {
-    result.warnings.push({ annotation: annotationPrefix + annotation, value, problem });
+    result.warnings.push({ annotation: annotationPrefix + annotation, value: shownValue(value), problem });
   };
 
   for (const spec of numeric) {

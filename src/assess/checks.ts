@@ -21,6 +21,11 @@ const secretValuePatterns: { name: string; pattern: RegExp }[] = [
   { name: 'a Google API key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/ },
 ];
 
+/** What kind of credential a text holds, if it holds one of the well-known kinds. */
+export function credentialIn(value: string): string | undefined {
+  return secretValuePatterns.find((p) => p.pattern.test(value))?.name;
+}
+
 /**
  * Variable names that say "this holds a secret": the secret word ends the name (DB_PASSWORD, API_KEY,
  * CLIENT_SECRET), so settings about secrets (SECRET_NAME, TOKEN_URL, PASSWORD_MIN_LENGTH, AUTH_ENABLED) are

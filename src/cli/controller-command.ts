@@ -61,8 +61,10 @@ Options:
   --score-api              also serve POST /v1/score and GET /v1/openapi.json on the metrics address: the
                            assessment of a manifest or change description, for callers with a Kubernetes
                            token that may read Deployments in the namespace (off by default)
-  --dashboard              also serve the read-only dashboard at /dashboard on the metrics address (off by
-                           default; it has no login of its own: reach it by port-forward or an auth proxy)
+  --dashboard              also serve the read-only dashboard at /dashboard, on its own address (off by
+                           default; it has no login of its own and shows every namespace rollguard watches)
+  --dashboard-address ADDR where to serve the dashboard (default 127.0.0.1:8081, loopback: reach it with
+                           kubectl port-forward; any other address only behind an authenticating proxy)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -72,6 +74,12 @@ Examples:
   rollguard controller --namespace payments
   rollguard controller --score-api --dashboard
 `;
+
+/** True for 127.0.0.1:P, [::1]:P, localhost:P: an address only this pod (or a port-forward) reaches. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.includes(':') ? address.slice(0, address.lastIndexOf(':')) : '';
+  return /^(127(\.\d{1,3}){3}|\[?::1\]?|localhost)$/.test(host);
+}
 
 export async function runControllerCommand(argv: string[]): Promise<number> {
   let values;
@@ -97,6 +105,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'leader-election-id': { type: 'string', default: 'rollguard-controller' },
         'score-api': { type: 'boolean', default: false },
         dashboard: { type: 'boolean', default: false },
+        'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -212,7 +221,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       })
     : undefined;
   const elector = values['leader-elect']
-    ? new LeaderElector(
+    ? LeaderElector.forKube(
         kubeConfig,
         { namespace: values['leader-election-namespace'], name: values['leader-election-id'] },
         logger,
@@ -232,19 +241,37 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
           logger,
         }
       : undefined,
-    dashboard: values.dashboard
-      ? { caches: controller.caches, model, registry: metrics.registry, ready: () => controller.hasSynced(), logger }
-      : undefined,
   });
-  const server = await startTelemetryServer(
-    values['metrics-address'],
-    metrics.registry,
-    { notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet') },
-    webRoutes,
-  );
+  const health = { notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet') };
+  const server = await startTelemetryServer(values['metrics-address'], metrics.registry, health, webRoutes);
+  // The dashboard shows every namespace and has no login: never on the metrics port, which a Service and
+  // every scraper reach; on loopback unless the operator's own configuration says otherwise.
+  const dashboardServer = values.dashboard
+    ? await startTelemetryServer(
+        values['dashboard-address'],
+        metrics.registry,
+        health,
+        createWebRoutes({
+          dashboard: {
+            caches: controller.caches,
+            model,
+            registry: metrics.registry,
+            ready: () => controller.hasSynced(),
+            logger,
+          },
+        }),
+      )
+    : undefined;
+  if (dashboardServer && !isLoopbackAddress(values['dashboard-address'])) {
+    logger.warn(
+      { dashboardAddress: values['dashboard-address'] },
+      'the dashboard has no login and is served beyond loopback: put an authenticating proxy in front of it',
+    );
+  }
   logger.info(
     {
       metricsPort: server.port,
+      dashboardPort: dashboardServer?.port,
       namespace: values.namespace ?? 'all',
       identity: elector?.identity,
       scoreApi: values['score-api'],
@@ -262,6 +289,10 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())
+        .then(() => {
+          access.close();
+        })
+        .then(() => dashboardServer?.close())
         .then(() => server.close())
         .finally(resolve);
     };

@@ -127,7 +127,6 @@ export const controllerRights: readonly Right[] = [
   { group, resource: 'rolloutassessments', verbs: ['get', 'list', 'watch', 'create', 'delete'], where: 'watched' },
   { group, resource: 'rolloutassessments', subresource: 'status', verbs: ['patch'], where: 'watched' },
   { group: 'events.k8s.io', resource: 'events', verbs: ['create'], where: 'watched' },
-  { group: '', resource: 'secrets', verbs: ['get'], where: 'watched' },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], where: 'own' },
   { group: '', resource: 'configmaps', verbs: ['get', 'create', 'update'], where: 'own' },
 ];

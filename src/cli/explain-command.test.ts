@@ -6,10 +6,12 @@ import type { AssessmentObject } from '../controller/types.js';
 import {
   explainHelp,
   featureRows,
+  narrativeTarget,
   parseAssessmentRef,
   renderExplanation,
   renderNarrative,
   runExplainCommand,
+  type NarrativeSettings,
 } from './explain-command.js';
 import type { CommandIO } from './output.js';
 
@@ -175,7 +177,12 @@ describe('runExplainCommand arguments', () => {
     [
       '--llm-model without --narrative',
       ['web-1', '--llm-model', 'm'],
-      '--llm-endpoint, --llm-model and --llm-timeout only apply with --narrative',
+      '--llm-endpoint, --llm-model, --llm-timeout and --llm-api-key-secret only apply with --narrative',
+    ],
+    [
+      'a bad --llm-api-key-secret',
+      ['web-1', '--narrative', '--llm-api-key-secret', 'just-a-name'],
+      '--llm-api-key-secret must be NAMESPACE/NAME, e.g. rollguard-system/llm, not "just-a-name"',
     ],
     [
       'a bad --llm-timeout',
@@ -195,5 +202,41 @@ describe('runExplainCommand arguments', () => {
       if (saved.endpoint !== undefined) process.env.ROLLGUARD_LLM_ENDPOINT = saved.endpoint;
       if (saved.model !== undefined) process.env.ROLLGUARD_LLM_MODEL = saved.model;
     }
+  });
+});
+
+describe('narrativeTarget: where the LLM API key may go', () => {
+  const policy = { endpoint: 'http://collector.attacker.example/v1', model: 'any', timeoutMs: 5000 };
+  it.each<[string, NarrativeSettings, typeof policy | undefined, string | undefined, object]>([
+    [
+      'an endpoint a policy names never gets the key',
+      {},
+      policy,
+      'sk-secret',
+      { endpoint: policy.endpoint, model: 'any', timeoutMs: 5000 },
+    ],
+    [
+      'the command line endpoint gets it',
+      { endpoint: 'http://ollama.local:11434/v1', model: 'llama3.2' },
+      policy,
+      'sk-secret',
+      { endpoint: 'http://ollama.local:11434/v1', model: 'llama3.2', timeoutMs: 5000, apiKey: 'sk-secret' },
+    ],
+    [
+      'a policy model with the command line endpoint: still the command line endpoint',
+      { endpoint: 'http://ollama.local:11434/v1' },
+      policy,
+      'sk-secret',
+      { endpoint: 'http://ollama.local:11434/v1', model: 'any', timeoutMs: 5000, apiKey: 'sk-secret' },
+    ],
+    [
+      'no key, no header',
+      { endpoint: 'http://ollama.local/v1' },
+      undefined,
+      undefined,
+      { endpoint: 'http://ollama.local/v1' },
+    ],
+  ])('%s', (_what, settings, fromPolicy, key, expected) => {
+    expect(narrativeTarget(settings, fromPolicy, key)).toEqual({ model: undefined, timeoutMs: undefined, ...expected });
   });
 });

@@ -2,7 +2,7 @@
 // features with their units, the missing ones, reasons, hard rules, findings, template changes, each action,
 // each verification step, and the outcome. Optionally (--narrative) a three-sentence summary from an
 // OpenAI-compatible LLM endpoint after the plain explanation; it is never part of any decision.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { assessmentLabels, labelValue, rolloutAssessmentName } from '../api/assessment.js';
 import { durationMs } from '../api/duration.js';
 import { parsePolicySpec } from '../api/policy.js';
@@ -53,8 +53,12 @@ Options:
                            or the policy's spec.narrative.endpoint)
   --llm-model NAME         the model to ask, e.g. llama3.2 (or $ROLLGUARD_LLM_MODEL, or spec.narrative.model)
   --llm-timeout DURATION   how long to wait for it (default ${defaultNarrativeTimeoutMs / 1000}s)
-                           An API key, when the endpoint needs one, is read from $ROLLGUARD_LLM_API_KEY
-                           (never a flag, so it stays out of shell history and process lists).
+  --llm-api-key-secret NAMESPACE/NAME
+                           read the API key from key "api-key" of this Secret (or $ROLLGUARD_LLM_API_KEY_SECRET)
+                           An API key, when the endpoint needs one, is read from $ROLLGUARD_LLM_API_KEY or that
+                           Secret (never a flag, so it stays out of shell history and process lists). It is
+                           sent only to an endpoint given by --llm-endpoint or $ROLLGUARD_LLM_ENDPOINT, never
+                           to one a policy names: anyone who can edit a policy could otherwise collect it.
   -h, --help               show this help
 
 Examples:
@@ -71,6 +75,7 @@ const options = {
   'llm-endpoint': { type: 'string' },
   'llm-model': { type: 'string' },
   'llm-timeout': { type: 'string' },
+  'llm-api-key-secret': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -259,12 +264,40 @@ export function renderNarrative(result: NarrativeResult, model: string): string 
   return `\nnarrative unavailable: ${result.unavailable}\n`;
 }
 
-interface NarrativeSettings {
+export interface NarrativeSettings {
   /** From --llm-endpoint or the environment; else the assessment's policy (spec.narrative) supplies it. */
   endpoint?: string | undefined;
   model?: string | undefined;
+  /** From $ROLLGUARD_LLM_API_KEY; read from the Secret later when only the Secret is named. */
   apiKey?: string | undefined;
+  /** `namespace/name` of a Secret whose `api-key` holds the key. */
+  apiKeySecret?: { namespace: string; name: string } | undefined;
   timeoutMs?: number | undefined;
+}
+
+/** Where the narrative goes and with what: pure, so the rule about the key is tested on its own. */
+export function narrativeTarget(
+  settings: NarrativeSettings,
+  fromPolicy: { endpoint?: string | undefined; model?: string | undefined; timeoutMs?: number | undefined } | undefined,
+  apiKey: string | undefined,
+): { endpoint: string | undefined; model: string | undefined; timeoutMs: number | undefined; apiKey?: string } {
+  const endpoint = settings.endpoint ?? fromPolicy?.endpoint;
+  return {
+    endpoint,
+    model: settings.model ?? fromPolicy?.model,
+    timeoutMs: settings.timeoutMs ?? fromPolicy?.timeoutMs,
+    // The key goes only where the person running this command (or its environment) pointed it.
+    ...(settings.endpoint !== undefined && apiKey !== undefined ? { apiKey } : {}),
+  };
+}
+
+function parseSecretRef(raw: string | undefined): { namespace: string; name: string } | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(raw);
+  if (!match?.[1] || !match[3]) {
+    throw new UsageError(`--llm-api-key-secret must be NAMESPACE/NAME, e.g. rollguard-system/llm, not "${raw}"`);
+  }
+  return { namespace: match[1], name: match[3] };
 }
 
 function narrativeSettings(values: {
@@ -272,6 +305,7 @@ function narrativeSettings(values: {
   'llm-endpoint'?: string | undefined;
   'llm-model'?: string | undefined;
   'llm-timeout'?: string | undefined;
+  'llm-api-key-secret'?: string | undefined;
 }): NarrativeSettings | undefined {
   const endpoint = values['llm-endpoint'] ?? process.env.ROLLGUARD_LLM_ENDPOINT;
   const model = values['llm-model'] ?? process.env.ROLLGUARD_LLM_MODEL;
@@ -279,12 +313,16 @@ function narrativeSettings(values: {
     if (
       values['llm-endpoint'] !== undefined ||
       values['llm-model'] !== undefined ||
-      values['llm-timeout'] !== undefined
+      values['llm-timeout'] !== undefined ||
+      values['llm-api-key-secret'] !== undefined
     ) {
-      throw new UsageError('--llm-endpoint, --llm-model and --llm-timeout only apply with --narrative');
+      throw new UsageError(
+        '--llm-endpoint, --llm-model, --llm-timeout and --llm-api-key-secret only apply with --narrative',
+      );
     }
     return undefined;
   }
+  const apiKeySecret = parseSecretRef(values['llm-api-key-secret'] ?? process.env.ROLLGUARD_LLM_API_KEY_SECRET);
   let timeoutMs: number | undefined;
   if (values['llm-timeout'] !== undefined) {
     const ms = durationMs(values['llm-timeout']);
@@ -293,7 +331,14 @@ function narrativeSettings(values: {
     }
     timeoutMs = ms;
   }
-  return { endpoint, model, apiKey: process.env.ROLLGUARD_LLM_API_KEY, timeoutMs };
+  return { endpoint, model, apiKey: process.env.ROLLGUARD_LLM_API_KEY, apiKeySecret, timeoutMs };
+}
+
+async function readApiKey(kc: KubeConfig, ref: { namespace: string; name: string }): Promise<string> {
+  const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret(ref);
+  const value = secret.data?.['api-key'];
+  if (value === undefined) throw new Error(`Secret ${ref.namespace}/${ref.name} has no key "api-key"`);
+  return Buffer.from(value, 'base64').toString('utf8').trim();
 }
 
 /**
@@ -306,8 +351,8 @@ async function narrateWith(
   assessment: AssessmentObject,
   settings: NarrativeSettings,
 ): Promise<{ result: NarrativeResult; model: string }> {
-  let { endpoint, model, timeoutMs } = settings;
-  if (endpoint === undefined || model === undefined || timeoutMs === undefined) {
+  let fromPolicy: { endpoint?: string; model?: string; timeoutMs?: number } | undefined;
+  if (settings.endpoint === undefined || settings.model === undefined || settings.timeoutMs === undefined) {
     const policyName = assessment.spec?.policy;
     const policy = policyName
       ? (
@@ -317,11 +362,28 @@ async function narrateWith(
         ).find((p) => p.metadata?.name === policyName)
       : undefined;
     const parsed = policy ? parsePolicySpec(policy.spec) : undefined;
-    const fromPolicy = parsed?.ok ? parsed.value.narrative : undefined;
-    endpoint ??= fromPolicy?.endpoint;
-    model ??= fromPolicy?.model;
-    timeoutMs ??= fromPolicy ? durationMs(fromPolicy.timeout) : undefined;
+    const narrative = parsed?.ok ? parsed.value.narrative : undefined;
+    if (narrative) {
+      const policyTimeoutMs = durationMs(narrative.timeout);
+      fromPolicy = {
+        ...(narrative.endpoint === undefined ? {} : { endpoint: narrative.endpoint }),
+        ...(narrative.model === undefined ? {} : { model: narrative.model }),
+        ...(policyTimeoutMs === undefined ? {} : { timeoutMs: policyTimeoutMs }),
+      };
+    }
   }
+  let apiKey = settings.apiKey;
+  if (apiKey === undefined && settings.apiKeySecret !== undefined && settings.endpoint !== undefined) {
+    try {
+      apiKey = await readApiKey(kc, settings.apiKeySecret);
+    } catch (err) {
+      return {
+        model: settings.model ?? 'none',
+        result: { unavailable: `cannot read the API key: ${apiMessage(err)}` },
+      };
+    }
+  }
+  const { endpoint, model, timeoutMs, ...key } = narrativeTarget(settings, fromPolicy, apiKey);
   if (!endpoint || !model) {
     return {
       model: model ?? 'none',
@@ -334,7 +396,7 @@ async function narrateWith(
   const result = await narrate(narrativeFactsOf(assessment), {
     endpoint,
     model,
-    apiKey: settings.apiKey,
+    apiKey: key.apiKey,
     timeoutMs: timeoutMs ?? defaultNarrativeTimeoutMs,
   });
   return { result, model };

@@ -4,7 +4,7 @@ import { FEATURE_NAMES } from '../model/contract.js';
 import { ModelFormatError } from '../model/library-json.js';
 import { buildBundle } from '../model/pipeline.js';
 import { CONFIGMAP_LIMIT_BYTES, encodeModelBlob, ModelTooLargeError } from '../model/store.js';
-import { syntheticRows } from '../model/testing.js';
+import { gzipBomb, syntheticRows } from '../model/testing.js';
 import { trainForest } from '../model/train.js';
 import { summariseReference } from './drift.js';
 import {
@@ -94,6 +94,15 @@ describe('modelConfigMap and storedModelFrom', () => {
     const damaged = { ...configMap, binaryData: { ...configMap.binaryData, [REFERENCE_KEY]: 'AAAA' } };
     expect(storedModelFrom(damaged).reference).toBeUndefined();
     expect(decodeReference(encodeReference(reference))).toEqual(reference);
+  });
+
+  it('reads a reference that would expand past its limit (a gzip bomb) as none, and keeps the model', () => {
+    const configMap = modelConfigMap('m', 'ns', model);
+    const bomb = gzipBomb(100);
+    const bombed = { ...configMap, binaryData: { ...configMap.binaryData, [REFERENCE_KEY]: bomb } };
+    const stored = storedModelFrom(bombed);
+    expect(stored.reference).toBeUndefined();
+    expect(stored.bundle.meta).toEqual(storedModelFrom(configMap).bundle.meta);
   });
 
   it('refuses a ConfigMap over 1 MiB', () => {

@@ -7,11 +7,17 @@
 // Writes are create-or-replace with the resourceVersion that was read, so two writers cannot silently
 // overwrite each other (a conflict is retried on a fresh read).
 import { existsSync, readFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { apiMessage, isConflict, isNotFound } from '../kube/errors.js';
 import { ModelFormatError } from '../model/library-json.js';
-import { CONFIGMAP_LIMIT_BYTES, decodeModelBlob, ModelTooLargeError, type ModelBundle } from '../model/store.js';
+import {
+  CONFIGMAP_LIMIT_BYTES,
+  decodeModelBlob,
+  gunzipAtMost,
+  ModelTooLargeError,
+  type ModelBundle,
+} from '../model/store.js';
 import { parseReferenceSummary, type ReferenceSummary } from './drift.js';
 
 export const DEFAULT_MODEL_CONFIGMAP = 'rollguard-model';
@@ -55,11 +61,15 @@ export function encodeReference(reference: ReferenceSummary): string {
   return gzipSync(JSON.stringify(reference), { level: 9 }).toString('base64');
 }
 
+/** A drift reference is a few histograms per feature: kilobytes. Anything expanding past this is refused. */
+export const MAX_REFERENCE_JSON_BYTES = 8 * 1024 * 1024;
+
 /** The reference in a ConfigMap, or undefined when absent or unreadable (drift is then not computed). */
 export function decodeReference(value: string | undefined): ReferenceSummary | undefined {
   if (value === undefined) return undefined;
   try {
-    return parseReferenceSummary(JSON.parse(gunzipSync(Buffer.from(value, 'base64')).toString('utf8')));
+    const json = gunzipAtMost(Buffer.from(value, 'base64'), MAX_REFERENCE_JSON_BYTES).toString('utf8');
+    return parseReferenceSummary(JSON.parse(json));
   } catch {
     return undefined;
   }

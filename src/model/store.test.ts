@@ -23,7 +23,7 @@ import {
   saveModelDir,
   type ModelBundle,
 } from './store.js';
-import { syntheticRows } from './testing.js';
+import { gzipBomb, syntheticRows } from './testing.js';
 import { trainForest } from './train.js';
 
 function contractBundle(trees = 10): ModelBundle {
@@ -136,6 +136,13 @@ describe('ConfigMap blob', () => {
     const huge = { ...bundle, meta: { ...bundle.meta, data: { ...bundle.meta.data, description: padding } } };
     expect(() => encodeModelBlob(huge)).toThrow(ModelTooLargeError);
     expect(() => encodeModelBlob(huge)).toThrow(/compressed model is \d+ KiB, a ConfigMap leaves room for 1008 KiB/);
+  });
+
+  it('refuses a blob that expands past the limit (a gzip bomb) without expanding it all', () => {
+    // 200 MiB of zeros gzip to about 200 KiB: small enough for a ConfigMap, far too big to expand.
+    const bomb = gzipBomb(200);
+    expect(bomb.length).toBeLessThan(MAX_BLOB_BYTES);
+    expect(() => decodeModelBlob(bomb)).toThrow(/model blob expands past 64 MiB; refusing it/);
   });
 
   it.each([

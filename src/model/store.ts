@@ -168,12 +168,27 @@ export function blobSize(bundle: ModelBundle): number {
   return 4 * Math.ceil(gz / 3);
 }
 
+/**
+ * The most a stored model may expand to. A 1 MiB blob of a real forest expands to a few MiB of JSON; a blob
+ * crafted to expand without bound (a "gzip bomb" in a ConfigMap anyone with write access can edit) must
+ * not take the controller's memory with it.
+ */
+export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+
+/** gunzip with a ceiling on the output; throws RangeError (ERR_BUFFER_TOO_LARGE) past it. */
+export function gunzipAtMost(gzipped: Buffer, maxBytes: number): Buffer {
+  return gunzipSync(gzipped, { maxOutputLength: maxBytes });
+}
+
 /** Reads a blob written by encodeModelBlob, checking it as loadModelDir does. */
 export function decodeModelBlob(blob: string): ModelBundle {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(gunzipSync(Buffer.from(blob, 'base64')).toString('utf8')) as unknown;
-  } catch {
+    parsed = JSON.parse(gunzipAtMost(Buffer.from(blob, 'base64'), MAX_MODEL_JSON_BYTES).toString('utf8')) as unknown;
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new ModelFormatError(`model blob expands past ${MAX_MODEL_JSON_BYTES / 1024 / 1024} MiB; refusing it`);
+    }
     throw new ModelFormatError('model blob is not gzip + base64 JSON');
   }
   if (!isRecord(parsed)) throw new ModelFormatError('model blob holds no {forest, meta} object');

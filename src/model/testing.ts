@@ -1,4 +1,5 @@
 // Synthetic data for the model tests: seeded, so every run sees the same rows.
+import { gzipSync } from 'node:zlib';
 import { createRandom, randomInt } from './random.js';
 
 /**
@@ -24,4 +25,10 @@ export function syntheticRows(
     labels.push(risky ? 1 : 0);
   }
   return { rows, labels };
+}
+
+/** `mib` MiB of zeros as concatenated gzip members (gunzip reads them all): cheap to make, huge to expand. */
+export function gzipBomb(mib: number): string {
+  const member = gzipSync(Buffer.alloc(1024 * 1024), { level: 9 });
+  return Buffer.concat(Array.from({ length: mib }, () => member)).toString('base64');
 }

@@ -130,6 +130,27 @@ describe('renderQuery', () => {
   });
 });
 
+describe('a name inside a regex matcher', () => {
+  it.each<[string, string, string]>([
+    ['=~ quotes the dot', 'up{deployment=~"{{deployment}}"}', 'up{deployment=~"cart\\\\.v2"}'],
+    ['!~ quotes it too', 'up{deployment!~"{{deployment}}"}', 'up{deployment!~"cart\\\\.v2"}'],
+    ['spaces before the string', 'up{deployment =~  "{{deployment}}"}', 'up{deployment =~  "cart\\\\.v2"}'],
+    ['inside a larger pattern', 'up{pod=~"{{deployment}}-.+"}', 'up{pod=~"cart\\\\.v2-.+"}'],
+    ['= stays literal', 'up{deployment="{{deployment}}"}', 'up{deployment="cart.v2"}'],
+    ['a later = string after a regex one', 'up{a=~"x",deployment="{{deployment}}"}', 'up{a=~"x",deployment="cart.v2"}'],
+  ])('%s', (_what, template, query) => {
+    expect(renderQuery(template, { deployment: 'cart.v2' })).toEqual({ ok: true, query });
+  });
+
+  it('the regex matches only that Deployment, as RE2 (anchored) reads it', () => {
+    const rendered = renderQuery('up{deployment=~"{{deployment}}"}', { deployment: 'cart.v2' });
+    if (!rendered.ok) throw new Error(rendered.error);
+    const pattern = literals(rendered.query)[0] ?? '';
+    expect(new RegExp(`^(?:${pattern})$`).test('cart.v2')).toBe(true);
+    expect(new RegExp(`^(?:${pattern})$`).test('cartXv2')).toBe(false);
+  });
+});
+
 describe('escaping helpers', () => {
   it.each([
     ['plain', 'plain'],

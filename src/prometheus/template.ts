@@ -32,7 +32,8 @@ export type RenderResult =
 
 type Context = 'code' | 'double-quoted' | 'single-quoted' | 'backtick' | 'comment';
 
-type Part = { readonly text: string } | { readonly placeholder: Placeholder };
+/** `inRegex`: the placeholder sits in the string of a `=~` or `!~` matcher, so its value is an RE2 pattern. */
+type Part = { readonly text: string } | { readonly placeholder: Placeholder; readonly inRegex: boolean };
 
 export type ParsedTemplate =
   | { readonly ok: true; readonly parts: readonly Part[]; readonly placeholders: ReadonlySet<Placeholder> }
@@ -56,6 +57,8 @@ export function parseTemplate(template: string): ParsedTemplate {
   const parts: Part[] = [];
   const placeholders = new Set<Placeholder>();
   let context: Context = 'code';
+  // Whether the double-quoted string we are in is the right-hand side of a regex matcher.
+  let regexString = false;
   let text = '';
   let i = 0;
   while (i < template.length) {
@@ -79,7 +82,7 @@ export function parseTemplate(template: string): ParsedTemplate {
       }
       parts.push({ text });
       text = '';
-      parts.push({ placeholder: name });
+      parts.push({ placeholder: name, inRegex: context === 'double-quoted' && regexString });
       placeholders.add(name);
       i = end + 2;
       continue;
@@ -89,8 +92,10 @@ export function parseTemplate(template: string): ParsedTemplate {
     i += 1;
     switch (context) {
       case 'code':
-        if (c === '"') context = 'double-quoted';
-        else if (c === "'") context = 'single-quoted';
+        if (c === '"') {
+          context = 'double-quoted';
+          regexString = /[=!]~\s*$/.test(template.slice(0, i - 1));
+        } else if (c === "'") context = 'single-quoted';
         else if (c === '`') context = 'backtick';
         else if (c === '#') context = 'comment';
         break;
@@ -148,12 +153,13 @@ export function regexAlternation(values: readonly string[]): string {
   return [...new Set(values)].sort().map(escapeRegex).join('|');
 }
 
-function valueFor(name: Placeholder, values: TemplateValues): { value: string } | { error: string } {
+function valueFor(name: Placeholder, values: TemplateValues, inRegex: boolean): { value: string } | { error: string } {
   const need = (v: string | undefined, what: string): { value: string } | { error: string } => {
     if (v === undefined) return { error: `placeholder {{${name}}} has no value here (${what} unknown)` };
     if (v === '') return { error: `placeholder {{${name}}} would be empty, which matches series without the label` };
     if (!v.isWellFormed()) return { error: `the value for {{${name}}} is not valid Unicode` };
-    return { value: escapeLabelValue(v) };
+    // In deployment=~"{{deployment}}" a name's "." would match any character: `cart.v2` must not match `cartXv2`.
+    return { value: escapeLabelValue(inRegex ? escapeRegex(v) : v) };
   };
   const list = (vs: readonly string[] | undefined, what: string): { value: string } | { error: string } => {
     if (vs === undefined) return { error: `placeholder {{${name}}} has no value here (${what} unknown)` };
@@ -193,7 +199,7 @@ export function renderParsed(parsed: ParsedTemplate, values: TemplateValues): Re
       query += part.text;
       continue;
     }
-    const v = valueFor(part.placeholder, values);
+    const v = valueFor(part.placeholder, values, part.inRegex);
     if ('error' in v) return { ok: false, error: v.error };
     query += v.value;
   }

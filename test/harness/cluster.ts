@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startControlPlane, stopAll, type ControlPlane } from './control-plane.js';
+import { startControlPlane, stopAll, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { freePort } from './ports.js';
 import { startPrometheus, type LocalPrometheus } from './prometheus.js';
 import { startSimulator, type WorkloadSimulator } from './simulator.js';
@@ -25,6 +25,8 @@ export interface ClusterOptions {
   /** Keep the directory after stopping (for reading logs); default false. */
   keepDir?: boolean;
   log?: (line: string) => void;
+  /** Extra users, an audit log, more API server flags (the fault suite). */
+  controlPlane?: ControlPlaneOptions;
 }
 
 export async function startLocalCluster(options: ClusterOptions = {}): Promise<LocalCluster> {
@@ -43,7 +45,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
     if (!options.keepDir) await rm(dir, { recursive: true, force: true });
   };
   try {
-    controlPlane = await startControlPlane(dir, tools.binDir);
+    controlPlane = await startControlPlane(dir, tools.binDir, options.controlPlane);
     log(`control plane ready at ${controlPlane.server} (${elapsed(started)})`);
     simulator = await startSimulator(controlPlane.kubeconfig, await freePort());
     prometheus = await startPrometheus(dir, tools.prometheusDir, `127.0.0.1:${simulator.port}`);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { httpsGet } from './https.js';
 import { freePort } from './ports.js';
-import { startProcess, type ManagedProcess } from './processes.js';
+import { startProcess, startRestartable, type ManagedProcess, type RestartableProcess } from './processes.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -23,6 +23,31 @@ export interface ControlPlane {
   /** PEM of the API server's serving certificate chain, for clients that verify TLS. */
   caPem: string;
   processes: ManagedProcess[];
+  /** Bearer tokens of the extra users asked for (each in system:masters), by name. */
+  userTokens: Record<string, string>;
+  /** The API server's audit log (JSON lines), when an audit policy was given. */
+  auditLog?: string;
+  /** etcd's client URL (its HTTP gateway takes compaction requests). */
+  etcdUrl: string;
+  /** etcd and kube-apiserver, to stop and start again on the same ports and data (the fault suite). */
+  etcd: Restartable;
+  apiserver: Restartable;
+}
+
+export interface Restartable {
+  stop(): Promise<void>;
+  /** Starts it again and resolves when it is healthy. */
+  start(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  nodes?: number;
+  /** More kube-apiserver flags (e.g. shorter watch timeouts). */
+  apiserverArgs?: string[];
+  /** Extra users, each with its own token in system:masters, so the audit log tells their requests apart. */
+  users?: string[];
+  /** An audit policy (YAML); the log goes to `auditLog`. */
+  auditPolicy?: string;
 }
 
 export const kwokNodeAnnotation = 'kwok.x-k8s.io/node';
@@ -30,7 +55,7 @@ export const kwokNodeAnnotation = 'kwok.x-k8s.io/node';
 export async function startControlPlane(
   dir: string,
   binDir: string,
-  options: { nodes?: number } = {},
+  options: ControlPlaneOptions = {},
 ): Promise<ControlPlane> {
   const logDir = path.join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
@@ -44,36 +69,53 @@ export async function startControlPlane(
   try {
     // etcd
     const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
-    processes.push(
-      startProcess(
-        'etcd',
-        bin('etcd'),
-        [
-          `--data-dir=${path.join(dir, 'etcd')}`,
-          `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-          `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-          `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-          `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
-          '--unsafe-no-fsync=true',
-          '--quota-backend-bytes=4294967296',
-          '--log-level=warn',
-        ],
-        { logDir },
-      ),
+    const etcd = startRestartable(
+      'etcd',
+      bin('etcd'),
+      [
+        `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+        '--unsafe-no-fsync=true',
+        '--quota-backend-bytes=4294967296',
+        '--log-level=warn',
+      ],
+      { logDir },
     );
-    await waitFor('etcd to report healthy', async () => {
-      failIfExited();
-      const res = await fetch(`http://127.0.0.1:${etcdClient}/health`);
-      const body = (await res.json()) as { health?: string };
-      return body.health === 'true' ? true : undefined;
-    });
+    processes.push(etcd);
+    const etcdHealthy = () =>
+      waitFor('etcd to report healthy', async () => {
+        failIfExited();
+        const res = await fetch(`http://127.0.0.1:${etcdClient}/health`);
+        const body = (await res.json()) as { health?: string };
+        return body.health === 'true' ? true : undefined;
+      });
+    await etcdHealthy();
 
     // kube-apiserver: a static admin token in system:masters, a service-account key pair for tokens.
     const token = randomBytes(24).toString('hex');
-    await writeFile(path.join(dir, 'tokens.csv'), `${token},rollguard-admin,rollguard-admin,"system:masters"\n`, {
-      mode: 0o600,
-    });
+    const userTokens = Object.fromEntries((options.users ?? []).map((u) => [u, randomBytes(24).toString('hex')]));
+    const tokenLines = [
+      `${token},rollguard-admin,rollguard-admin,"system:masters"`,
+      ...Object.entries(userTokens).map(([user, t]) => `${t},${user},${user},"system:masters"`),
+    ];
+    await writeFile(path.join(dir, 'tokens.csv'), `${tokenLines.join('\n')}\n`, { mode: 0o600 });
+    const auditLog = options.auditPolicy === undefined ? undefined : path.join(logDir, 'audit.jsonl');
+    const auditArgs: string[] = [];
+    if (options.auditPolicy !== undefined && auditLog !== undefined) {
+      const policyFile = path.join(dir, 'audit-policy.yaml');
+      await writeFile(policyFile, options.auditPolicy);
+      auditArgs.push(
+        `--audit-policy-file=${policyFile}`,
+        `--audit-log-path=${auditLog}`,
+        '--audit-log-format=json',
+        '--audit-log-mode=blocking',
+        '--audit-log-maxsize=0',
+      );
+    }
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const saPub = path.join(dir, 'sa.pub');
     const saKey = path.join(dir, 'sa.key');
@@ -81,30 +123,31 @@ export async function startControlPlane(
     await writeFile(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const apiPort = await freePort();
     const certDir = path.join(dir, 'apiserver-certs');
-    processes.push(
-      startProcess(
-        'kube-apiserver',
-        bin('kube-apiserver'),
-        [
-          `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
-          `--secure-port=${apiPort}`,
-          `--cert-dir=${certDir}`,
-          '--service-cluster-ip-range=10.0.0.0/24',
-          '--authorization-mode=RBAC',
-          '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
-          `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
-          `--service-account-key-file=${saPub}`,
-          `--service-account-signing-key-file=${saKey}`,
-          '--service-account-issuer=https://kubernetes.default.svc',
-          '--allow-privileged=true',
-          '--enable-priority-and-fairness=false',
-          '--event-ttl=1h',
-        ],
-        { logDir },
-      ),
+    const apiserver = startRestartable(
+      'kube-apiserver',
+      bin('kube-apiserver'),
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${certDir}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--authorization-mode=RBAC',
+        '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
+        `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+        `--service-account-key-file=${saPub}`,
+        `--service-account-signing-key-file=${saKey}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        '--allow-privileged=true',
+        '--enable-priority-and-fairness=false',
+        '--event-ttl=1h',
+        ...auditArgs,
+        ...(options.apiserverArgs ?? []),
+      ],
+      { logDir },
     );
+    processes.push(apiserver);
     const server = `https://127.0.0.1:${apiPort}`;
     const caPem = await waitFor(
       "kube-apiserver's serving certificate",
@@ -114,17 +157,26 @@ export async function startControlPlane(
       },
       { timeoutMs: 120_000 },
     );
-    await waitFor(
-      'kube-apiserver to be ready',
-      async () => {
-        failIfExited();
-        const ready = await httpsGet(`${server}/readyz`, { ca: caPem, token });
-        if (ready.status !== 200) return undefined;
-        const ns = await httpsGet(`${server}/api/v1/namespaces/default`, { ca: caPem, token });
-        return ns.status === 200 ? true : undefined;
+    const apiserverReady = () =>
+      waitFor(
+        'kube-apiserver to be ready',
+        async () => {
+          failIfExited();
+          const ready = await httpsGet(`${server}/readyz`, { ca: caPem, token });
+          if (ready.status !== 200) return undefined;
+          const ns = await httpsGet(`${server}/api/v1/namespaces/default`, { ca: caPem, token });
+          return ns.status === 200 ? true : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
+      );
+    await apiserverReady();
+    const restartable = (p: RestartableProcess, healthy: () => Promise<unknown>): Restartable => ({
+      stop: () => p.stop(),
+      start: async () => {
+        p.start();
+        await healthy();
       },
-      { timeoutMs: 180_000, intervalMs: 500 },
-    );
+    });
 
     const kubeconfig = path.join(dir, 'kubeconfig');
     await writeFile(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
@@ -185,7 +237,18 @@ export async function startControlPlane(
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );
-    return { kubeconfig, server, token, caPem, processes };
+    return {
+      kubeconfig,
+      server,
+      token,
+      caPem,
+      processes,
+      userTokens,
+      ...(auditLog === undefined ? {} : { auditLog }),
+      etcdUrl: `http://127.0.0.1:${etcdClient}`,
+      etcd: restartable(etcd, etcdHealthy),
+      apiserver: restartable(apiserver, apiserverReady),
+    };
   } catch (err) {
     await stopAll(processes);
     throw err;

@@ -69,3 +69,34 @@ export function startProcess(name: string, command: string, args: string[], opti
     },
   };
 }
+
+/** A process that can be stopped and started again with the same command line and log file. */
+export interface RestartableProcess extends ManagedProcess {
+  /** Starts it again if it is not running (a no-op while it runs). */
+  start(): void;
+  /** SIGKILL, as a crash or a lost machine would: no chance to flush or hand over. */
+  kill(): Promise<void>;
+}
+
+export function startRestartable(
+  name: string,
+  command: string,
+  args: string[],
+  options: StartOptions,
+): RestartableProcess {
+  let current = startProcess(name, command, args, options);
+  return {
+    name,
+    get pid() {
+      return current.pid;
+    },
+    logFile: current.logFile,
+    exited: () => current.exited(),
+    stop: (graceMs?: number) => current.stop(graceMs),
+    kill: () => current.stop(0),
+    start() {
+      if (!current.exited()) return;
+      current = startProcess(name, command, args, options);
+    },
+  };
+}

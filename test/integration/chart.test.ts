@@ -61,8 +61,9 @@ const workloadRights = rights([
   'rolloutassessments.rollguard.io: get list watch create delete',
   'rolloutassessments.rollguard.io/status: patch',
   'events.events.k8s.io: create',
-  'secrets: get',
 ]);
+/** Where Secrets may be read: the watched namespace with rbac.namespaced=true, or rbac.secretNamespaces. */
+const secretRights = rights(['secrets: get']);
 /** In the release namespace only: leader election and the learned model. */
 const selfRights = rights(['leases.coordination.k8s.io: get create update', 'configmaps: get create update']);
 /** Cluster-wide, only with scoreApi.enabled. */
@@ -621,8 +622,6 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       ['delete', 'rolloutassessments.rollguard.io', ['-n', otherNs]],
       ['patch', 'rolloutassessments.rollguard.io/status', ['-n', otherNs]],
       ['create', 'events.events.k8s.io', ['-n', otherNs]],
-      // Prometheus credentials are read by name wherever a policy lives, so get on Secrets is cluster-wide.
-      ['get', 'secrets', ['-n', 'kube-system']],
       ['update', 'leases.coordination.k8s.io', ['-n', clusterNs]],
       ['create', 'configmaps', ['-n', clusterNs]],
     ];
@@ -633,6 +632,9 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       ['delete', 'replicasets.apps', ['-n', otherNs]],
       ['patch', 'replicasets.apps', ['-n', otherNs]],
       ['create', 'pods', ['-n', otherNs]],
+      // No right on Secrets anywhere until a namespace opts in (rbac.secretNamespaces or a team's RoleBinding).
+      ['get', 'secrets', ['-n', 'kube-system']],
+      ['get', 'secrets', ['-n', otherNs]],
       ['list', 'secrets', ['-n', otherNs]],
       ['watch', 'secrets', ['--all-namespaces']],
       ['patch', 'nodes', []],
@@ -658,18 +660,13 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     }
   });
 
+  /** `helm upgrade --set values` of the cluster-wide release. */
+  const upgradeClusterRelease = (values: string) =>
+    helmOk(['upgrade', clusterRelease, chartDir, '-n', clusterNs, '--wait=hookOnly', '--set', values]);
+
   it('adds the TokenReview right and the flags only with scoreApi.enabled and dashboard.enabled', async () => {
     const account = sa(clusterRelease);
-    await helmOk([
-      'upgrade',
-      clusterRelease,
-      chartDir,
-      '-n',
-      clusterNs,
-      '--wait=hookOnly',
-      '--set',
-      'scoreApi.enabled=true,dashboard.enabled=true',
-    ]);
+    await upgradeClusterRelease('scoreApi.enabled=true,dashboard.enabled=true');
     await expectRights(clusterNs, account, otherNs, union(workloadRights, tokenReviewRights));
     const deployment = await kubectlJson<DeploymentJson>(['-n', clusterNs, 'get', 'deployment', account]);
     expect(deployment.spec.template.spec.containers[0]?.args).toEqual(
@@ -681,6 +678,18 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     await expectRights(clusterNs, account, otherNs, union(workloadRights));
     const tokenRole = await kubectlResult(['get', 'clusterrole', `${clusterRelease}-rollguard-tokenreview`]);
     expect(tokenRole.code).not.toBe(0);
+  });
+
+  it('reads Secrets only in the namespaces rbac.secretNamespaces names', async () => {
+    const account = sa(clusterRelease);
+    await upgradeClusterRelease(`rbac.secretNamespaces={${otherNs}}`);
+    await expectRights(clusterNs, account, otherNs, union(workloadRights, secretRights));
+    await expectRights(clusterNs, account, 'kube-system', union(workloadRights));
+    expect(await can(clusterNs, account, 'get', 'secrets', ['-n', otherNs])).toBe('yes');
+    expect(await can(clusterNs, account, 'list', 'secrets', ['-n', otherNs])).toBe('no');
+    expect(await can(clusterNs, account, 'get', 'secrets', ['--all-namespaces'])).toBe('no');
+    await helmOk(['upgrade', clusterRelease, chartDir, '-n', clusterNs, '--wait=hookOnly', '--reset-values']);
+    expect(await can(clusterNs, account, 'get', 'secrets', ['-n', otherNs])).toBe('no');
   });
 
   it('confines the rights to the watched namespace with rbac.namespaced=true', async () => {
@@ -697,7 +706,7 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     expect(install).toContain(`It watches the Deployments of namespace ${teamNs} only`);
     const account = sa(namespacedRelease);
 
-    await expectRights(namespacedNs, account, teamNs, union(workloadRights));
+    await expectRights(namespacedNs, account, teamNs, union(workloadRights, secretRights));
     await expectRights(namespacedNs, account, namespacedNs, union(selfRights));
     await expectRights(namespacedNs, account, otherNs, []);
     await expectRights(namespacedNs, account, 'kube-system', []);

@@ -1,10 +1,14 @@
 // Two replicas of the operator, as the Helm chart runs them: exactly one holds the Lease and acts; when it dies
 // the other takes over within the lease duration; a graceful stop hands the Lease over at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startHangableProxy, type HangableProxy } from '../harness/tcp-proxy.js';
 import { kubectlJson } from '../support/kubectl.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import { applyDeployment, applyPolicy, assessmentsOf, eventsOf } from '../support/objects.js';
-import { startOperator, type RunningOperator } from '../support/operator.js';
+import { apiServerOf, kubeconfigVia, startOperator, type RunningOperator } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
 async function leading(operator: RunningOperator): Promise<boolean> {
@@ -32,8 +36,12 @@ describe('leader election', () => {
     ns = await createNamespace('leader');
     await applyPolicy(ns, 'guard', { selector: { matchLabels: { 'rollguard.io/enabled': 'true' } } });
   });
+  const proxies: HangableProxy[] = [];
+  let dir = '';
   afterAll(async () => {
     for (const o of operators) await o.stop();
+    for (const p of proxies) await p.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
     await deleteNamespace(ns);
   });
 
@@ -95,5 +103,51 @@ describe('leader election', () => {
     await waitFor('b to lead', async () => ((await leading(b)) ? true : undefined), { timeoutMs: 15_000 });
     // Released, not expired: the handover takes about one retry period, not the 15 s lease duration.
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
+  });
+
+  it('a leader whose API connection hangs stops acting before the standby takes over', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'rollguard-hang-'));
+    const server = new URL(await apiServerOf(inject('kubeconfig')));
+    const args = ['--leader-elect', `--leader-election-namespace=${ns}`, '--leader-election-id=hang'];
+    const replicas: { name: string; proxy: HangableProxy; operator: RunningOperator }[] = [];
+    for (const name of ['hang-a', 'hang-b']) {
+      const proxy = await startHangableProxy(server.hostname, Number(server.port));
+      proxies.push(proxy);
+      const kubeconfig = await kubeconfigVia(inject('kubeconfig'), proxy.address, dir);
+      const operator = await startOperator(args, { POD_NAME: name }, { kubeconfig });
+      operators.push(operator);
+      replicas.push({ name, proxy, operator });
+    }
+    const leader = await waitFor('a leader', async () => {
+      const states = await Promise.all(replicas.map(async (r) => ({ r, leads: await leading(r.operator) })));
+      const leaders = states.filter((s) => s.leads);
+      if (leaders.length > 1) throw new Error('both replicas lead');
+      return leaders[0]?.r;
+    });
+    const standby = replicas.find((r) => r !== leader);
+    if (!standby) throw new Error('no standby');
+
+    // The leader's connection to the API server hangs: no error, no answer.
+    const hungAt = Date.now();
+    leader.proxy.hang();
+    await waitFor('the standby to lead', async () => ((await leading(standby.operator)) ? true : undefined), {
+      timeoutMs: 40_000,
+    });
+    await waitFor('the old leader to exit', () => Promise.resolve(leader.operator.exited() ? true : undefined), {
+      timeoutMs: 5_000,
+    });
+    const timeOf = (operator: RunningOperator, msg: string) => {
+      const line = operator.logs().find((l) => l.includes(`"msg":"${msg}`));
+      const time = line ? (JSON.parse(line) as { time?: number }).time : undefined;
+      if (time === undefined) throw new Error(`no "${msg}" in the log:\n${operator.logs().join('\n')}`);
+      return time;
+    };
+    const gaveUpAt = timeOf(leader.operator, 'lost the leader lease');
+    const tookOverAt = timeOf(standby.operator, 'became the leader');
+    // No overlap: the hung leader stopped (within the 10 s renew deadline) before the standby started.
+    expect(gaveUpAt - hungAt).toBeLessThanOrEqual(10_000 + 1_000);
+    expect(tookOverAt).toBeGreaterThan(gaveUpAt);
+    const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(['-n', ns, 'get', 'lease', 'hang']);
+    expect(lease.spec.holderIdentity?.startsWith(standby.name)).toBe(true);
   });
 });

@@ -73,4 +73,21 @@ describe("rollguard's own telemetry", () => {
     expect(ready.status).toBe(200);
     expect(await ready.text()).toBe('ok\n');
   });
+
+  it('serves the dashboard on its own loopback address, never on the metrics port', async () => {
+    const withDashboard = await startOperator(['--dashboard', '--dashboard-address=127.0.0.1:0']);
+    try {
+      const started = withDashboard.logs().find((l) => l.includes('"dashboardPort"'));
+      const port = /"dashboardPort":(\d+)/.exec(started ?? '')?.[1];
+      expect(port).toBeDefined();
+      const page = await fetch(`http://127.0.0.1:${port ?? ''}/dashboard`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+      // The metrics port, which a Service exposes to every scraper, has no dashboard.
+      expect((await fetch(`${withDashboard.metricsUrl}/dashboard`)).status).toBe(404);
+      expect((await fetch(`${withDashboard.metricsUrl}/dashboard/api/state`)).status).toBe(404);
+    } finally {
+      await withDashboard.stop();
+    }
+  });
 });

@@ -31,6 +31,7 @@ import {
   applyPolicy,
   assessmentOf,
   deploymentManifest,
+  fastVerificationPolicy,
   type AssessmentView,
 } from '../support/objects.js';
 import { waitFor } from '../support/wait.js';
@@ -48,20 +49,11 @@ const describedChange = {
 
 /** Short intervals and windows so the rollouts finish in well under a minute. */
 function policySpec(team: string) {
-  const window = { verificationWindow: '12s' };
-  return {
+  return fastVerificationPolicy({
     selector: { matchLabels: { team } },
-    mode: 'enforce',
-    prometheus: { address: inject('prometheusUrl'), timeout: '2s' },
-    metrics: { rateWindow: '10s' },
-    verification: { interval: '2s', failureLimit: 2, errorLimit: 2, inconclusiveLimit: 2 },
-    levels: {
-      safe: window,
-      monitor: { ...window, pause: false },
-      rollbackReady: { ...window, pause: false },
-      block: { ...window, pause: false },
-    },
-  };
+    prometheusAddress: inject('prometheusUrl'),
+    window: '12s',
+  });
 }
 
 async function outcomeOf(namespace: string, name: string, revision: number, outcome: string): Promise<AssessmentView> {

@@ -139,3 +139,24 @@ export async function applyPolicy(namespace: string, name: string, spec: object)
     }),
   );
 }
+
+/**
+ * A policy that judges fast so suites run in minutes: 2 s intervals, two failed intervals roll back, no
+ * pauses at any level; otherwise the defaults.
+ */
+export function fastVerificationPolicy(o: { selector: object; prometheusAddress: string; window: string }) {
+  const window = { verificationWindow: o.window };
+  return {
+    selector: o.selector,
+    mode: 'enforce',
+    prometheus: { address: o.prometheusAddress, timeout: '2s' },
+    metrics: { rateWindow: '10s' },
+    verification: { interval: '2s', failureLimit: 2, errorLimit: 2, inconclusiveLimit: 2 },
+    levels: {
+      safe: window,
+      monitor: { ...window, pause: false },
+      rollbackReady: { ...window, pause: false },
+      block: { ...window, pause: false },
+    },
+  };
+}

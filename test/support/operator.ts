@@ -1,7 +1,9 @@
 // The operator as a real process (`rollguard controller`), run from source with tsx, against the run's
 // cluster: tests start, kill and restart it the way a node failure or a rolling upgrade would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parse, stringify } from 'yaml';
 import { inject } from 'vitest';
 import { repoRoot } from '../harness/tools.js';
 import { waitFor } from './wait.js';
@@ -17,7 +19,16 @@ export interface RunningOperator {
   exited(): boolean;
 }
 
-export async function startOperator(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningOperator> {
+export interface OperatorOptions {
+  /** Another kubeconfig than the run's (e.g. one that reaches the API server through a proxy). */
+  kubeconfig?: string;
+}
+
+export async function startOperator(
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  options: OperatorOptions = {},
+): Promise<RunningOperator> {
   const lines: string[] = [];
   const child: ChildProcess = spawn(
     process.execPath,
@@ -26,7 +37,7 @@ export async function startOperator(extraArgs: string[] = [], env: NodeJS.Proces
       'tsx',
       path.join(repoRoot, 'src/cli/main.ts'),
       'controller',
-      `--kubeconfig=${inject('kubeconfig')}`,
+      `--kubeconfig=${options.kubeconfig ?? inject('kubeconfig')}`,
       '--metrics-address=127.0.0.1:0',
       '--log-level=debug',
       // Tests share one cluster: a loop retraining on other tests' outcomes would change scores mid-run.
@@ -52,24 +63,32 @@ export async function startOperator(extraArgs: string[] = [], env: NodeJS.Proces
       resolve();
     });
   });
-  const port = await waitFor(
-    'the operator to report its metrics port',
-    () => {
-      if (done) return Promise.reject(new Error(`the operator exited during start-up:\n${lines.join('\n')}`));
-      for (const line of lines) {
-        const match = /"metricsPort":(\d+)/.exec(line);
-        if (match?.[1]) return Promise.resolve(Number(match[1]));
-      }
-      return Promise.resolve(undefined);
-    },
-    { timeoutMs: 30_000, intervalMs: 100 },
-  );
-  const metricsUrl = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'the operator to be ready (caches synced)',
-    async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
-    { timeoutMs: 30_000, intervalMs: 200 },
-  );
+  let metricsUrl: string;
+  try {
+    const port = await waitFor(
+      'the operator to report its metrics port',
+      () => {
+        if (done) return Promise.reject(new Error(`the operator exited during start-up:\n${lines.join('\n')}`));
+        for (const line of lines) {
+          const match = /"metricsPort":(\d+)/.exec(line);
+          if (match?.[1]) return Promise.resolve(Number(match[1]));
+        }
+        return Promise.resolve(undefined);
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    metricsUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      'the operator to be ready (caches synced)',
+      async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  } catch (err) {
+    // Never leave a half-started operator behind: it would keep acting, unseen by the test.
+    child.kill('SIGKILL'); // a no-op when it already exited
+    await exited;
+    throw err;
+  }
   const signalAndWait = async (signal: NodeJS.Signals) => {
     if (!done) child.kill(signal);
     await exited;
@@ -81,4 +100,28 @@ export async function startOperator(extraArgs: string[] = [], env: NodeJS.Proces
     kill: () => signalAndWait('SIGKILL'),
     exited: () => done,
   };
+}
+
+/**
+ * A copy of `kubeconfig` whose cluster is reached at `address` (host:port) instead, written into `dir`; with
+ * `token`, as another user.
+ */
+export async function kubeconfigVia(kubeconfig: string, address: string, dir: string, token?: string): Promise<string> {
+  const config = parse(await readFile(kubeconfig, 'utf8')) as {
+    clusters: { cluster: { server: string } }[];
+    users: { user: { token?: string } }[];
+  };
+  for (const c of config.clusters) c.cluster.server = `https://${address}`;
+  if (token !== undefined) for (const u of config.users) u.user = { token };
+  const file = path.join(dir, `kubeconfig-via-${address.replace(/[^0-9]/g, '-')}`);
+  await writeFile(file, stringify(config), { mode: 0o600 });
+  return file;
+}
+
+/** The API server URL of the kubeconfig's first cluster. */
+export async function apiServerOf(kubeconfig: string): Promise<string> {
+  const config = parse(await readFile(kubeconfig, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+  const server = config.clusters[0]?.cluster.server;
+  if (!server) throw new Error(`${kubeconfig} names no cluster`);
+  return server;
 }

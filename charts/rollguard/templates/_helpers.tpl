@@ -100,8 +100,15 @@ with the chart README and test/integration/chart.test.ts.
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]
-# Prometheus credentials and CA certificates, read by name from the Secrets that policies point at. Only get:
-# rollguard can neither list nor watch Secrets.
+{{- end -}}
+
+{{/*
+Prometheus credentials and CA certificates, read by name from the Secrets that policies point at. Only get:
+rollguard can neither list nor watch Secrets, and it reads only those labelled rollguard.io/credentials=true.
+Never cluster-wide: in the watched namespace (rbac.namespaced), or where rbac.secretNamespaces (or a team's
+own RoleBinding to the -secret-reader ClusterRole) grants it.
+*/}}
+{{- define "rollguard.secretRules" -}}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get"]
