@@ -42,7 +42,7 @@ const fullyDefaulted: PolicySpec = {
     statisticalTest: {
       enabled: false,
       confidence: 0.995,
-      margin: 1.2,
+      margin: 1.1,
       minRequests: 100,
       baselineWindow: '10m',
       requestsQuery: defaultRequestsQuery,

@@ -336,7 +336,7 @@ const metricsSchema = z
           .number()
           .min(1)
           .max(100)
-          .default(1.2)
+          .default(1.1)
           .describe(
             "How much worse than the old version counts as a regression, as a ratio: 1.2 fails the new version only when its error rate, or its share of requests slower than a bucket bound at the old version's median, 90th or 99th percentile, is proven above 1.2 times the old one's. Smaller rises are never blamed, however much traffic proves them.",
           ),

@@ -36,16 +36,17 @@ describe('binomialUpperTail', () => {
 });
 
 describe('lookShare', () => {
-  it('spends half the budget at the first look and all of it over any number of looks', () => {
-    expect(lookShare(1)).toBe(0.5);
-    expect(lookShare(2)).toBeCloseTo(1 / 6, 15);
+  it.each([1, 6, 36, 200])('adds up to at most the whole budget over any number of looks (%i planned)', (planned) => {
     let sum = 0;
-    for (let k = 1; k <= 100_000; k++) sum += lookShare(k);
+    for (let k = 1; k <= 100_000; k++) sum += lookShare(k, planned);
     expect(sum).toBeLessThanOrEqual(1);
-    expect(sum).toBeGreaterThan(0.9999);
+    expect(sum).toBeGreaterThan(0.94);
   });
-  it('treats looks below 1 as the first', () => {
-    expect(lookShare(0)).toBe(0.5);
+  it('front-loads a part, spreads most evenly over the planned looks, and keeps some for later', () => {
+    expect(lookShare(1, 10)).toBeCloseTo(0.4 / 2 + 0.5 / 10, 15);
+    expect(lookShare(10, 10)).toBeCloseTo(0.4 / 110 + 0.5 / 10, 15);
+    expect(lookShare(11, 10)).toBeCloseTo(0.4 / 132 + (0.1 * 10) / 132, 15);
+    expect(lookShare(0, 10)).toBe(lookShare(1, 10));
   });
 });
 

@@ -4,9 +4,9 @@
 // Why counts: at a few requests per second an interval holds a handful of errors, and a ratio over one
 // interval is mostly noise. Counting errors (or requests slower than a bucket bound) since verification began
 // and testing them exactly stays valid at any sample size. Why a budget per look: judging the growing counts
-// every interval with a fixed-level test would add up false alarms over a long window; spending the budget
-// as 1/(k(k+1)) at look k adds up to the whole budget over any number of looks (a union bound), so the
-// guarantee holds however long verification runs and however many intervals are looked at.
+// every interval with a fixed-level test would add up false alarms over a long window; giving each look its
+// own share of the budget, with shares that add up to at most the whole over any number of looks (a union
+// bound), keeps the guarantee however long verification runs and however many intervals are looked at.
 //
 // The tail of the binomial comes from @stdlib's regularized incomplete beta, which keeps full precision far
 // into the tail where 1 − CDF would cancel to 0.
@@ -20,15 +20,26 @@ export function binomialUpperTail(k: number, n: number, p: number): number {
   return betainc(p, k, n - k + 1);
 }
 
+/** The share of the budget kept for looks beyond the planned ones (a rollout slower than planned, a streak). */
+export const BEYOND_PLAN_SHARE = 0.1;
+/** The share spent early, as 1/(k(k+1)) at look k, so heavy traffic shows a clear regression at once. */
+export const EARLY_SHARE = 0.4;
+
 /**
- * The share of the error budget spent at look `look` (1, 2, 3, …): 1/(k(k+1)), that is 1/2, 1/6, 1/12, …
- * Over every look there can ever be the shares add up to 1, so a test run at each look with its share of α
- * rolls a good version back with probability at most α in total. Early looks get the most, so a clear
- * regression is caught quickly, and a long window only makes late looks stricter.
+ * The share of the error budget spent at look `look` (1, 2, 3, …) when about `planned` looks are expected
+ * (the window over the interval, plus the rollout). Three parts: 40 % front-loaded as 1/(k(k+1)) (half of it
+ * at the first look), so heavy traffic proves a clear regression at once; 50 % in even shares over the
+ * planned looks, since counts grow with time and a late look has the most data; and 10 % for looks beyond
+ * the plan, planned/(k(k+1)) each. Over every look there can ever be the shares add up to at most 1, so a
+ * test run at each look with its share of α fails a good version with probability at most α in total,
+ * however long verification runs (a union bound: no assumption about how the looks relate).
  */
-export function lookShare(look: number): number {
+export function lookShare(look: number, planned: number): number {
   const k = Math.max(1, Math.floor(look));
-  return 1 / (k * (k + 1));
+  const n = Math.max(1, Math.floor(planned));
+  const early = EARLY_SHARE / (k * (k + 1));
+  const even = 1 - EARLY_SHARE - BEYOND_PLAN_SHARE;
+  return early + (k <= n ? even / n : (BEYOND_PLAN_SHARE * n) / (k * (k + 1)));
 }
 
 /**

@@ -11,6 +11,7 @@ const limits: MetricLimits = {
   latency: { maxAbsoluteSeconds: 1 },
   statisticalTest: { enabled: true, confidence: 0.995, margin: 1.2, minRequests: 100 },
 };
+const planned = { plannedLooks: 36 };
 
 const counted = <T>(value: T) => ({ kind: 'counted' as const, value });
 const errors = (requests: number, errs: number): ErrorCounts => ({ requests, errors: errs });
@@ -27,20 +28,24 @@ describe('checkCounts: error rate', () => {
   it.each<{ name: string; obs: CountObservations; expected: Partial<MetricCheck>; message: RegExp }>([
     {
       name: 'too few requests is no data, never a failure, even when all of them failed',
-      obs: { look: 1, errorRate: { current: counted(errors(40, 40)), baseline: errors(6000, 60) } },
+      obs: { look: 1, ...planned, errorRate: { current: counted(errors(40, 40)), baseline: errors(6000, 60) } },
       expected: { verdict: 'no-data', value: null },
       message: /^only 40 requests to the new pods since verification began; judging needs 100/,
     },
     {
       name: 'a doubled error rate on enough traffic fails against the old pods',
-      obs: { look: 2, errorRate: { current: counted(errors(20000, 400)), oldReplicaSet: errors(20000, 200) } },
+      obs: {
+        look: 2,
+        ...planned,
+        errorRate: { current: counted(errors(20000, 400)), oldReplicaSet: errors(20000, 200) },
+      },
       expected: { verdict: 'fail', value: 0.02, baseline: 0.01, baselineSource: 'old-replicaset', limit: 0.012 },
       message:
-        /^error rate 2 % \(400 of 20,000 requests\) against 1 % \(200 of 20,000\) for the old pods: more than 1\.2× theirs \(p=1\.0e-9, needs p < 0\.00021 at look 2\)$/,
+        /^error rate 2 % \(400 of 20,000 requests\) against 1 % \(200 of 20,000\) for the old pods: more than 1\.2× theirs \(p=1\.0e-9, needs p < 0\.00016 at look 2\)$/,
     },
     {
       name: 'the same rise at low traffic is noise: passes',
-      obs: { look: 2, errorRate: { current: counted(errors(200, 4)), oldReplicaSet: errors(200, 2) } },
+      obs: { look: 2, ...planned, errorRate: { current: counted(errors(200, 4)), oldReplicaSet: errors(200, 2) } },
       expected: { verdict: 'pass', value: 0.02 },
       message: /no proven rise above 1\.2×/,
     },
@@ -48,6 +53,7 @@ describe('checkCounts: error rate', () => {
       name: 'old pods and the window before the rollout are pooled',
       obs: {
         look: 1,
+        ...planned,
         errorRate: {
           current: counted(errors(1000, 10)),
           oldReplicaSet: errors(1000, 10),
@@ -59,31 +65,31 @@ describe('checkCounts: error rate', () => {
     },
     {
       name: 'the absolute limit is a hard floor even without a reference',
-      obs: { look: 1, errorRate: { current: counted(errors(500, 80)) } },
+      obs: { look: 1, ...planned, errorRate: { current: counted(errors(500, 80)) } },
       expected: { verdict: 'fail', limit: 0.05, baselineSource: null },
       message: /^error rate 16 % \(80 of 500 requests\) is above the limit 5 % \(p=/,
     },
     {
       name: 'above the floor but the old version is just as bad: inconclusive, nothing to gain by rolling back',
-      obs: { look: 1, errorRate: { current: counted(errors(500, 80)), oldReplicaSet: errors(500, 85) } },
+      obs: { look: 1, ...planned, errorRate: { current: counted(errors(500, 80)), oldReplicaSet: errors(500, 85) } },
       expected: { verdict: 'inconclusive', limit: 0.05 },
       message: /no worse than what it replaces/,
     },
     {
       name: 'without a reference and under the floor it passes on the floor alone',
-      obs: { look: 1, errorRate: { current: counted(errors(500, 10)) } },
+      obs: { look: 1, ...planned, errorRate: { current: counted(errors(500, 10)) } },
       expected: { verdict: 'pass', limit: 0.05 },
       message: /within the limit 5 %; no reference to compare with/,
     },
     {
       name: 'a reference with too few requests is not compared with',
-      obs: { look: 1, errorRate: { current: counted(errors(500, 10)), oldReplicaSet: errors(20, 0) } },
+      obs: { look: 1, ...planned, errorRate: { current: counted(errors(500, 10)), oldReplicaSet: errors(20, 0) } },
       expected: { verdict: 'pass' },
       message: /too few requests in the old pods to compare/,
     },
     {
       name: 'an empty answer is no data',
-      obs: { look: 1, errorRate: { current: emptyResult('no series') } },
+      obs: { look: 1, ...planned, errorRate: { current: emptyResult('no series') } },
       expected: { verdict: 'no-data', source: 'empty' },
       message: /^no error counts for the new pods/,
     },
@@ -91,6 +97,7 @@ describe('checkCounts: error rate', () => {
       name: 'Prometheus down is an error, not a failure',
       obs: {
         look: 1,
+        ...planned,
         errorRate: { current: { kind: 'unreachable', reason: 'refused', message: 'refused the connection' } },
       },
       expected: { verdict: 'error', source: 'unreachable' },
@@ -105,6 +112,7 @@ describe('checkCounts: error rate', () => {
   it('spends less of the budget at later looks: the same evidence fails early and passes late', () => {
     const obs = (look: number): CountObservations => ({
       look,
+      ...planned,
       errorRate: { current: counted(errors(4000, 80)), oldReplicaSet: errors(8000, 72) },
     });
     expect(checkCounts(limits, obs(1))[0]?.verdict).toBe('fail');
@@ -114,6 +122,7 @@ describe('checkCounts: error rate', () => {
   it('a margin keeps a small real rise on heavy traffic from failing', () => {
     const obs: CountObservations = {
       look: 1,
+      ...planned,
       errorRate: { current: counted(errors(1_000_000, 11_000)), oldReplicaSet: errors(1_000_000, 10_000) },
     };
     expect(checkCounts(limits, obs)[0]?.verdict).toBe('pass');
@@ -127,26 +136,34 @@ describe('checkCounts: latency', () => {
   it.each<{ name: string; obs: CountObservations; expected: Partial<MetricCheck>; message: RegExp }>([
     {
       name: 'the same distribution passes',
-      obs: { look: 1, latency: { current: counted(latency([390, 510, 88, 11, 1, 0])), oldReplicaSet: old } },
+      obs: {
+        look: 1,
+        ...planned,
+        latency: { current: counted(latency([390, 510, 88, 11, 1, 0])), oldReplicaSet: old },
+      },
       expected: { verdict: 'pass', baselineSource: 'old-replicaset' },
       message: /no proven slowdown/,
     },
     {
       name: 'a longer tail with the same median fails, naming the bucket',
-      obs: { look: 1, latency: { current: counted(latency([400, 420, 100, 70, 10, 0])), oldReplicaSet: old } },
+      obs: {
+        look: 1,
+        ...planned,
+        latency: { current: counted(latency([400, 420, 100, 70, 10, 0])), oldReplicaSet: old },
+      },
       expected: { verdict: 'fail' },
       message:
         /^8 % of requests to the new pods took over 0\.04s, against 1 % for the old pods: more than 1\.2× theirs/,
     },
     {
       name: 'more than 1 % of requests beyond the absolute limit fails (a p99 above it)',
-      obs: { look: 1, latency: { current: counted(latency([400, 450, 80, 20, 10, 40])) } },
+      obs: { look: 1, ...planned, latency: { current: counted(latency([400, 450, 80, 20, 10, 40])) } },
       expected: { verdict: 'fail', limit: 1 },
       message: /^4 % of requests to the new pods took over 1s, so the p99 is above the limit 1s/,
     },
     {
       name: 'too few requests is no data',
-      obs: { look: 1, latency: { current: counted(latency([10, 10, 0, 0, 0, 30])), oldReplicaSet: old } },
+      obs: { look: 1, ...planned, latency: { current: counted(latency([10, 10, 0, 0, 0, 30])), oldReplicaSet: old } },
       expected: { verdict: 'no-data' },
       message: /only 50 requests/,
     },

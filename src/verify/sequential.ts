@@ -14,7 +14,7 @@
 //   unless the old version is just as bad (rolling back would not help), once the counts prove it.
 //
 // The budget α = 1 − confidence is split evenly between four families (error comparison, error floor,
-// latency comparison, latency floor) and spent over looks by lookShare, so a good version fails any look at
+// latency comparison, latency floor) and spread over looks by lookShare, so a good version fails any look at
 // all with probability at most α over the whole verification (a union bound: it does not assume the looks
 // or the families are independent).
 import { formatValue, type SingleResult, type ValueResult } from '../prometheus/types.js';
@@ -53,18 +53,31 @@ export interface CountObservation<T> {
 export interface CountObservations {
   /** Which look this is, from 1: the interval's index since verification began. */
   readonly look: number;
+  /** About how many looks verification is expected to take (window over interval, plus the rollout). */
+  readonly plannedLooks: number;
   readonly errorRate?: CountObservation<ErrorCounts> | undefined;
   readonly latency?: CountObservation<Histogram> | undefined;
 }
 
 export const DEFAULT_CONFIDENCE = 0.995;
-export const DEFAULT_MARGIN = 1.2;
+export const DEFAULT_MARGIN = 1.1;
 export const DEFAULT_MIN_REQUESTS = 100;
 /** A latency floor is a p99: more than 1 % of requests slower than the limit breaches it. */
 const FLOOR_QUANTILE = 0.99;
 /** Where the latency tails are compared: the reference's median, 90th and 99th percentile. */
 const TAIL_QUANTILES = [0.5, 0.9, 0.99] as const;
-const FAMILIES = 4;
+/**
+ * How the look's budget is split: most to the comparisons with the old version, where a good version's
+ * noise could show; less to the floors, which a good version within its limits is far from.
+ */
+const BUDGET = { errorRate: 0.4, latency: 0.4, errorFloor: 0.1, latencyFloor: 0.1 } as const;
+/** Looks planned for the rollout itself, before the window starts: a minute at the default interval. */
+const ROLLOUT_LOOKS = 6;
+
+/** About how many looks a verification takes: the window over the interval, plus the rollout. */
+export function plannedLooks(limits: { readonly intervalMs: number; readonly windowMs: number }): number {
+  return Math.ceil(limits.windowMs / Math.max(1, limits.intervalMs)) + ROLLOUT_LOOKS;
+}
 
 interface Settings {
   readonly alpha: number;
@@ -73,10 +86,10 @@ interface Settings {
   readonly look: number;
 }
 
-function settingsOf(limits: MetricLimits, look: number): Settings {
+function settingsOf(limits: MetricLimits, look: number, planned: number): Settings {
   const st = limits.statisticalTest;
   return {
-    alpha: ((1 - (st?.confidence ?? DEFAULT_CONFIDENCE)) * lookShare(look)) / FAMILIES,
+    alpha: (1 - (st?.confidence ?? DEFAULT_CONFIDENCE)) * lookShare(look, planned),
     margin: st?.margin ?? DEFAULT_MARGIN,
     minRequests: st?.minRequests ?? DEFAULT_MIN_REQUESTS,
     look,
@@ -157,7 +170,7 @@ function errorRateCheck(limits: MetricLimits, obs: CountObservation<ErrorCounts>
     ref === undefined || refRate === undefined
       ? ''
       : `against ${pct(refRate)} (${count(ref.value.errors)} of ${count(ref.value.requests)}) for ${ref.name}`;
-  const need = `needs p < ${pValue(s.alpha)} at look ${s.look}`;
+  const need = (share: number) => `needs p < ${pValue(s.alpha * share)} at look ${s.look}`;
   const check = (verdict: MetricCheck['verdict'], limit: number | undefined, message: string): MetricCheck => ({
     metric: 'errorRate',
     verdict,
@@ -172,7 +185,7 @@ function errorRateCheck(limits: MetricLimits, obs: CountObservation<ErrorCounts>
   const floor = limits.errorRate?.maxAbsolute;
   if (floor !== undefined) {
     const p = aboveLimitTest(now.errors, now.requests, floor);
-    if (p < s.alpha) {
+    if (p < s.alpha * BUDGET.errorFloor) {
       if (refRate !== undefined && refRate >= floor) {
         return check(
           'inconclusive',
@@ -180,7 +193,11 @@ function errorRateCheck(limits: MetricLimits, obs: CountObservation<ErrorCounts>
           `${mine} is above the limit ${pct(floor)}, ${theirs}: the new version is no worse than what it replaces`,
         );
       }
-      return check('fail', floor, `${mine} is above the limit ${pct(floor)} (p=${pValue(p)}, ${need})`);
+      return check(
+        'fail',
+        floor,
+        `${mine} is above the limit ${pct(floor)} (p=${pValue(p)}, ${need(BUDGET.errorFloor)})`,
+      );
     }
   }
   if (ref === undefined || refRate === undefined || ref.value.requests < s.minRequests) {
@@ -193,17 +210,17 @@ function errorRateCheck(limits: MetricLimits, obs: CountObservation<ErrorCounts>
     s.margin,
   );
   const relative = s.margin * refRate;
-  if (p < s.alpha) {
+  if (p < s.alpha * BUDGET.errorRate) {
     return check(
       'fail',
       relative,
-      `${mine} ${theirs}: more than ${formatValue(s.margin)}× theirs (p=${pValue(p)}, ${need})`,
+      `${mine} ${theirs}: more than ${formatValue(s.margin)}× theirs (p=${pValue(p)}, ${need(BUDGET.errorRate)})`,
     );
   }
   return check(
     'pass',
     floor === undefined ? relative : Math.min(floor, relative),
-    `${mine} ${theirs}: no proven rise above ${formatValue(s.margin)}× (p=${pValue(p)}, ${need})`,
+    `${mine} ${theirs}: no proven rise above ${formatValue(s.margin)}× (p=${pValue(p)}, ${need(BUDGET.errorRate)})`,
   );
 }
 
@@ -232,7 +249,7 @@ function latencyCheck(limits: MetricLimits, obs: CountObservation<Histogram>, s:
   if (floor !== undefined && floorBound !== undefined) {
     const slow = slowerThan(now, floorBound) ?? 0;
     const p = aboveLimitTest(slow, now.total, 1 - FLOOR_QUANTILE);
-    if (p < s.alpha) {
+    if (p < s.alpha * BUDGET.latencyFloor) {
       const refSlow = ref === undefined ? undefined : slowerThan(ref.value, floorBound);
       const what = `${pct(slow / now.total)} of requests to the new pods took over ${seconds(floorBound)}, so the p99 is above the limit ${seconds(floor)}`;
       if (ref !== undefined && refSlow !== undefined && refSlow / ref.value.total > 1 - FLOOR_QUANTILE) {
@@ -242,7 +259,7 @@ function latencyCheck(limits: MetricLimits, obs: CountObservation<Histogram>, s:
           `${what}, but ${pct(refSlow / ref.value.total)} did for ${ref.name} too: the new version is no worse than what it replaces`,
         );
       }
-      return check('fail', floor, `${what} (p=${pValue(p)}, ${need(1)})`);
+      return check('fail', floor, `${what} (p=${pValue(p)}, ${need(BUDGET.latencyFloor)})`);
     }
   }
   if (ref === undefined || ref.value.total < s.minRequests) {
@@ -250,7 +267,7 @@ function latencyCheck(limits: MetricLimits, obs: CountObservation<Histogram>, s:
     return check('pass', floor, `${mine}; ${why}`);
   }
   const bounds = [...new Set(TAIL_QUANTILES.map((q) => boundAtQuantile(q, ref.value)).filter((b) => b !== undefined))];
-  const share = 1 / Math.max(1, bounds.length);
+  const share = BUDGET.latency / Math.max(1, bounds.length);
   let worst: { bound: number; p: number; mine: number; theirs: number } | undefined;
   for (const bound of bounds) {
     const slowNow = slowerThan(now, bound);
@@ -275,7 +292,7 @@ function latencyCheck(limits: MetricLimits, obs: CountObservation<Histogram>, s:
 
 /** The count-based checks of one look, for each metric observed. */
 export function checkCounts(limits: MetricLimits, observations: CountObservations): MetricCheck[] {
-  const s = settingsOf(limits, observations.look);
+  const s = settingsOf(limits, observations.look, observations.plannedLooks);
   const checks: MetricCheck[] = [];
   if (observations.errorRate !== undefined) checks.push(errorRateCheck(limits, observations.errorRate, s));
   if (observations.latency !== undefined) checks.push(latencyCheck(limits, observations.latency, s));

@@ -153,6 +153,7 @@ describe('checkInterval', () => {
         errorRate: { current: v(0.3), baseline: 0.01 },
         counts: {
           look: 3,
+          plannedLooks: 36,
           errorRate: {
             current: { kind: 'counted', value: { requests: 1000, errors: 11 } },
             baseline: { requests: 5000, errors: 50 },

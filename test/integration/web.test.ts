@@ -38,8 +38,9 @@ import { waitFor } from '../support/wait.js';
 const chromiumPath = process.env.ROLLGUARD_CHROMIUM ?? '/usr/bin/chromium';
 const screenshots = path.join(repoRoot, 'test-results', 'dashboard');
 
-const good = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
-const errors = { 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
+const exact = { 'sim.rollguard.io/exact': 'true' };
+const good = { ...exact, 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
+const errors = { ...exact, 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
 const describedChange = {
   'rollguard.io/change-type': 'feature',
   'rollguard.io/lines-added': '20',
