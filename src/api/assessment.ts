@@ -102,6 +102,9 @@ export type StepVerdict = (typeof stepVerdicts)[number];
 /** Verification keeps only the most recent steps, so the object stays small however long it verifies. */
 export const maxVerificationSteps = 50;
 
+/** The most latency buckets kept for the statistical test's reference; a finer histogram is not kept. */
+export const maxBaselineBuckets = 64;
+
 const countSchema = z.int().min(0);
 
 const actionSchema = z

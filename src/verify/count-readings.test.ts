@@ -95,6 +95,16 @@ describe('baselineCountsOf', () => {
       }),
     ).toEqual({ requests: 6000, errors: 60, latencyBounds: [0.1], latencyCumulative: [5400], latencyTotal: 6000 });
   });
+  it('leaves out a histogram finer than the status holds', () => {
+    const fine = buckets([
+      ...Array.from({ length: 80 }, (_, i): [number, number] => [0.001 * (i + 1), i]),
+      [Infinity, 80],
+    ]);
+    expect(baselineCountsOf({ requests: v(80), errors: v(1), latencyBuckets: fine })).toEqual({
+      requests: 80,
+      errors: 1,
+    });
+  });
   it('has no baseline when the requests cannot be read', () => {
     expect(baselineCountsOf({ requests: down, errors: down, latencyBuckets: down })).toBeUndefined();
   });

@@ -3,6 +3,7 @@
 // histogram is read from its `le` buckets; anything else (no series, NaN, several series, an outage) stays
 // what it was, so the check can tell no data from an outage. Also the old version's counts before the rollout
 // as the assessment's status keeps them, so a restarted controller compares with the same reference.
+import { maxBaselineBuckets } from '../api/assessment.js';
 import type { BucketsReading } from '../prometheus/batch.js';
 import type { SingleResult } from '../prometheus/types.js';
 import { histogramFromBuckets, type Histogram } from './counts.js';
@@ -88,7 +89,10 @@ export function unreadCounts(reason: Unread, look: number, plannedLooks: number)
   return { look, plannedLooks, errorRate: { current: reason }, latency: { current: reason } };
 }
 
-/** The old version's counts before the rollout, for status; undefined when its requests could not be read. */
+/**
+ * The old version's counts before the rollout, for status; undefined when its requests could not be read.
+ * A histogram finer than the status can hold is left out.
+ */
 export function baselineCountsOf(read: {
   readonly requests: SingleResult;
   readonly errors: SingleResult;
@@ -97,9 +101,10 @@ export function baselineCountsOf(read: {
   const counts = valueOf(errorCounts(read.requests, read.errors));
   if (counts === undefined) return undefined;
   const h = valueOf(histogram(read.latencyBuckets));
+  // The status holds so many buckets; without the histogram the old pods still serve as the reference.
   return {
     ...counts,
-    ...(h === undefined
+    ...(h === undefined || h.bounds.length > maxBaselineBuckets
       ? {}
       : { latencyBounds: [...h.bounds], latencyCumulative: [...h.cumulative], latencyTotal: h.total }),
   };
