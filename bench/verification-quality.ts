@@ -1,4 +1,5 @@
-// `tsx bench/verification-quality.ts [--json] [--releases N] [--seed S] [--margin M] [--base-error E]`: how often verification rolls back a
+// `tsx bench/verification-quality.ts [--json] [--releases N] [--seed S] [--margin M] [--base-error E]
+// [--baseline-window 10m]`: how often verification rolls back a
 // good release and how fast it catches a bad one, under the noise real services have. Releases are drawn from
 // the workload simulator's traffic model (test/harness/noise.ts: Poisson arrivals, Bernoulli failures,
 // log-normal latencies), at 0.5, 5 and 50 requests per second per pod with 2 and 10 pods: good ones (new =
@@ -8,6 +9,7 @@
 // each interval's ratio and p99 over rateWindow), on the very same traffic. Prints a table, then the goals:
 // false rollback rate ≤ 0.5 %; ≥ 95 % of ×2 error regressions caught at ≥ 5 req/s/pod, median ≤ 3 intervals;
 // ×5 caught at 0.5 req/s/pod. With --json the last line is the figures as JSON.
+import { parseDuration } from '../src/api/duration.js';
 import { parsePolicySpec, type PolicySpec, type RiskLevel } from '../src/api/policy.js';
 import { singleValue, type SingleResult } from '../src/prometheus/types.js';
 import { histogramQuantile, type Histogram } from '../src/verify/counts.js';
@@ -108,6 +110,8 @@ function p99(w: Window): SingleResult {
 interface Outcome {
   /** The interval (from 1, the first with new pods serving) at which it was rolled back; undefined if kept. */
   readonly rolledBackAt: number | undefined;
+  /** The first interval that failed (before failureLimit asked for more), when it was rolled back. */
+  readonly firstFailAt: number | undefined;
 }
 
 interface Verdict {
@@ -135,16 +139,18 @@ function judge(
   const limits = verificationLimitsFor(level, spec);
   const windowLooks = Math.ceil(limits.windowMs / limits.intervalMs);
   let counters = INITIAL_COUNTERS;
+  let firstFailAt: number | undefined;
   for (let look = 1; look <= history.length; look++) {
     const checks = checkInterval(verdict.limits, verdict.observe(look, history.slice(0, look), before));
     const step = nextVerificationState(counters, checks, limits, {
       windowElapsed: look >= completeLook + windowLooks,
     });
     counters = step.counters;
-    if (step.decision.action === 'rollback') return { rolledBackAt: look };
-    if (step.decision.action === 'pass') return { rolledBackAt: undefined };
+    if (step.outcome === 'fail') firstFailAt ??= look;
+    if (step.decision.action === 'rollback') return { rolledBackAt: look, firstFailAt };
+    if (step.decision.action === 'pass') break;
   }
-  return { rolledBackAt: undefined };
+  return { rolledBackAt: undefined, firstFailAt: undefined };
 }
 
 function verdicts(spec: PolicySpec): Record<'new' | 'previous', Verdict> {
@@ -210,7 +216,7 @@ function simulate(
   const interval = limits.intervalMs / 1000;
   const oldModel = { ...base, requestRate: perPod };
   const newModel = { ...released(kind), requestRate: perPod };
-  const baselineSeconds = 600;
+  const baselineSeconds = parseDuration(spec.metrics.statisticalTest.baselineWindow) / 1000;
   const before = {
     long: windowOf(draw, oldModel, pods, baselineSeconds - 60),
     short: windowOf(draw, oldModel, pods, 60),
@@ -243,6 +249,7 @@ interface Row {
   readonly releases: number;
   readonly rolledBack: Record<'new' | 'previous', number>;
   readonly intervals: Record<'new' | 'previous', number[]>;
+  readonly firstFails: Record<'new' | 'previous', number[]>;
 }
 
 function median(xs: readonly number[]): number {
@@ -259,9 +266,16 @@ function parsed(raw: unknown): PolicySpec {
 }
 
 const margin = option('margin', NaN);
+const baselineWindow = args.includes('--baseline-window') ? args[args.indexOf('--baseline-window') + 1] : undefined;
 const spec = parsed({
   selector: {},
-  metrics: { statisticalTest: { enabled: true, ...(Number.isFinite(margin) ? { margin } : {}) } },
+  metrics: {
+    statisticalTest: {
+      enabled: true,
+      ...(Number.isFinite(margin) ? { margin } : {}),
+      ...(baselineWindow === undefined ? {} : { baselineWindow }),
+    },
+  },
 });
 const started = performance.now();
 const rows: Row[] = [];
@@ -276,6 +290,7 @@ for (const kind of kinds) {
         releases,
         rolledBack: { new: 0, previous: 0 },
         intervals: { new: [], previous: [] },
+        firstFails: { new: [], previous: [] },
       };
       for (let i = 0; i < releases; i++) {
         const outcome = simulate(spec, kind, perPod, pods, `${kind}/${perPod}/${pods}/${i}`);
@@ -284,6 +299,7 @@ for (const kind of kinds) {
           if (at === undefined) continue;
           row.rolledBack[which] += 1;
           row.intervals[which].push(at);
+          row.firstFails[which].push(outcome[which].firstFailAt ?? at);
         }
       }
       rows.push(row);
@@ -337,6 +353,7 @@ function figures(which: 'new' | 'previous') {
     falseRollbackRate: rate(good),
     detectionRate2x: rate(twice),
     medianIntervalsToDetect2x: median(twice.flatMap((r) => r.intervals[which])),
+    medianIntervalsToFirstFail2x: median(twice.flatMap((r) => r.firstFails[which])),
     detectionRate5xAtHalfRps: rate(fivefoldLow),
     goodReleases: good.reduce((n, r) => n + r.releases, 0),
   };
@@ -354,7 +371,7 @@ console.log(
   `\nnew verdict:      false rollbacks ${pctText(now.falseRollbackRate, 1)} of ${String(now.goodReleases)} good releases ` +
     `(goal ≤ 0.5 %: ${goals.falseRollbackRate ? 'met' : 'NOT met'}); ×2 errors at ≥ 5 req/s/pod caught ${pctText(now.detectionRate2x, 1)} ` +
     `(goal ≥ 95 %: ${goals.detectionRate2x ? 'met' : 'NOT met'}), median ${String(now.medianIntervalsToDetect2x)} intervals ` +
-    `(goal ≤ 3: ${goals.medianIntervalsToDetect2x ? 'met' : 'NOT met'}); ×5 at 0.5 req/s/pod caught ${pctText(now.detectionRate5xAtHalfRps, 1)} ` +
+    `(goal ≤ 3: ${goals.medianIntervalsToDetect2x ? 'met' : 'NOT met'}; the first failed interval at ${String(now.medianIntervalsToFirstFail2x)}); ×5 at 0.5 req/s/pod caught ${pctText(now.detectionRate5xAtHalfRps, 1)} ` +
     `(goal ≥ 95 %: ${goals.detectionRate5xAtHalfRps ? 'met' : 'NOT met'})`,
 );
 console.log(
@@ -368,6 +385,7 @@ if (json) {
       falseRollbackRate: now.falseRollbackRate,
       detectionRate2x: now.detectionRate2x,
       medianIntervalsToDetect2x: now.medianIntervalsToDetect2x,
+      medianIntervalsToFirstFail2x: now.medianIntervalsToFirstFail2x,
       detectionRate5xAtHalfRps: now.detectionRate5xAtHalfRps,
       goodReleases: now.goodReleases,
       goals,

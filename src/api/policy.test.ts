@@ -44,7 +44,7 @@ const fullyDefaulted: PolicySpec = {
       confidence: 0.995,
       margin: 1.1,
       minRequests: 100,
-      baselineWindow: '10m',
+      baselineWindow: '30m',
       requestsQuery: defaultRequestsQuery,
       errorsQuery: defaultErrorsQuery,
       latencyBucketsQuery: defaultLatencyBucketsQuery,

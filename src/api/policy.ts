@@ -348,7 +348,7 @@ const metricsSchema = z
             'Requests to the new pods since verification began before any judgement. Fewer is no data (see verification.onNoData), never a failure.',
           ),
         baselineWindow: positiveDurationSchema('metrics.statisticalTest.baselineWindow')
-          .default('10m')
+          .default('30m')
           .describe(
             "How far back before the rollout the old version's counts are read, as the reference beside the old pods still serving.",
           ),

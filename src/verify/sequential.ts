@@ -70,7 +70,7 @@ const TAIL_QUANTILES = [0.5, 0.9, 0.99] as const;
  * How the look's budget is split: most to the comparisons with the old version, where a good version's
  * noise could show; less to the floors, which a good version within its limits is far from.
  */
-const BUDGET = { errorRate: 0.4, latency: 0.4, errorFloor: 0.1, latencyFloor: 0.1 } as const;
+const BUDGET = { errorRate: 0.5, latency: 0.4, errorFloor: 0.05, latencyFloor: 0.05 } as const;
 /** Looks planned for the rollout itself, before the window starts: a minute at the default interval. */
 const ROLLOUT_LOOKS = 6;
 
