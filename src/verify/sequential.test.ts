@@ -41,7 +41,7 @@ describe('checkCounts: error rate', () => {
       },
       expected: { verdict: 'fail', value: 0.02, baseline: 0.01, baselineSource: 'old-replicaset', limit: 0.012 },
       message:
-        /^error rate 2 % \(400 of 20,000 requests\) against 1 % \(200 of 20,000\) for the old pods: more than 1\.2× theirs \(p=1\.0e-9, needs p < 0\.00016 at look 2\)$/,
+        /^error rate 2 % \(400 of 20,000 requests\) against 1 % \(200 of 20,000\) for the old pods: more than 1\.2× theirs \(p=1\.0e-9, needs p < 0\.0002 at look 2\)$/,
     },
     {
       name: 'the same rise at low traffic is noise: passes',
