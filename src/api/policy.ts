@@ -293,7 +293,7 @@ const metricsSchema = z
           .max(1)
           .default(0.02)
           .describe(
-            'Highest acceptable rise of the error ratio over the baseline, in ratio points: 0.02 allows 1 % to become 3 %.',
+            'Highest acceptable rise of the error ratio over the baseline, in ratio points: 0.02 allows 1 % to become 3 %. Not used with statisticalTest on (margin instead).',
           ),
       })
       .prefault({})
@@ -311,7 +311,7 @@ const metricsSchema = z
           .min(1)
           .default(1.5)
           .describe(
-            'Highest acceptable latency of the new version divided by the baseline, e.g. 1.5 allows 50 % slower.',
+            'Highest acceptable latency of the new version divided by the baseline, e.g. 1.5 allows 50 % slower. Not used with statisticalTest on (margin instead).',
           ),
       })
       .prefault({})
@@ -338,7 +338,7 @@ const metricsSchema = z
           .max(100)
           .default(1.1)
           .describe(
-            "How much worse than the old version counts as a regression, as a ratio: 1.2 fails the new version only when its error rate, or its share of requests slower than a bucket bound at the old version's median, 90th or 99th percentile, is proven above 1.2 times the old one's. Smaller rises are never blamed, however much traffic proves them.",
+            "How much worse than the old version counts as a regression, as a ratio: 1.1 fails the new version only when its error rate, or its share of requests slower than a bucket bound at the old version's median, 90th or 99th percentile, is proven above 1.1 times the old one's. Smaller rises are never blamed, however much traffic proves them.",
           ),
         minRequests: z
           .int()
@@ -350,7 +350,7 @@ const metricsSchema = z
         baselineWindow: positiveDurationSchema('metrics.statisticalTest.baselineWindow')
           .default('30m')
           .describe(
-            "How far back before the rollout the old version's counts are read, as the reference beside the old pods still serving.",
+            "How far back before the rollout the old version's counts are read, as the reference beside the old pods still serving. Longer gives a sharper reference at low traffic; margin absorbs slow drift.",
           ),
         requestsQuery: queryTemplateSchema(defaultRequestsQuery, 'the number of requests').describe(
           'PromQL template for the number of requests in {{window}}, one series per deployment and pod_template_hash label. {{window}} is the time since verification began (or baselineWindow for the reference before the rollout). Placeholders as for errorRate.query.',
