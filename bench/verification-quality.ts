@@ -1,5 +1,5 @@
 // `tsx bench/verification-quality.ts [--json] [--releases N] [--seed S] [--margin M] [--base-error E]
-// [--baseline-window 10m]`: how often verification rolls back a
+// [--baseline-window 10m] [--level safe|monitor|rollback-ready|block]`: how often verification rolls back a
 // good release and how fast it catches a bad one, under the noise real services have. Releases are drawn from
 // the workload simulator's traffic model (test/harness/noise.ts: Poisson arrivals, Bernoulli failures,
 // log-normal latencies), at 0.5, 5 and 50 requests per second per pod with 2 and 10 pods: good ones (new =
@@ -10,7 +10,7 @@
 // false rollback rate ≤ 0.5 %; ≥ 95 % of ×2 error regressions caught at ≥ 5 req/s/pod, median ≤ 3 intervals;
 // ×5 caught at 0.5 req/s/pod. With --json the last line is the figures as JSON.
 import { parseDuration } from '../src/api/duration.js';
-import { parsePolicySpec, type PolicySpec, type RiskLevel } from '../src/api/policy.js';
+import { parsePolicySpec, riskLevels, type PolicySpec, type RiskLevel } from '../src/api/policy.js';
 import { singleValue, type SingleResult } from '../src/prometheus/types.js';
 import { histogramQuantile, type Histogram } from '../src/verify/counts.js';
 import { verificationLimitsFor } from '../src/verify/levels.js';
@@ -43,8 +43,9 @@ const base: TrafficModel = {
   latencySeconds: 0.05,
   latencySpread: 0.3,
 };
-/** The level whose default window is judged: a change of no particular risk. */
-const level: RiskLevel = 'monitor';
+/** The level whose default window is judged: by default a change of no particular risk (5m window). */
+const levelArg = args.includes('--level') ? args[args.indexOf('--level') + 1] : undefined;
+const level: RiskLevel = riskLevels.find((l) => l === levelArg) ?? 'monitor';
 
 const kinds = ['good', 'errors x1.5', 'errors x2', 'errors x5', 'p99 x1.5'] as const;
 type Kind = (typeof kinds)[number];
