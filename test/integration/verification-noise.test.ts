@@ -98,7 +98,7 @@ describe('verification under noise, with the statistical test', () => {
       expect(ra.status?.outcome).toBe('succeeded');
       expect(ra.status?.verification?.steps?.some((s) => s.verdict === 'fail')).toBe(false);
       // Judged on counts against the old version, not on one interval's ratio.
-      expect(step?.message).toMatch(/error rate .* \(\d+ of \d+ requests\) against .* no proven rise/);
+      expect(step?.message).toMatch(/error rate .* \([\d,]+ of [\d,]+ requests\) against .* no proven rise/);
       expect(ra.status?.verification?.baselineCounts?.requests).toBeGreaterThan(40);
     }
     const d = await getDeployment(ns, 'quiet');
