@@ -280,7 +280,13 @@ async function reactionTime(cluster: LocalCluster, kc: KubeConfig): Promise<void
     await apps.createNamespacedDeployment({
       namespace: ns,
       body: JSON.parse(
-        deployment(ns, name, 0, { ...safeChange, 'sim.rollguard.io/error-rate': '0' }, 2),
+        deployment(
+          ns,
+          name,
+          0,
+          { ...safeChange, 'sim.rollguard.io/exact': 'true', 'sim.rollguard.io/error-rate': '0' },
+          2,
+        ),
       ) as V1Deployment,
     });
     await run_(cluster, ['-n', ns, 'rollout', 'status', `deployment/${name}`, '--timeout=60s']);
@@ -289,7 +295,13 @@ async function reactionTime(cluster: LocalCluster, kc: KubeConfig): Promise<void
       namespace: ns,
       name,
       body: JSON.parse(
-        deployment(ns, name, 1, { ...safeChange, 'sim.rollguard.io/error-rate': '0.3' }, 2),
+        deployment(
+          ns,
+          name,
+          1,
+          { ...safeChange, 'sim.rollguard.io/exact': 'true', 'sim.rollguard.io/error-rate': '0.3' },
+          2,
+        ),
       ) as V1Deployment,
     });
     // The first bad sample: the earliest scrape in which the new pods' 5xx counter is above zero.

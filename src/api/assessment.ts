@@ -112,6 +112,9 @@ export type StepVerdict = (typeof stepVerdicts)[number];
 /** Verification keeps only the most recent steps, so the object stays small however long it verifies. */
 export const maxVerificationSteps = 50;
 
+/** The most latency buckets kept for the statistical test's reference; a finer histogram is not kept. */
+export const maxBaselineBuckets = 64;
+
 const countSchema = z.int().min(0);
 
 const actionSchema = z
@@ -179,6 +182,18 @@ const verificationStatusSchema = z
       .min(0)
       .optional()
       .describe('p99 latency of the service just before the rollout.'),
+    baselineCounts: z
+      .object({
+        requests: z.number().min(0).describe('Requests to the old version in the window.'),
+        errors: z.number().min(0).describe('Failed requests among them.'),
+        latencyBounds: z.array(z.number()).max(64).optional().describe('Latency histogram bucket bounds, seconds.'),
+        latencyCumulative: z.array(z.number().min(0)).max(64).optional().describe('Requests at or below each bound.'),
+        latencyTotal: z.number().min(0).optional().describe('All requests in the histogram (the +Inf bucket).'),
+      })
+      .optional()
+      .describe(
+        "The old version's counts over metrics.statisticalTest.baselineWindow before the rollout: the statistical test's reference beside the old pods.",
+      ),
     message: z.string().max(4096).optional().describe('Where verification stands, in a sentence.'),
   })
   .describe('Live-metric verification of the new version against the baseline.');

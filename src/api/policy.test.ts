@@ -5,7 +5,10 @@ import { parse as parseYaml } from 'yaml';
 import { formatFieldErrors } from './issues.js';
 import {
   defaultErrorRateQuery,
+  defaultErrorsQuery,
+  defaultLatencyBucketsQuery,
   defaultLatencyQuery,
+  defaultRequestsQuery,
   defaultThresholds,
   isKnownTimeZone,
   levelFor,
@@ -36,7 +39,16 @@ const fullyDefaulted: PolicySpec = {
     rateWindow: '1m',
     errorRate: { query: defaultErrorRateQuery, maxAbsolute: 0.05, maxIncrease: 0.02 },
     latency: { query: defaultLatencyQuery, maxAbsoluteSeconds: 1, maxRelative: 1.5 },
-    statisticalTest: { enabled: false, confidence: 0.95 },
+    statisticalTest: {
+      enabled: false,
+      confidence: 0.995,
+      margin: 1.1,
+      minRequests: 100,
+      baselineWindow: '30m',
+      requestsQuery: defaultRequestsQuery,
+      errorsQuery: defaultErrorsQuery,
+      latencyBucketsQuery: defaultLatencyBucketsQuery,
+    },
   },
   verification: {
     interval: '10s',

@@ -69,6 +69,19 @@ export const defaultErrorRateQuery =
 export const defaultLatencyQuery =
   'histogram_quantile(0.99, sum by (deployment, pod_template_hash, le) (rate(http_request_duration_seconds_bucket{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}"}[{{window}}])))';
 
+const requestsSelector =
+  'http_requests_total{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}",pod_template_hash=~"{{hashRegex}}"';
+
+/** Requests per Deployment and ReplicaSet in the window, for the statistical test. */
+export const defaultRequestsQuery = `sum by (deployment, pod_template_hash) (increase(${requestsSelector}}[{{window}}]))`;
+
+/** Failed (5xx) requests per Deployment and ReplicaSet in the window, for the statistical test. */
+export const defaultErrorsQuery = `sum by (deployment, pod_template_hash) (increase(${requestsSelector},code=~"5.."}[{{window}}]))`;
+
+/** Latency histogram buckets per Deployment and ReplicaSet in the window, for the statistical test. */
+export const defaultLatencyBucketsQuery =
+  'sum by (deployment, pod_template_hash, le) (increase(http_request_duration_seconds_bucket{namespace="{{namespace}}",deployment=~"{{deploymentRegex}}",pod_template_hash=~"{{hashRegex}}"}[{{window}}]))';
+
 /** Placeholders in a query template that rollguard does not know, e.g. a misspelt {{namspace}}. */
 export function unknownPlaceholders(template: string): string[] {
   const known: readonly string[] = queryPlaceholders;
@@ -292,7 +305,7 @@ const metricsSchema = z
           .max(1)
           .default(0.02)
           .describe(
-            'Highest acceptable rise of the error ratio over the baseline, in ratio points: 0.02 allows 1 % to become 3 %.',
+            'Highest acceptable rise of the error ratio over the baseline, in ratio points: 0.02 allows 1 % to become 3 %. Not used with statisticalTest on (margin instead).',
           ),
       })
       .prefault({})
@@ -310,7 +323,7 @@ const metricsSchema = z
           .min(1)
           .default(1.5)
           .describe(
-            'Highest acceptable latency of the new version divided by the baseline, e.g. 1.5 allows 50 % slower.',
+            'Highest acceptable latency of the new version divided by the baseline, e.g. 1.5 allows 50 % slower. Not used with statisticalTest on (margin instead).',
           ),
       })
       .prefault({})
@@ -321,17 +334,62 @@ const metricsSchema = z
           .boolean()
           .default(false)
           .describe(
-            'Also compare new and baseline samples with a Mann-Whitney U test, and fail only on a significant difference.',
+            "Judge counts instead of one interval's ratio and quantile: errors and requests of the new pods since verification began against the old version's (its pods serving at the same time plus baselineWindow before the rollout) by an exact test, and latency at histogram bucket bounds. Built for noise: low traffic neither rolls back a good version nor passes a bad one on a lucky interval. When on, errorRate.maxIncrease and latency.maxRelative are replaced by margin; maxAbsolute and maxAbsoluteSeconds stay hard floors, judged on the same counts (a p99 above maxAbsoluteSeconds means more than 1 % of requests slower). Needs the three count queries below to match your metrics.",
           ),
         confidence: z
           .number()
           .gt(0)
           .lt(1)
-          .default(0.95)
-          .describe('Confidence the difference must reach to count, e.g. 0.95.'),
+          .default(0.995)
+          .describe(
+            'The guarantee: a version no worse than the old one (and within the floors) is failed by these tests with probability at most 1 - confidence over its whole verification, however long the window and however many intervals are looked at (the budget is spent as 1/(k(k+1)) at interval k and split over error rate, latency and the floors). Measured in bench/verification-quality.ts. A rollback also needs failureLimit failed intervals in a row, which only lowers it further.',
+          ),
+        margin: z
+          .number()
+          .min(1)
+          .max(100)
+          .default(1.1)
+          .describe(
+            "How much worse than the old version counts as a regression, as a ratio: 1.1 fails the new version only when its error rate, or its share of requests slower than a bucket bound at the old version's median, 90th or 99th percentile, is proven above 1.1 times the old one's. Smaller rises are never blamed, however much traffic proves them.",
+          ),
+        minRequests: z
+          .int()
+          .min(1)
+          .default(100)
+          .describe(
+            'Requests to the new pods since verification began before any judgement. Fewer is no data (see verification.onNoData), never a failure.',
+          ),
+        baselineWindow: positiveDurationSchema('metrics.statisticalTest.baselineWindow')
+          .default('30m')
+          .describe(
+            "How far back before the rollout the old version's counts are read, as the reference beside the old pods still serving. Longer gives a sharper reference at low traffic; margin absorbs slow drift.",
+          ),
+        requestsQuery: queryTemplateSchema(
+          defaultRequestsQuery,
+          'the number of requests',
+          'metrics.statisticalTest.requestsQuery',
+        ).describe(
+          'PromQL template for the number of requests in {{window}}, one series per deployment and pod_template_hash label. {{window}} is the time since verification began (or baselineWindow for the reference before the rollout). Placeholders as for errorRate.query.',
+        ),
+        errorsQuery: queryTemplateSchema(
+          defaultErrorsQuery,
+          'the number of failed requests',
+          'metrics.statisticalTest.errorsQuery',
+        ).describe(
+          'PromQL template for the number of failed requests in {{window}}, grouped as requestsQuery. No series for a ReplicaSet means no errors.',
+        ),
+        latencyBucketsQuery: queryTemplateSchema(
+          defaultLatencyBucketsQuery,
+          'the latency histogram',
+          'metrics.statisticalTest.latencyBucketsQuery',
+        ).describe(
+          'PromQL template for the latency histogram buckets in {{window}}: the number of requests per le label (seconds, with +Inf), grouped by deployment, pod_template_hash and le.',
+        ),
       })
       .prefault({})
-      .describe('An optional significance test, so noise in small samples does not fail a rollout.'),
+      .describe(
+        'A verdict built for noise: counts since verification began, compared with the old version by exact tests whose false-rollback guarantee holds however long verification runs. Off by default: the plain limits apply per interval.',
+      ),
   })
   .prefault({})
   .describe('Which live metrics to compare between the new version and the baseline, and their limits.');

@@ -336,3 +336,79 @@ describe('VerificationBatcher', () => {
     expect(batcher.activeCount()).toBe(2);
   });
 });
+
+describe('VerificationBatcher.readCounts', () => {
+  /** Answers the count queries: 100 requests per second of window, 1 % errors, 90 % under 0.1 s. */
+  class CountingProvider extends FakeProvider {
+    override instant(query: string): Promise<QueryResult> {
+      this.queries.push(query);
+      const parts = [...query.matchAll(/deployment=~"([^"]*)"[^}]*\}\[(\d+)s\]/g)];
+      const samples: Sample[] = parts.flatMap(([, names = '', seconds = '0']) =>
+        names.split('|').flatMap((deployment) =>
+          ['new', 'old'].flatMap((age) => {
+            const labels = { deployment, pod_template_hash: `${deployment}-${age}` };
+            const requests = 100 * Number(seconds);
+            const at = (value: number, extra: Record<string, string> = {}) => ({
+              labels: { ...labels, ...extra },
+              timestamp: 1_748_865_600,
+              value,
+            });
+            if (query.includes('_bucket')) return [at(0.9 * requests, { le: '0.1' }), at(requests, { le: '+Inf' })];
+            return [at(query.includes('code=~"5.."') ? 0.01 * requests : requests)];
+          }),
+        ),
+      );
+      return Promise.resolve({ kind: 'vector', samples, message: '' });
+    }
+  }
+
+  const spec = policySpec({ metrics: { statisticalTest: { enabled: true } } });
+  const counts = (
+    batcher: VerificationBatcher,
+    provider: MetricsProvider,
+    deployment: string,
+    startedAt: Date,
+    tick: number,
+  ) =>
+    batcher.readCounts({
+      policyKey: 'shop/default',
+      namespace: 'shop',
+      spec,
+      provider,
+      tick,
+      at: new Date('2026-01-01T00:01:40Z'),
+      deployment,
+      newHash: `${deployment}-new`,
+      oldHash: `${deployment}-old`,
+      startedAt,
+    });
+
+  it('reads three rollouts with different windows in three queries, each its own counts', async () => {
+    const provider = new CountingProvider([]);
+    const batcher = new VerificationBatcher();
+    const starts = { web: '2026-01-01T00:01:10Z', api: '2026-01-01T00:00:40Z', cart: '2026-01-01T00:01:10Z' };
+    // The first tick registers them; the next reads all three with one query per count metric.
+    for (const [name, at] of Object.entries(starts)) await counts(batcher, provider, name, new Date(at), 10);
+    provider.queries.length = 0;
+    const results = await Promise.all(
+      Object.entries(starts).map(([name, at]) => counts(batcher, provider, name, new Date(at), 11)),
+    );
+    expect(provider.queries).toHaveLength(3);
+    expect(provider.queries.find((q) => q.includes('_bucket'))).toMatch(/\[30s\]\)\)\) or \(.*\[60s\]/);
+    expect(
+      results.map((r) => [valueOf(r.requests.current), valueOf(r.errors.current), valueOf(r.requests.old)]),
+    ).toEqual([
+      [3000, 30, 3000],
+      [6000, 60, 6000],
+      [3000, 30, 3000],
+    ]);
+    expect(results[1]?.latencyBuckets.current).toEqual({
+      kind: 'buckets',
+      buckets: [
+        { le: 0.1, count: 5400 },
+        { le: Infinity, count: 6000 },
+      ],
+    });
+    expect(results[0]?.queries.errors).toContain('code=~"5.."');
+  });
+});

@@ -8,13 +8,15 @@ import { parseDuration } from '../api/duration.js';
 import { isConflict } from '../kube/errors.js';
 import type { EventSink } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
-import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
-import { isProviderFailure, nonNegativeReading, type SingleResult } from '../prometheus/types.js';
+import { bucketsFor, buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
+import { isProviderFailure, nonNegativeReading, type MetricsProvider, type SingleResult } from '../prometheus/types.js';
 import { planRollback, type RollbackPlan } from '../rollback/plan.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { baselineCountsOf, countObservations, unreadCounts } from '../verify/count-readings.js';
 import { verificationLimitsFor } from '../verify/levels.js';
 import { appendSteps, describeFailure, rolloutProgress } from '../verify/record.js';
+import { plannedLooks } from '../verify/sequential.js';
 import { verificationClock } from '../verify/timeline.js';
 import {
   INITIAL_COUNTERS,
@@ -139,9 +141,38 @@ export class Verifier {
       latency: previous.baselineLatencySeconds,
     };
     let providerHealthy: boolean | undefined;
+    // The statistical test judges counts since verification began; its look number comes from the clock, so a
+    // restart neither repeats nor skips one, and its budget holds however many looks are taken.
+    const countsSince = new Date(startedAt ?? now.getTime());
+    const look = tick - Math.floor(countsSince.getTime() / limits.intervalMs) + 1;
+    let baselineCounts = previous.baselineCounts;
     if (!lookup.ok) {
-      const failure: SingleResult = { kind: 'unreachable', reason: 'other', message: lookup.reason };
-      checks = checkInterval(policy.spec.metrics, { errorRate: { current: failure }, latency: { current: failure } });
+      const failure = { kind: 'unreachable', reason: 'other', message: lookup.reason } as const;
+      checks = checkInterval(policy.spec.metrics, {
+        errorRate: { current: failure },
+        latency: { current: failure },
+        counts: unreadCounts(failure, look, plannedLooks(limits)),
+      });
+    } else if (policy.spec.metrics.statisticalTest.enabled) {
+      if (previous.startedAt === undefined && rollout.previous) {
+        baselineCounts = await this.baselineCountsBefore(input, lookup.provider, rollout.previous.podTemplateHash);
+      }
+      const counts = await this.deps.batcher.readCounts({
+        policyKey: this.policyKey(input),
+        namespace,
+        spec: policy.spec,
+        provider: lookup.provider,
+        tick,
+        at: now,
+        deployment: name,
+        newHash: rollout.current.podTemplateHash,
+        oldHash: rollout.previous?.podTemplateHash,
+        startedAt: countsSince,
+      });
+      queries = { errorRate: counts.queries.errors, latency: counts.queries.latencyBuckets };
+      checks = checkInterval(policy.spec.metrics, {
+        counts: countObservations(counts, baselineCounts, look, plannedLooks(limits)),
+      });
     } else {
       if (previous.startedAt === undefined && rollout.previous) {
         baseline = await this.baselineBefore(input, lookup.provider, rollout.previous.podTemplateHash);
@@ -214,6 +245,7 @@ export class Verifier {
       ...(deadline ? { deadline } : {}),
       ...(baseline.errorRate !== undefined ? { baselineErrorRate: baseline.errorRate } : {}),
       ...(baseline.latency !== undefined ? { baselineLatencySeconds: baseline.latency } : {}),
+      ...(baselineCounts !== undefined ? { baselineCounts } : {}),
       lastCheckAt: now.toISOString(),
       state,
       consecutiveFailures: step.counters.consecutiveFailures,
@@ -299,6 +331,33 @@ export class Verifier {
       latency: latency.value,
       ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     };
+  }
+
+  /** The old version's counts over the statistical test's baselineWindow before the rollout, once. */
+  private async baselineCountsBefore(input: VerifyInput, provider: MetricsProvider, oldHash: string) {
+    const at = input.status.assessedAt ? new Date(input.status.assessedAt) : this.deps.clock();
+    const deployment = input.deployment.metadata?.name ?? '';
+    const st = input.policy.spec.metrics.statisticalTest;
+    const scope = {
+      namespace: input.deployment.metadata?.namespace ?? '',
+      window: st.baselineWindow,
+      targets: [{ deployment, podTemplateHashes: [oldHash] }],
+    };
+    const ask = async (template: string) => {
+      const render = buildBatchQuery(template, scope);
+      if (!render.ok) return splitByReplicaSet({ kind: 'empty', message: render.error });
+      return splitByReplicaSet(await provider.instant(render.query, { time: at }));
+    };
+    const [requests, errors, buckets] = await Promise.all([
+      ask(st.requestsQuery),
+      ask(st.errorsQuery),
+      ask(st.latencyBucketsQuery),
+    ]);
+    return baselineCountsOf({
+      requests: readingFor(requests, deployment, oldHash),
+      errors: readingFor(errors, deployment, oldHash),
+      latencyBuckets: bucketsFor(buckets, deployment, oldHash),
+    });
   }
 
   private async onHold(

@@ -1,6 +1,13 @@
 // Tests for batching: N rollouts → one query per metric, and the split back to one reading per ReplicaSet.
 import { describe, expect, it } from 'vitest';
-import { planBatchQueries, readingFor, samplesFor, splitByReplicaSet, type VerificationTarget } from './batch.js';
+import {
+  bucketsFor,
+  buildWindowedBatchQuery,
+  planBatchQueries,
+  readingFor,
+  splitByReplicaSet,
+  type VerificationTarget,
+} from './batch.js';
 import type { QueryResult, Sample } from './types.js';
 
 const templates = {
@@ -94,33 +101,66 @@ describe('splitByReplicaSet / readingFor', () => {
   });
 });
 
-describe('samplesFor', () => {
-  const matrix: QueryResult = {
-    kind: 'matrix',
+describe('buildWindowedBatchQuery', () => {
+  const template =
+    'sum by (deployment, pod_template_hash) (increase(x{deployment=~"{{deploymentRegex}}"}[{{window}}]))';
+  it('renders one part per window and joins them with or', () => {
+    const render = buildWindowedBatchQuery(template, 'shop', [
+      { deployment: 'a', podTemplateHashes: ['1'], window: '30s' },
+      { deployment: 'b', podTemplateHashes: ['2'], window: '120s' },
+      { deployment: 'c', podTemplateHashes: ['3'], window: '30s' },
+    ]);
+    expect(render).toEqual({
+      ok: true,
+      query:
+        '(sum by (deployment, pod_template_hash) (increase(x{deployment=~"b"}[120s]))) or ' +
+        '(sum by (deployment, pod_template_hash) (increase(x{deployment=~"a|c"}[30s])))',
+    });
+  });
+  it('is the plain query when every window is the same', () => {
+    const render = buildWindowedBatchQuery(template, 'shop', [
+      { deployment: 'a', podTemplateHashes: ['1'], window: '30s' },
+    ]);
+    expect(render).toEqual({
+      ok: true,
+      query: 'sum by (deployment, pod_template_hash) (increase(x{deployment=~"a"}[30s]))',
+    });
+  });
+  it('refuses a window that is not a duration, and no targets', () => {
+    expect(
+      buildWindowedBatchQuery(template, 'shop', [{ deployment: 'a', podTemplateHashes: ['1'], window: '1m]' }]).ok,
+    ).toBe(false);
+    expect(buildWindowedBatchQuery(template, 'shop', []).ok).toBe(false);
+  });
+});
+
+describe('bucketsFor', () => {
+  const bucket = (hash: string, le: string | undefined, value: number): Sample => ({
+    labels: { deployment: 'web', pod_template_hash: hash, ...(le === undefined ? {} : { le }) },
+    timestamp: 1763770000,
+    value,
+  });
+  const split = splitByReplicaSet({
+    kind: 'vector',
     message: '',
-    series: [
-      {
-        labels: { deployment: 'web', pod_template_hash: 'new' },
-        points: [
-          { timestamp: 1, value: 0.1 },
-          { timestamp: 2, value: NaN },
-          { timestamp: 3, value: 0.3 },
-        ],
-      },
-      { labels: { deployment: 'web', pod_template_hash: 'old' }, points: [{ timestamp: 1, value: NaN }] },
-    ],
-  };
-  const split = splitByReplicaSet(matrix);
-
-  it('returns the finite points, dropping NaN steps', () => {
-    expect(samplesFor(split, 'web', 'new')).toMatchObject({ kind: 'samples', values: [0.1, 0.3] });
+    samples: [bucket('new', '0.1', 40), bucket('new', '+Inf', 50), bucket('odd', undefined, 3)],
   });
-
-  it('treats a series of only NaN as no data', () => {
-    expect(samplesFor(split, 'web', 'old').kind).toBe('empty');
+  it("reads one ReplicaSet's buckets, +Inf as Infinity", () => {
+    expect(bucketsFor(split, 'web', 'new')).toEqual({
+      kind: 'buckets',
+      buckets: [
+        { le: 0.1, count: 40 },
+        { le: Infinity, count: 50 },
+      ],
+    });
   });
-
-  it('reads the latest point as the current value of a range answer', () => {
-    expect(readingFor(split, 'web', 'new')).toMatchObject({ kind: 'value', value: 0.3 });
+  it('says so when the query does not group by le', () => {
+    expect(bucketsFor(split, 'web', 'odd')).toMatchObject({
+      kind: 'invalid-response',
+      message: /without a numeric le label/,
+    });
+  });
+  it('is no data for a ReplicaSet without series', () => {
+    expect(bucketsFor(split, 'web', 'gone').kind).toBe('empty');
   });
 });

@@ -8,7 +8,6 @@ import {
   isProviderFailure,
   multipleSeries,
   singleValue,
-  type Labels,
   type QueryResult,
   type Series,
   type SingleResult,
@@ -136,20 +135,58 @@ export function readingFor(split: BatchSplit, deployment: string, podTemplateHas
   return singleValue(last.value, only.labels, last.timestamp);
 }
 
-export type SamplesReading =
-  { readonly kind: 'samples'; readonly values: readonly number[]; readonly labels: Labels } | SingleResult;
+/** One target with a window of its own, e.g. the time since its verification began. */
+export interface WindowedTarget extends VerificationTarget {
+  /** A PromQL duration such as `95s`. */
+  readonly window: string;
+}
 
 /**
- * The finite values of one ReplicaSet's series over time, for a statistical comparison. NaN points (no
- * requests at that step) are dropped rather than counted as zero or as a failure.
+ * One query for targets whose windows differ: the template rendered once per distinct window (for every
+ * target with that window) and the parts joined with `or`. Each part keeps its own deployments, so the
+ * series of the parts never collide; the number of queries stays one per policy and metric.
  */
-export function samplesFor(split: BatchSplit, deployment: string, podTemplateHash: string): SamplesReading {
+export function buildWindowedBatchQuery(
+  template: string,
+  namespace: string,
+  targets: readonly WindowedTarget[],
+): RenderResult {
+  const byWindow = new Map<string, WindowedTarget[]>();
+  for (const t of targets) byWindow.set(t.window, [...(byWindow.get(t.window) ?? []), t]);
+  const parts: string[] = [];
+  for (const [window, group] of [...byWindow.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const render = buildBatchQuery(template, { namespace, window, targets: group });
+    if (!render.ok) return render;
+    parts.push(byWindow.size === 1 ? render.query : `(${render.query})`);
+  }
+  if (parts.length === 0) return { ok: false, error: 'no rollout to query' };
+  return { ok: true, query: parts.join(' or ') };
+}
+
+export type BucketsReading =
+  | { readonly kind: 'buckets'; readonly buckets: readonly { readonly le: number; readonly count: number }[] }
+  | SingleResult;
+
+/**
+ * One ReplicaSet's histogram buckets: its series told apart by the `le` label (seconds; "+Inf" is Infinity).
+ * A series without a readable `le` means the query does not group by it, which is said, not guessed at.
+ */
+export function bucketsFor(split: BatchSplit, deployment: string, podTemplateHash: string): BucketsReading {
   if (split.kind === 'whole') return split.result;
   const found = seriesFor(split, deployment, podTemplateHash);
-  const [only, ...rest] = found;
-  if (only === undefined) return noSeries(deployment, podTemplateHash);
-  if (rest.length > 0) return multipleSeries(found.map((s) => s.labels));
-  const values = only.points.map((p) => p.value).filter((v) => Number.isFinite(v));
-  if (values.length === 0) return noSeries(deployment, podTemplateHash);
-  return { kind: 'samples', values, labels: only.labels };
+  if (found.length === 0) return noSeries(deployment, podTemplateHash);
+  const buckets: { le: number; count: number }[] = [];
+  for (const s of found) {
+    const raw = s.labels.le;
+    const le = raw === '+Inf' ? Infinity : Number(raw);
+    if (raw === undefined || Number.isNaN(le)) {
+      return {
+        kind: 'invalid-response',
+        message: `the histogram query returned ${formatLabels(s.labels)} without a numeric le label; group it with sum by (deployment, pod_template_hash, le)`,
+      };
+    }
+    const last = s.points.at(-1);
+    if (last !== undefined) buckets.push({ le, count: last.value });
+  }
+  return { kind: 'buckets', buckets };
 }

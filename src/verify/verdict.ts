@@ -1,5 +1,6 @@
 // The verdict, as pure functions: first each metric of one interval is checked against the policy's limits
-// (absolute, relative to a reference, optionally a Mann–Whitney comparison), then the interval's checks
+// (plain thresholds on the interval's ratio and quantile, or, with metrics.statisticalTest, the count-based
+// tests of sequential.ts), then the interval's checks
 // advance the verification's consecutive counters and yield one decision: continue, roll back, hold or pass.
 //
 // Principles, after Flagger and Argo Rollouts but safer by default: "no data" is not a failure; a provider
@@ -9,7 +10,7 @@
 // information neither lengthen nor forgive it.
 import { formatValue, isProviderFailure, type SingleResult } from '../prometheus/types.js';
 import type { OnNoData, OnProviderError } from './levels.js';
-import { MIN_RELIABLE_SAMPLES, mannWhitneyU } from './mann-whitney.js';
+import { checkCounts, type CountObservations } from './sequential.js';
 
 export type MetricName = 'errorRate' | 'latency';
 export type CheckVerdict = 'pass' | 'fail' | 'no-data' | 'error' | 'inconclusive';
@@ -31,8 +32,12 @@ export interface LatencyLimits {
 
 export interface StatisticalTestSpec {
   readonly enabled?: boolean | undefined;
-  /** E.g. 0.95: a difference counts when p < 1 − confidence. */
+  /** E.g. 0.995: a good version fails verification with probability at most 1 − confidence. */
   readonly confidence?: number | undefined;
+  /** How much worse than the old version counts as a regression, as a ratio (e.g. 1.2). */
+  readonly margin?: number | undefined;
+  /** Requests to the new pods before any judgement; fewer is no data. */
+  readonly minRequests?: number | undefined;
 }
 
 export interface MetricLimits {
@@ -48,13 +53,13 @@ export interface MetricObservation {
   readonly baseline?: SingleResult | number | undefined;
   /** The old ReplicaSet's reading this interval, while both serve. Preferred over the baseline. */
   readonly oldReplicaSet?: SingleResult | number | undefined;
-  /** Samples for the statistical test: the new pods' values and the reference's (old pods or baseline). */
-  readonly samples?: { readonly current: readonly number[]; readonly reference: readonly number[] } | undefined;
 }
 
 export interface IntervalObservations {
   readonly errorRate?: MetricObservation | undefined;
   readonly latency?: MetricObservation | undefined;
+  /** Counts since verification began, which the statistical test judges instead of the readings above. */
+  readonly counts?: CountObservations | undefined;
 }
 
 /** One metric's verdict for one interval: what the assessment's verification steps record. */
@@ -72,8 +77,6 @@ export interface MetricCheck {
   /** The kind of reading behind the verdict (`value`, `empty`, `unreachable`, ...), for holds and telemetry. */
   readonly source: SingleResult['kind'];
 }
-
-const DEFAULT_CONFIDENCE = 0.95;
 
 interface Reference {
   readonly value: number;
@@ -163,45 +166,8 @@ function referenceOf(rule: Rule, observation: MetricObservation): Reference | un
   return undefined;
 }
 
-function statisticalComparison(
-  spec: StatisticalTestSpec | undefined,
-  samples: MetricObservation['samples'],
-): { significant: boolean; reliable: boolean; note: string } | undefined {
-  if (spec?.enabled !== true || samples === undefined) return undefined;
-  const confidence = spec.confidence ?? DEFAULT_CONFIDENCE;
-  const alpha = 1 - confidence;
-  const test = mannWhitneyU(samples.current, samples.reference);
-  if (test?.reliable !== true) {
-    const n1 = test?.n1 ?? samples.current.length;
-    const n2 = test?.n2 ?? samples.reference.length;
-    return {
-      significant: false,
-      reliable: false,
-      note: `too few samples for the statistical test (${n1} and ${n2}; it needs ${MIN_RELIABLE_SAMPLES} each)`,
-    };
-  }
-  // Only "the new pods are worse" matters for a rollback, so the direction (z > 0) is part of significance.
-  const significant = test.p < alpha && test.z > 0;
-  const p = formatValue(test.p);
-  return {
-    significant,
-    reliable: true,
-    note: significant
-      ? `the new pods are significantly worse (Mann-Whitney p=${p} < ${formatValue(alpha)})`
-      : `the difference is not statistically significant (Mann-Whitney p=${p}, needs < ${formatValue(alpha)} and worse)`,
-  };
-}
-
-function hasLimits(rule: Rule, stats: StatisticalTestSpec | undefined): boolean {
-  return rule.absolute !== undefined || rule.allowed !== undefined || stats?.enabled === true;
-}
-
-function check(
-  rule: Rule,
-  stats: StatisticalTestSpec | undefined,
-  observation: MetricObservation,
-): MetricCheck | undefined {
-  if (!hasLimits(rule, stats)) return undefined;
+function check(rule: Rule, observation: MetricObservation): MetricCheck | undefined {
+  if (rule.absolute === undefined && rule.allowed === undefined) return undefined;
   const reading = observation.current;
   const ref = referenceOf(rule, observation);
   const base = {
@@ -236,15 +202,13 @@ function check(
   const allowed = ref === undefined ? undefined : rule.allowed?.(ref.value);
   const absoluteBreach = rule.absolute !== undefined && value > rule.absolute;
   const relativeBreach = allowed !== undefined && value > allowed;
-  const stat = statisticalComparison(stats, observation.samples);
-  const withStat = (message: string): string => (stat === undefined ? message : `${message}; ${stat.note}`);
   const v = rule.format(value);
   const result = (verdict: CheckVerdict, limit: number | undefined, message: string): MetricCheck => ({
     ...base,
     verdict,
     value: reported(value),
     limit: reported(limit),
-    message: withStat(message),
+    message,
   });
 
   if (absoluteBreach) {
@@ -262,16 +226,7 @@ function check(
     return result('fail', limit, `${rule.label} ${v} is above the limit ${rule.format(limit)}${refText}`);
   }
   if (relativeBreach && ref !== undefined) {
-    const message = `${rule.label} ${v} is ${rule.relativePhrase(ref)} (limit ${rule.format(allowed)})`;
-    // With the test on, a relative breach must also be statistically real: low traffic is noisy.
-    if (stat?.reliable === true && !stat.significant) {
-      return result('pass', allowed, `${message}, but that may be noise`);
-    }
-    return result('fail', allowed, message);
-  }
-  // Without a relative limit the statistical test is the comparison with the reference.
-  if (rule.allowed === undefined && stat?.significant === true) {
-    return result('fail', rule.absolute, `${rule.label} ${v} is higher than the reference samples`);
+    return result('fail', allowed, `${rule.label} ${v} is ${rule.relativePhrase(ref)} (limit ${rule.format(allowed)})`);
   }
   const limits = [rule.absolute, allowed].filter((x): x is number => x !== undefined);
   const tightest = limits.length === 0 ? undefined : Math.min(...limits);
@@ -279,15 +234,21 @@ function check(
   return result('pass', tightest, `${rule.label} ${v}${within}${refText}`);
 }
 
-/** Checks every metric that has both limits and an observation this interval. */
+/**
+ * Checks every metric that has both limits and an observation this interval. With the statistical test on,
+ * the counts are judged instead (sequential.ts); without them there is nothing to judge, which is no data.
+ */
 export function checkInterval(limits: MetricLimits, observations: IntervalObservations): MetricCheck[] {
+  if (limits.statisticalTest?.enabled === true) {
+    return observations.counts === undefined ? [] : checkCounts(limits, observations.counts);
+  }
   const checks: MetricCheck[] = [];
   if (limits.errorRate !== undefined && observations.errorRate !== undefined) {
-    const c = check(errorRateRule(limits.errorRate), limits.statisticalTest, observations.errorRate);
+    const c = check(errorRateRule(limits.errorRate), observations.errorRate);
     if (c !== undefined) checks.push(c);
   }
   if (limits.latency !== undefined && observations.latency !== undefined) {
-    const c = check(latencyRule(limits.latency), limits.statisticalTest, observations.latency);
+    const c = check(latencyRule(limits.latency), observations.latency);
     if (c !== undefined) checks.push(c);
   }
   return checks;

@@ -4,31 +4,35 @@
 // honor_labels). Each pod behaves as its pod-template annotations say, so a test ships a bad version exactly
 // as a real bad release would: by changing the template.
 //
-//   sim.rollguard.io/error-rate    fraction of requests answered 500 (default 0)
-//   sim.rollguard.io/latency-ms    median latency in milliseconds (default 20)
-//   sim.rollguard.io/request-rate  requests per second per pod (default 20)
+//   sim.rollguard.io/error-rate      fraction of requests answered 500 (default 0)
+//   sim.rollguard.io/latency-ms      median latency in milliseconds (default 20)
+//   sim.rollguard.io/latency-spread  sigma of the log-normal latency (default 0.25: p99 about 1.8 x the median)
+//   sim.rollguard.io/request-rate    requests per second per pod (default 20)
+//   sim.rollguard.io/exact           "true": every counter gets exactly its expected share (default false)
 //
-// Counters advance with wall time at the pod's request rate. Latencies follow a log-normal distribution
-// around the median (sigma 0.25, so p99 is about 1.8 x the median); the histogram's buckets receive exactly
-// their expected share, which keeps the figures the tests read deterministic.
+// Counters advance with wall time, with the noise of real traffic (noise.ts): requests arrive as a Poisson
+// process at the pod's rate, each fails with the pod's error probability, latencies are drawn from the
+// log-normal. Each pod has its own seeded stream (the simulator's seed and the pod's name), so a run is
+// repeatable up to timing. Tests that assert exact figures set sim.rollguard.io/exact.
 import http from 'node:http';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { drawTraffic, expectedTraffic, latencyBuckets, poissonStream, type Draw } from './noise.js';
 
 export const simAnnotations = {
   errorRate: 'sim.rollguard.io/error-rate',
   latencyMs: 'sim.rollguard.io/latency-ms',
+  latencySpread: 'sim.rollguard.io/latency-spread',
   requestRate: 'sim.rollguard.io/request-rate',
+  exact: 'sim.rollguard.io/exact',
 } as const;
-
-export const latencyBuckets = [
-  0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10,
-];
-const sigma = 0.25;
 
 export interface PodBehaviour {
   errorRate: number;
   latencySeconds: number;
+  latencySpread: number;
   requestRate: number;
+  /** Expected counts instead of random ones. */
+  exact: boolean;
 }
 
 interface PodSeries {
@@ -37,6 +41,7 @@ interface PodSeries {
   pod: string;
   hash: string;
   behaviour: PodBehaviour;
+  draw: Draw;
   lastTick: number;
   ok: number;
   errors: number;
@@ -53,31 +58,25 @@ export function behaviourOf(annotations: Record<string, string> | undefined): Po
   return {
     errorRate: number(simAnnotations.errorRate, 0, 0, 1),
     latencySeconds: number(simAnnotations.latencyMs, 20, 0.1, 600_000) / 1000,
+    latencySpread: number(simAnnotations.latencySpread, 0.25, 0.01, 5),
     requestRate: number(simAnnotations.requestRate, 20, 0, 100_000),
+    exact: annotations?.[simAnnotations.exact] === 'true',
   };
-}
-
-/** Standard normal CDF (Abramowitz-Stegun 7.1.26 through erf), accurate to about 1e-7. */
-function normalCdf(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const t = 1 / (1 + 0.3275911 * z);
-  const erf =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
-  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
 function advance(series: PodSeries, now: number): void {
   const dt = Math.max(0, (now - series.lastTick) / 1000);
   series.lastTick = now;
-  const requests = dt * series.behaviour.requestRate;
-  series.errors += requests * series.behaviour.errorRate;
-  series.ok += requests * (1 - series.behaviour.errorRate);
-  const median = series.behaviour.latencySeconds;
-  latencyBuckets.forEach((bound, i) => {
-    series.buckets[i] = (series.buckets[i] ?? 0) + requests * normalCdf(Math.log(bound / median) / sigma);
+  const b = series.behaviour;
+  const traffic = b.exact ? expectedTraffic(b, dt) : drawTraffic(series.draw, b, dt);
+  series.errors += traffic.errors;
+  series.ok += traffic.ok;
+  let below = 0;
+  latencyBuckets.forEach((_, i) => {
+    below += traffic.regions[i] ?? 0;
+    series.buckets[i] = (series.buckets[i] ?? 0) + below;
   });
-  series.sum += requests * median * Math.exp((sigma * sigma) / 2);
+  series.sum += traffic.sumSeconds;
 }
 
 function escapeLabel(value: string): string {
@@ -130,7 +129,16 @@ export interface WorkloadSimulator {
   stop(): Promise<void>;
 }
 
-export async function startSimulator(kubeconfigPath: string, port: number): Promise<WorkloadSimulator> {
+/** The seed of every pod's traffic: ROLLGUARD_SIM_SEED, else 1. */
+function defaultSeed(): string {
+  return process.env.ROLLGUARD_SIM_SEED ?? '1';
+}
+
+export async function startSimulator(
+  kubeconfigPath: string,
+  port: number,
+  seed: string = defaultSeed(),
+): Promise<WorkloadSimulator> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
@@ -157,6 +165,7 @@ export async function startSimulator(kubeconfigPath: string, port: number): Prom
           pod: pod.metadata?.name ?? '',
           hash: pod.metadata?.labels?.['pod-template-hash'] ?? '',
           behaviour,
+          draw: poissonStream(seed, key),
           lastTick: now,
           ok: 0,
           errors: 0,

@@ -16,7 +16,11 @@ import { startOperator, type RunningOperator } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 import { riskyChange, safeChange } from '../support/changes.js';
 
-const good = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
+const good = {
+  'sim.rollguard.io/exact': 'true',
+  'sim.rollguard.io/error-rate': '0.0',
+  'sim.rollguard.io/latency-ms': '20',
+};
 
 async function run(
   command: (argv: string[], io: CommandIO) => Promise<number>,

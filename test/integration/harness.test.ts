@@ -24,7 +24,11 @@ function deployment(namespace: string, errorRate: string, latencyMs: string): st
       template: {
         metadata: {
           labels: { app: 'web' },
-          annotations: { 'sim.rollguard.io/error-rate': errorRate, 'sim.rollguard.io/latency-ms': latencyMs },
+          annotations: {
+            'sim.rollguard.io/exact': 'true',
+            'sim.rollguard.io/error-rate': errorRate,
+            'sim.rollguard.io/latency-ms': latencyMs,
+          },
         },
         spec: { containers: [{ name: 'web', image: 'registry.example/web:1.0.0' }] },
       },

@@ -106,7 +106,11 @@ describe('the chart ServiceAccount is enough to run rollguard', () => {
     await applyDeployment({
       namespace: appNs,
       name: 'store',
-      annotations: { 'sim.rollguard.io/error-rate': '0', 'rollguard.io/lines-added': '10' },
+      annotations: {
+        'sim.rollguard.io/exact': 'true',
+        'sim.rollguard.io/error-rate': '0',
+        'rollguard.io/lines-added': '10',
+      },
     });
     await waitFor(
       'revision 1 verified',
@@ -116,7 +120,11 @@ describe('the chart ServiceAccount is enough to run rollguard', () => {
     await applyDeployment({
       namespace: appNs,
       name: 'store',
-      annotations: { 'sim.rollguard.io/error-rate': '0.4', 'rollguard.io/lines-added': '12' },
+      annotations: {
+        'sim.rollguard.io/exact': 'true',
+        'sim.rollguard.io/error-rate': '0.4',
+        'rollguard.io/lines-added': '12',
+      },
       image: 'registry.example/shop:1.0.1',
     });
     const ra = await waitFor(

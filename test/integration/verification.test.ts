@@ -18,9 +18,11 @@ import { startOperator, type RunningOperator } from '../support/operator.js';
 import { startPrometheus, stopPrometheus } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';
 
-const good = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
-const errors = { 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
-const slow = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '1500' };
+// Exact traffic: these tests assert the figures themselves (the noisy simulator is in verification-noise.test.ts).
+const exact = { 'sim.rollguard.io/exact': 'true' };
+const good = { ...exact, 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
+const errors = { ...exact, 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
+const slow = { ...exact, 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '1500' };
 const describedChange = {
   'rollguard.io/change-type': 'feature',
   'rollguard.io/lines-added': '20',

@@ -39,8 +39,9 @@ import { waitFor } from '../support/wait.js';
 const chromiumPath = process.env.ROLLGUARD_CHROMIUM ?? '/usr/bin/chromium';
 const screenshots = path.join(repoRoot, 'test-results', 'dashboard');
 
-const good = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
-const errors = { 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
+const exact = { 'sim.rollguard.io/exact': 'true' };
+const good = { ...exact, 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
+const errors = { ...exact, 'sim.rollguard.io/error-rate': '0.3', 'sim.rollguard.io/latency-ms': '20' };
 const describedChange = {
   'rollguard.io/change-type': 'feature',
   'rollguard.io/lines-added': '20',
@@ -160,6 +161,9 @@ describe('score API and dashboard', () => {
           serverDefaults: (manifest, namespace) => defaultedByServer(kubeConfig, manifest, namespace),
           ready: () => controller.hasSynced(),
           logger,
+          // A slow refill, so the burst test sees the limit however long a loaded machine takes to send its
+          // 40 requests (at the default 10 per second, a 2 s spread refilled most of the bucket).
+          limits: { ratePerSecond: 1, burst: 20 },
         },
         dashboard: {
           caches: controller.caches,

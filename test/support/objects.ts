@@ -100,7 +100,15 @@ export interface AssessmentView {
       startedAt?: string;
       message?: string;
       consecutiveFailures?: number;
-      steps?: { metric: string; verdict: string; value?: number; limit?: number; message?: string }[];
+      steps?: {
+        metric: string;
+        verdict: string;
+        value?: number;
+        baseline?: number;
+        limit?: number;
+        message?: string;
+      }[];
+      baselineCounts?: { requests: number; errors: number; latencyTotal?: number };
     };
   };
 }
