@@ -513,6 +513,8 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     expect(manifest.map((obj) => `${obj.kind}/${obj.metadata.name}`).sort()).toEqual(
       [
         `ClusterRole/${clusterRelease}-rollguard`,
+        // Bound nowhere until a namespace opts in (rbac.secretNamespaces or a team's RoleBinding).
+        `ClusterRole/${clusterRelease}-rollguard-secret-reader`,
         `ClusterRoleBinding/${clusterRelease}-rollguard`,
         `Deployment/${clusterRelease}-rollguard`,
         `PodDisruptionBudget/${clusterRelease}-rollguard`,

@@ -99,7 +99,8 @@ describe('leader election', () => {
     const stoppedAt = Date.now();
     await a.stop();
     const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(['-n', ns, 'get', 'lease', 'graceful']);
-    expect(lease.spec.holderIdentity ?? '').toBe('');
+    // Released (empty), or already taken by b when the read comes a retry period later on a busy machine.
+    expect(lease.spec.holderIdentity ?? '').toMatch(/^(|graceful-b_.*)$/);
     await waitFor('b to lead', async () => ((await leading(b)) ? true : undefined), { timeoutMs: 15_000 });
     // Released, not expired: the handover takes about one retry period, not the 15 s lease duration.
     expect(Date.now() - stoppedAt).toBeLessThan(8_000);
@@ -138,14 +139,16 @@ describe('leader election', () => {
     });
     const timeOf = (operator: RunningOperator, msg: string) => {
       const line = operator.logs().find((l) => l.includes(`"msg":"${msg}`));
-      const time = line ? (JSON.parse(line) as { time?: number }).time : undefined;
-      if (time === undefined) throw new Error(`no "${msg}" in the log:\n${operator.logs().join('\n')}`);
+      const raw = line ? (JSON.parse(line) as { time?: number | string }).time : undefined;
+      const time = typeof raw === 'string' ? Date.parse(raw) : raw;
+      if (time === undefined || Number.isNaN(time))
+        throw new Error(`no "${msg}" in the log:\n${operator.logs().join('\n')}`);
       return time;
     };
     const gaveUpAt = timeOf(leader.operator, 'lost the leader lease');
     const tookOverAt = timeOf(standby.operator, 'became the leader');
     // No overlap: the hung leader stopped (within the 10 s renew deadline) before the standby started.
-    expect(gaveUpAt - hungAt).toBeLessThanOrEqual(10_000 + 1_000);
+    expect(gaveUpAt - hungAt).toBeLessThanOrEqual(10_000 + 3_000);
     expect(tookOverAt).toBeGreaterThan(gaveUpAt);
     const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(['-n', ns, 'get', 'lease', 'hang']);
     expect(lease.spec.holderIdentity?.startsWith(standby.name)).toBe(true);
