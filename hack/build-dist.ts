@@ -92,14 +92,18 @@ const bundleOptions = {
   logLevel: 'warning',
 } as const;
 
-async function bundle(): Promise<void> {
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
+/**
+ * The program as one CommonJS file, `rollguard.cjs`, and the retraining thread's script beside it, in `into`.
+ * Run with Node 24 as it is (tests do, under the name kubectl-rollguard), or blessed into the executable.
+ */
+export async function bundle(into: string = work): Promise<void> {
+  rmSync(into, { recursive: true, force: true });
+  mkdirSync(into, { recursive: true });
   // The retraining thread's script first: it is one of the assets the main bundle lists.
   await build({
     ...bundleOptions,
     entryPoints: [path.join(root, 'src/learning/worker-main.ts')],
-    outfile: path.join(work, 'worker-main.js'),
+    outfile: path.join(into, 'worker-main.js'),
     define: { 'import.meta.url': 'globalThis.__rollguardModuleUrl' },
   });
   const digest = createHash('sha256');
@@ -113,7 +117,7 @@ async function bundle(): Promise<void> {
   await build({
     ...bundleOptions,
     entryPoints: [path.join(root, 'src/cli/sea-main.ts')],
-    outfile: path.join(work, 'rollguard.cjs'),
+    outfile: path.join(into, 'rollguard.cjs'),
     define: {
       'import.meta.url': 'globalThis.__rollguardModuleUrl',
       ROLLGUARD_VERSION: JSON.stringify(version),
@@ -278,4 +282,4 @@ function startUp(binary: string): void {
   rmSync(env.HOME, { recursive: true, force: true });
 }
 
-await main();
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) await main();

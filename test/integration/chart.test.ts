@@ -512,6 +512,9 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     expect(manifest.map((obj) => `${obj.kind}/${obj.metadata.name}`).sort()).toEqual(
       [
         `ClusterRole/${clusterRelease}-rollguard`,
+        // Aggregated into the default view, edit and admin roles for people (rbac.aggregateToDefaultRoles).
+        `ClusterRole/${clusterRelease}-rollguard-edit`,
+        `ClusterRole/${clusterRelease}-rollguard-view`,
         `ClusterRoleBinding/${clusterRelease}-rollguard`,
         `Deployment/${clusterRelease}-rollguard`,
         `PodDisruptionBudget/${clusterRelease}-rollguard`,
