@@ -4,13 +4,14 @@
 // rollbacks does not bind a person; every other refusal of the plan holds (a rollback is never rolled back,
 // a GitOps-managed Deployment is paused or left alone as its policy says).
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { AssessmentAction } from '../api/assessment.js';
 import { annotations } from '../controller/annotations.js';
-import { appendActions } from '../controller/assessment-record.js';
 import { currentRollout } from '../controller/rollout.js';
+import type { AssessmentObject } from '../controller/types.js';
 import { isRollbackRevision } from '../controller/verifier.js';
 import { isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import { KubeEventSink } from '../kube/events.js';
-import { KubeClusterWriter } from '../kube/writer.js';
+import { KubeClusterWriter, type ClusterWriter } from '../kube/writer.js';
 import { planRollback, type GitOpsBehaviour, type RollbackPlan } from '../rollback/plan.js';
 import { invocation } from './invocation.js';
 import { assessmentOf, callError, policyOf, readDeployment, replicaSetsOf, whoAmI } from './kube-calls.js';
@@ -129,54 +130,45 @@ async function abort(
   if (plan.kind === 'skip') throw new Refused(result);
 
   const writer = new KubeClusterWriter(kc, fieldManagerFor(by));
-  if (plan.kind === 'undo') {
-    // The Deployment first, guarded by its resourceVersion: a concurrent change makes this fail, not vanish.
-    await writer.jsonPatchDeployment(namespace, name, plan.ops);
-  } else {
-    await writer.mergePatchDeployment(namespace, name, {
-      metadata: {
-        resourceVersion: deployment.metadata?.resourceVersion,
-        annotations: {
-          [annotations.verification]: `failed: ${why}`.slice(0, 1000),
-          [annotations.pausedRevision]: String(revision),
+  // The record first, then the Deployment. Recorded afterwards, the controller could see the rollback first
+  // and record it as its own automatic one (which would also count towards the policy's cap); once the
+  // assessment is closed, the controller leaves it alone. If the Deployment then cannot be patched, the
+  // record is put back as it was.
+  const at = now.toISOString();
+  const record = assessment?.metadata?.name
+    ? await recordAbort(writer, namespace, assessment.metadata.name, {
+        action: { type: 'aborted', at, message: `${why}. ${plan.summary}`.slice(0, 4096), by },
+        phase: plan.kind === 'undo' ? 'RolledBack' : 'Failed',
+        outcome: plan.kind === 'undo' ? 'rolled-back' : 'failed',
+        verificationMessage: `aborted by hand: ${reason}`.slice(0, 4096),
+      }).catch((err: unknown) => new Error(callError(err)))
+    : undefined;
+  try {
+    if (plan.kind === 'undo') {
+      // Guarded by the Deployment's resourceVersion: a concurrent change makes this fail, not vanish.
+      await writer.jsonPatchDeployment(namespace, name, plan.ops);
+    } else {
+      await writer.mergePatchDeployment(namespace, name, {
+        metadata: {
+          resourceVersion: deployment.metadata?.resourceVersion,
+          annotations: {
+            [annotations.verification]: `failed: ${why}`.slice(0, 1000),
+            [annotations.pausedRevision]: String(revision),
+          },
         },
-      },
-      spec: { paused: true },
-    });
+        spec: { paused: true },
+      });
+    }
+  } catch (err) {
+    if (record && !(record instanceof Error)) await record.undo().catch(() => undefined);
+    throw err;
   }
-
   if (!assessment?.metadata?.name) {
     result.notRecorded = `rollguard has no assessment of revision ${revision}`;
+  } else if (record instanceof Error) {
+    result.notRecorded = `the rollback is done, but recording it on RolloutAssessment ${assessment.metadata.name} failed: ${record.message}`;
   } else {
-    const at = now.toISOString();
-    const action = {
-      type: 'aborted' as const,
-      at,
-      message: `${why}. ${plan.summary}`.slice(0, 4096),
-      by,
-    };
-    const verification = {
-      ...(assessment.status?.verification ?? {}),
-      state: 'failed' as const,
-      completedAt: at,
-      message: `aborted by hand: ${reason}`.slice(0, 4096),
-    };
-    const outcome =
-      plan.kind === 'undo' ? { phase: 'RolledBack', outcome: 'rolled-back' } : { phase: 'Failed', outcome: 'failed' };
-    try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await appendActions(writer, namespace, assessment.metadata.name, [action], { ...outcome, verification });
-          break;
-        } catch (err) {
-          // The controller wrote the assessment meanwhile: appendActions reads it fresh on the next try.
-          if (!isConflict(err) || attempt >= 4) throw err;
-        }
-      }
-      result.recordedOn = assessment.metadata.name;
-    } catch (err) {
-      result.notRecorded = `the rollback is done, but recording it on RolloutAssessment ${assessment.metadata.name} failed: ${callError(err)}`;
-    }
+    result.recordedOn = assessment.metadata.name;
   }
   try {
     await new KubeEventSink(kc).emit({
@@ -197,6 +189,69 @@ async function abort(
     io.stderr(`rollguard abort: note: no Event written (${callError(err)})\n`);
   }
   return result;
+}
+
+interface AbortRecord {
+  action: AssessmentAction & { type: 'aborted' };
+  phase: 'RolledBack' | 'Failed';
+  outcome: 'rolled-back' | 'failed';
+  verificationMessage: string;
+}
+
+/**
+ * Appends the abort to the assessment and closes it, guarded by its resourceVersion (a concurrent write by
+ * the controller is a conflict: read again and retry). Returns how to put the record back as it was.
+ */
+async function recordAbort(
+  writer: ClusterWriter,
+  namespace: string,
+  name: string,
+  abort: AbortRecord,
+): Promise<{ undo: () => Promise<void> }> {
+  for (let attempt = 0; ; attempt++) {
+    const before = (await writer.readAssessment(namespace, name)) as AssessmentObject | undefined;
+    if (!before) throw new Error(`RolloutAssessment ${name} is gone`);
+    const status = before.status ?? {};
+    const verification = status.verification ?? {};
+    try {
+      await writer.mergePatchAssessmentStatus(
+        namespace,
+        name,
+        {
+          actions: [...(status.actions ?? []), abort.action],
+          phase: abort.phase,
+          outcome: abort.outcome,
+          verification: { state: 'failed', completedAt: abort.action.at, message: abort.verificationMessage },
+        },
+        before.metadata?.resourceVersion,
+      );
+    } catch (err) {
+      if (isConflict(err) && attempt < 4) continue;
+      throw err;
+    }
+    return {
+      undo: async () => {
+        const now = (await writer.readAssessment(namespace, name)) as AssessmentObject | undefined;
+        if (!now) return;
+        // A merge patch replaces arrays whole and removes fields set to null: exactly the fields as before.
+        await writer.mergePatchAssessmentStatus(
+          namespace,
+          name,
+          {
+            actions: (now.status?.actions ?? []).filter((a) => !(a.type === 'aborted' && a.at === abort.action.at)),
+            phase: status.phase ?? null,
+            outcome: status.outcome ?? null,
+            verification: {
+              state: verification.state ?? null,
+              completedAt: verification.completedAt ?? null,
+              message: verification.message ?? null,
+            },
+          },
+          now.metadata?.resourceVersion,
+        );
+      },
+    };
+  }
 }
 
 export async function runAbortCommand(argv: string[], io: CommandIO = processIO): Promise<number> {
