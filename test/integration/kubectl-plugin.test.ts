@@ -149,8 +149,29 @@ describe('kubectl rollguard: the plugin on PATH, run by people with view and edi
       prometheus: { address: inject('prometheusUrl'), timeout: '2s' },
       metrics: { rateWindow: '10s' },
       verification: { interval: '2s' },
-      // A safe rollout stays under verification long enough to abort it; an approved risky one passes soon.
-      levels: { safe: { verificationWindow: '10m' }, block: { verificationWindow: '6s', pause: true } },
+      // An approved risky rollout passes soon (strictness follows risk: no level may watch longer than block).
+      levels: {
+        safe: { verificationWindow: '6s' },
+        monitor: { verificationWindow: '6s' },
+        rollbackReady: { verificationWindow: '6s' },
+        block: { verificationWindow: '6s', pause: true },
+      },
+    });
+    // The cart stays under verification long enough to abort it: a policy of its own, preferred by priority.
+    await applyPolicy(appNs, 'slow', {
+      selector: { matchLabels: { tier: 'slow' } },
+      priority: 10,
+      mode: 'enforce',
+      prometheus: { address: inject('prometheusUrl'), timeout: '2s' },
+      metrics: { rateWindow: '10s' },
+      verification: { interval: '2s' },
+      levels: { safe: { verificationWindow: '10m' }, block: { pause: false } },
+    });
+    await applyDeployment({
+      namespace: appNs,
+      name: 'cart',
+      labels: { tier: 'slow' },
+      annotations: { ...safeChange, ...good },
     });
     await applyDeployment({ namespace: appNs, name: 'shop', annotations: { ...safeChange, ...good } });
     await waitFor(
@@ -259,52 +280,55 @@ describe('kubectl rollguard: the plugin on PATH, run by people with view and edi
     const reason = 'customers in the EU see checkout errors';
     await applyDeployment({
       namespace: appNs,
-      name: 'shop',
+      name: 'cart',
+      labels: { tier: 'slow' },
       annotations: { ...safeChange, ...good, 'rollguard.io/lines-added': '31' },
       image: 'registry.example/shop:2.1.0',
     });
     await waitFor(
-      'revision 3 verifying',
+      'revision 2 verifying',
       async () =>
-        (await assessmentOf(appNs, 'shop', 3))?.status?.verification?.state === 'running' ? true : undefined,
+        (await assessmentOf(appNs, 'cart', 2))?.status?.verification?.state === 'running' ? true : undefined,
       { timeoutMs: 60_000, intervalMs: 250 },
     );
-    const watch = follow('viewer', ['rollguard', 'status', 'deploy/shop', '-w']);
+    const watch = follow('viewer', ['rollguard', 'status', 'deploy/cart', '-w']);
     try {
-      await waitFor('status -w to follow revision 3', () =>
+      await waitFor('status -w to follow revision 2', () =>
         Promise.resolve(
-          watch.output().includes('shop revision 3 (safe): verifying on live metrics') ? true : undefined,
+          /cart revision 2 \([\w-]+\): verifying on live metrics/.test(watch.output()) ? true : undefined,
         ),
       );
-      const noReason = await asUser('editor', ['rollguard', 'abort', 'deploy/shop']);
+      const noReason = await asUser('editor', ['rollguard', 'abort', 'deploy/cart']);
       expect(noReason.code).toBe(2);
       expect(noReason.stderr).toContain('say why with --reason');
 
-      const aborted = await asUser('editor', ['rollguard', 'abort', 'deploy/shop', '--reason', reason]);
+      const aborted = await asUser('editor', ['rollguard', 'abort', 'deploy/cart', '--reason', reason]);
       expect(aborted.code).toBe(0);
-      expect(aborted.stdout).toContain(`Rolled back ${appNs}/shop from revision 3 to the template of revision 2.`);
-      expect(aborted.stdout).toContain('Recorded on RolloutAssessment shop-3 as aborted by');
+      expect(aborted.stdout).toContain(`Rolled back ${appNs}/cart from revision 2 to the template of revision 1.`);
+      expect(aborted.stdout).toContain('Recorded on RolloutAssessment cart-2 as aborted by');
 
       expect(await watch.exited).toBe(1);
-      expect(watch.output()).toContain(
-        `shop revision 3 (safe): rolled back: aborted by system:serviceaccount:${appNs}:editor: ${reason}`,
+      expect(watch.output()).toMatch(
+        new RegExp(
+          `cart revision 2 \\([\\w-]+\\): rolled back: aborted by system:serviceaccount:${appNs}:editor: ${reason}`,
+        ),
       );
     } finally {
       watch.stop();
     }
-    const d = await getDeployment(appNs, 'shop');
-    expect(d.metadata.annotations?.['rollguard.io/rolled-back-from']).toBe('3');
+    const d = await getDeployment(appNs, 'cart');
+    expect(d.metadata.annotations?.['rollguard.io/rolled-back-from']).toBe('2');
     const image = await kubectl([
       '-n',
       appNs,
       'get',
       'deployment',
-      'shop',
+      'cart',
       '-o',
       'jsonpath={.spec.template.spec.containers[0].image}',
     ]);
-    expect(image).toBe('registry.example/shop:2.0.0');
-    const ra = await assessmentOf(appNs, 'shop', 3);
+    expect(image).toBe('registry.example/shop:1.0.0');
+    const ra = await assessmentOf(appNs, 'cart', 2);
     expect(ra?.status?.outcome).toBe('rolled-back');
     expect(ra?.status?.phase).toBe('RolledBack');
     const abortAction = ra?.status?.actions?.find((a) => a.type === 'aborted');
@@ -315,26 +339,26 @@ describe('kubectl rollguard: the plugin on PATH, run by people with view and edi
 
     // The new revision is itself a rollback: aborting it is refused, nothing changes.
     await waitFor(
-      'revision 4',
+      'revision 3',
       async () =>
-        (await getDeployment(appNs, 'shop')).metadata.annotations?.['rollguard.io/assessed-revision'] === '4'
+        (await getDeployment(appNs, 'cart')).metadata.annotations?.['rollguard.io/assessed-revision'] === '3'
           ? true
           : undefined,
       { timeoutMs: 30_000, intervalMs: 250 },
     );
-    const refused = await asUser('editor', ['rollguard', 'abort', 'deploy/shop', '--reason', 'again']);
+    const refused = await asUser('editor', ['rollguard', 'abort', 'deploy/cart', '--reason', 'again']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('never rolls back a rollback');
   });
 
   it('a viewer reads history and explain, with the abort in them', async () => {
-    const history = await asUser('viewer', ['rollguard', 'history', 'shop']);
+    const history = await asUser('viewer', ['rollguard', 'history']);
     expect(history.stderr).toBe('');
     expect(history.code).toBe(0);
-    expect(history.stdout).toMatch(/\nshop +3 +\S+ +[\d.]+ +safe +\S*aborted\S* +rolled-back\n/);
+    expect(history.stdout).toMatch(/\ncart +2 +\S+ +[\d.]+ +\S+ +\S*aborted\S* +rolled-back\n/);
     expect(history.stdout).toMatch(/\nshop +2 +\S+ +[\d.]+ +block +\S*approved\S* +succeeded\n/);
 
-    const explain = await asUser('viewer', ['rollguard', 'explain', 'shop/3']);
+    const explain = await asUser('viewer', ['rollguard', 'explain', 'cart/2']);
     expect(explain.code).toBe(0);
     expect(explain.stdout).toMatch(/aborted +system:serviceaccount:\S+:editor +aborted by .*customers in the EU/);
     expect(explain.stdout).toContain('Outcome: rolled-back');
