@@ -14,7 +14,7 @@ import { KubeEventSink } from '../kube/events.js';
 import { KubeClusterWriter, type ClusterWriter } from '../kube/writer.js';
 import { planRollback, type GitOpsBehaviour, type RollbackPlan } from '../rollback/plan.js';
 import { invocation } from './invocation.js';
-import { assessmentOf, callError, policyOf, readDeployment, replicaSetsOf, whoAmI } from './kube-calls.js';
+import { assessmentOf, callError, unknownUser, policyOf, readDeployment, replicaSetsOf, whoAmI } from './kube-calls.js';
 import { errorLine, nowOf, parseCommandLine, processIO, toJson, UsageError, type CommandIO } from './output.js';
 import { clusterFrom, kubeOptions, kubeOptionsHelp } from './plugin-options.js';
 import { fieldManagerFor, parseDeploymentTarget, parseRevision } from './target.js';
@@ -85,7 +85,7 @@ async function abort(
   expected: number | undefined,
 ): Promise<AbortResult> {
   const user = await whoAmI(kc);
-  const by = user ?? 'kubectl-rollguard';
+  const by = user ?? unknownUser;
   const deployment = await readDeployment(kc, namespace, name);
   const replicaSets = await replicaSetsOf(kc, deployment);
   const rollout = currentRollout(deployment, replicaSets);
@@ -129,7 +129,7 @@ async function abort(
   };
   if (plan.kind === 'skip') throw new Refused(result);
 
-  const writer = new KubeClusterWriter(kc, fieldManagerFor(by));
+  const writer = new KubeClusterWriter(kc, fieldManagerFor(user ?? ''));
   // The record first, then the Deployment. Recorded afterwards, the controller could see the rollback first
   // and record it as its own automatic one (which would also count towards the policy's cap); once the
   // assessment is closed, the controller leaves it alone. If the Deployment then cannot be patched, the

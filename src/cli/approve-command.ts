@@ -7,7 +7,7 @@ import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@ku
 import { annotations } from '../controller/annotations.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
 import { invocation } from './invocation.js';
-import { callError, currentRevision, readDeployment, whoAmI } from './kube-calls.js';
+import { unknownUser, callError, currentRevision, readDeployment, whoAmI } from './kube-calls.js';
 import { errorLine, parseCommandLine, processIO, toJson, UsageError, type CommandIO } from './output.js';
 import { clusterFrom, kubeOptions, kubeOptionsHelp } from './plugin-options.js';
 import { fieldManagerFor, parseDeploymentTarget, parseRevision } from './target.js';
@@ -58,7 +58,7 @@ async function approve(
   asked: number | undefined,
 ): Promise<ApproveResult> {
   const user = await whoAmI(kc);
-  const by = user ?? 'kubectl-rollguard';
+  const by = user ?? unknownUser;
   for (let attempt = 0; ; attempt++) {
     const deployment = await readDeployment(kc, namespace, name);
     const current = currentRevision(deployment);
@@ -87,7 +87,7 @@ async function approve(
       await kc
         .makeApiClient(AppsV1Api)
         .patchNamespacedDeployment(
-          { namespace, name, body: patch, fieldManager: fieldManagerFor(by) },
+          { namespace, name, body: patch, fieldManager: fieldManagerFor(user ?? '') },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
         );
       return { namespace, deployment: name, revision, by, wasPaused, alreadyApproved: false };

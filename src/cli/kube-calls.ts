@@ -46,6 +46,9 @@ export function callError(err: unknown, ms: number = apiDeadlineMs): string {
   return code === 403 ? `forbidden: ${message}` : message;
 }
 
+/** Recorded when the API server will not say who is calling (SelfSubjectReview unavailable). */
+export const unknownUser = 'an unknown user (the API server did not say; see its audit log)';
+
 /**
  * Who the API server says is calling (authentication.k8s.io/v1 SelfSubjectReview, GA since 1.28; any
  * authenticated user may ask). Undefined when the server cannot say: the caller then records no name.
