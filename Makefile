@@ -118,6 +118,10 @@ e2e-kind: deps tools ## End-to-end on kind (needs Docker): build the image, inst
 dist: deps ## One self-contained linux-amd64 executable, the krew plugin and manifest, the packaged chart, SHA256SUMS
 	tsx hack/build-dist.ts $(if $(wildcard $(HOME)/.cache/rollguard/tools/bin/helm),,$(if $(shell command -v helm),,--no-chart))
 
+.PHONY: bench-dist
+bench-dist: dist ## The single executable's size and start-up time (--version, --help, an offline score)
+	tsx bench/dist.ts
+
 .PHONY: sbom
 sbom: deps ## A CycloneDX bill of materials of the npm packages rollguard ships, in dist/sbom.cdx.json
 	@mkdir -p dist
