@@ -36,6 +36,12 @@ describe('asInvoked', () => {
       ].join('\n'),
     );
   });
+  it('never doubles kubectl in text already written for the plugin', () => {
+    expect(asInvoked('approve it: kubectl rollguard approve deploy/x', 'kubectl rollguard')).toBe(
+      'approve it: kubectl rollguard approve deploy/x',
+    );
+  });
+
   it('leaves text alone for plain rollguard', () => {
     expect(asInvoked('Usage: rollguard status', 'rollguard')).toBe('Usage: rollguard status');
   });

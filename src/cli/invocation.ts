@@ -25,8 +25,9 @@ export const commandNames = [
   'status',
   'completion',
 ] as const;
+// Not after "kubectl ": text already written for the plugin (`${invocation} status …`) stays as it is.
 const asCommand = new RegExp(
-  `(^|[\\s'\`"(])rollguard (?=(${[...commandNames, '<command>'].join('|')})(?![\\w-]))`,
+  `(^|[\\s'\`"(])(?<!kubectl )rollguard (?=(${[...commandNames, '<command>'].join('|')})(?![\\w-]))`,
   'gm',
 );
 

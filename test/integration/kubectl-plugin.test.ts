@@ -221,9 +221,14 @@ describe('kubectl rollguard: the plugin on PATH, run by people with view and edi
         intervalMs: 200,
       },
     );
+    // The gate is the Deployment's: paused, and rollguard's mark of the revision it paused. (The assessment's
+    // phase may already say Verifying: new pods that started before the pause are verified meanwhile.)
     await waitFor(
-      'the pause recorded',
-      async () => ((await assessmentOf(appNs, 'shop', 2))?.status?.phase === 'Paused' ? true : undefined),
+      'rollguard to mark revision 2 as paused by it',
+      async () =>
+        (await getDeployment(appNs, 'shop')).metadata.annotations?.['rollguard.io/paused-revision'] === '2'
+          ? true
+          : undefined,
       { timeoutMs: 30_000, intervalMs: 200 },
     );
 
