@@ -30,6 +30,22 @@ function cacheRoots(): string[] {
   return roots;
 }
 
+/**
+ * mkdir -p one level at a time from the nearest existing ancestor. Node's recursive mkdirSync never returns
+ * on some paths (under /proc it loops between EEXIST and ENOENT); this fails on the first level it cannot make.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const level of missing) mkdirSync(level, { mode: 0o755 });
+}
+
 interface Sea {
   isSea(): boolean;
   getRawAsset(name: string): ArrayBuffer;
@@ -45,7 +61,7 @@ function unpack(sea: Sea, assets: { names: string[]; digest: string }): string |
     try {
       for (const name of assets.names) {
         const file = path.join(staging, name);
-        mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+        makeDirs(path.dirname(file));
         writeFileSync(file, new Uint8Array(sea.getRawAsset(name)), { mode: 0o644 });
       }
       writeFileSync(path.join(staging, '.complete'), assets.digest);

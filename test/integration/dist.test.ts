@@ -134,7 +134,9 @@ describe('make dist: one file to install, run where there is no Node', () => {
   it('says what it cannot find when it cannot unpack its files, and scores with the rules', async () => {
     const manifest = path.join(home, 'checkout-safe.json');
     await writeFile(manifest, deploymentManifest({ namespace: 'shop', name: 'checkout', annotations: safeChange }));
-    const nowhere = '/proc/rollguard-cannot-write-here';
+    // Below a plain file no directory can be made, whoever runs the test (root ignores permissions).
+    await writeFile(path.join(home, 'a-file'), '');
+    const nowhere = path.join(home, 'a-file', 'cache');
     const scored = await kubectl(['rollguard', 'score', '-f', manifest, '--no-cluster'], {
       HOME: nowhere,
       TMPDIR: nowhere,
