@@ -3,7 +3,7 @@
 // plugin on PATH (no Node), offline and against the local cluster; the krew archive and manifest and the
 // checksums agree with the files; the packaged chart carries its Artifact Hub metadata; the SBOM is CycloneDX
 // with a purl for every component and the packages rollguard ships.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,7 +14,6 @@ import { repoRoot } from '../harness/tools.js';
 import { riskyChange, safeChange } from '../support/changes.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import { applyDeployment, applyPolicy, assessmentOf, deploymentManifest } from '../support/objects.js';
-import { startOperator, type RunningOperator } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
 interface Result {
@@ -46,7 +45,7 @@ describe('make dist: one file to install, run where there is no Node', () => {
   let home = '';
   let bin = '';
   let ns = '';
-  let operator: RunningOperator | undefined;
+  let operator: ChildProcess | undefined;
   let version = '';
 
   /** kubectl with a PATH of the plugin's directory and kubectl's own, nothing else. */
@@ -78,7 +77,23 @@ describe('make dist: one file to install, run where there is no Node', () => {
       selector: { matchLabels: { 'rollguard.io/enabled': 'true' } },
       thresholds: { monitor: 0.3, rollbackReady: 0.45, block: 0.6 },
     });
-    operator = await startOperator();
+    // The operator is the executable too: `rollguard controller`, the program the image runs.
+    let logs = '';
+    const controller = spawn(
+      path.join(bin, 'kubectl-rollguard'),
+      ['controller', `--kubeconfig=${inject('kubeconfig')}`, '--metrics-address=127.0.0.1:0', '--no-learning'],
+      { cwd: home, env: { PATH: bin, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    operator = controller;
+    controller.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    controller.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    await waitFor(
+      "the executable's controller to serve its metrics",
+      () => Promise.resolve(/"metricsPort":\d+/.test(logs) ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs}`);
+    });
     await applyDeployment({ namespace: ns, name: 'web', annotations: safeChange });
     await waitFor(
       'web revision 1 assessed',
@@ -91,7 +106,12 @@ describe('make dist: one file to install, run where there is no Node', () => {
   }, 600_000);
 
   afterAll(async () => {
-    await operator?.stop();
+    const running = operator?.exitCode === null ? operator : undefined;
+    if (running) {
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    }
     if (ns) await deleteNamespace(ns);
     if (home) await rm(home, { recursive: true, force: true });
   });
