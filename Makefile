@@ -118,6 +118,20 @@ image: ## Build the controller image (needs Docker)
 e2e-kind: deps tools ## End-to-end on kind (needs Docker): build the image, install the chart, see a rollout assessed
 	hack/e2e-kind.sh
 
+.PHONY: dist
+dist: deps ## One self-contained linux-amd64 executable, the krew plugin and manifest, the packaged chart, SHA256SUMS
+	tsx hack/build-dist.ts $(if $(wildcard $(HOME)/.cache/rollguard/tools/bin/helm),,$(if $(shell command -v helm),,--no-chart))
+
+.PHONY: bench-dist
+bench-dist: dist ## The single executable's size and start-up time (--version, --help, an offline score)
+	tsx bench/dist.ts
+
+.PHONY: sbom
+sbom: deps ## A CycloneDX bill of materials of the npm packages rollguard ships, in dist/sbom.cdx.json
+	@mkdir -p dist
+	cyclonedx-npm --omit dev --spec-version 1.6 --output-reproducible --validate --output-format JSON --output-file dist/sbom.cdx.json
+	@echo "dist/sbom.cdx.json: $$(jq '.components | length' dist/sbom.cdx.json 2>/dev/null || echo '?') components"
+
 .PHONY: format
 format: deps ## Rewrite files with prettier
 	npm run -s format

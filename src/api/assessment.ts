@@ -100,6 +100,7 @@ export const actionTypes = [
   'rolled-back-by-hand',
   'skipped-rollback',
   'gitops-paused',
+  'aborted',
 ] as const;
 export type ActionType = (typeof actionTypes)[number];
 
@@ -122,7 +123,7 @@ const actionSchema = z
     type: z
       .enum(actionTypes)
       .describe(
-        'What was done: annotated (the Deployment), event (emitted), paused, resumed, approved, pre-approved (approved before it was paused), resumed-by-hand (kubectl rollout resume without approval), verified, verification-held (Prometheus down or no data: nothing done), rolled-back, rolled-back-by-hand (someone undid it), skipped-rollback (a rollback was due but not done, e.g. cap reached), or gitops-paused (paused instead of undone because Argo CD or Flux manages it).',
+        'What was done: annotated (the Deployment), event (emitted), paused, resumed, approved, pre-approved (approved before it was paused), resumed-by-hand (kubectl rollout resume without approval), verified, verification-held (Prometheus down or no data: nothing done), rolled-back, rolled-back-by-hand (someone undid it), skipped-rollback (a rollback was due but not done, e.g. cap reached), gitops-paused (paused instead of undone because Argo CD or Flux manages it), or aborted (a person rolled it back with rollguard abort; the message gives their reason).',
       ),
     at: dateTimeSchema.describe('When it was done.'),
     message: z.string().max(4096).describe('What happened and why, in a sentence.'),
@@ -130,7 +131,7 @@ const actionSchema = z
       .string()
       .max(512)
       .optional()
-      .describe('Who did it: rollguard, or the user who approved (from the approve annotation).'),
+      .describe('Who did it: rollguard, or the user who approved (from the approve annotation) or aborted.'),
   })
   .describe('One thing rollguard did, or saw done, to this rollout.');
 

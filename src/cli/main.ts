@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The `rollguard` command: dispatches to one subcommand. Each subcommand lives in its own module and is
-// loaded only when used, so `rollguard --help` stays instant.
+// loaded only when used, so `rollguard --help` stays instant. Installed as `kubectl-rollguard` too, it is a
+// kubectl plugin (`kubectl rollguard status deploy/checkout`), and as `kubectl_complete-rollguard` it answers
+// kubectl's completion requests.
 import { readFileSync } from 'node:fs';
+import { asInvoked, invocation } from './invocation.js';
 
 interface Command {
   summary: string;
@@ -37,9 +40,29 @@ const commands: Record<string, Command> = {
     summary: 'Show one assessment in full: features, reasons, actions, verification steps, outcome',
     run: async (argv) => (await import('./explain-command.js')).runExplainCommand(argv),
   },
+  approve: {
+    summary: 'Approve a rollout rollguard paused (the current revision, or --revision N); records who approved',
+    run: async (argv) => (await import('./approve-command.js')).runApproveCommand(argv),
+  },
+  abort: {
+    summary: 'Roll the current revision back now, recorded as a manual abort with your reason',
+    run: async (argv) => (await import('./abort-command.js')).runAbortCommand(argv),
+  },
+  status: {
+    summary: 'Where a rollout stands: level, reasons, gate, verification, what happens next (-w follows it)',
+    run: async (argv) => (await import('./status-command.js')).runStatusCommand(argv),
+  },
+  completion: {
+    summary: 'Print the shell completion script (bash or zsh)',
+    run: async (argv) => (await import('./completion-command.js')).runCompletionCommand(argv),
+  },
 };
 
+/** The single executable sets this at build time (it has no package.json beside it). */
+declare const ROLLGUARD_VERSION: string | undefined;
+
 function version(): string {
+  if (typeof ROLLGUARD_VERSION === 'string') return ROLLGUARD_VERSION;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
       version: string;
@@ -52,7 +75,8 @@ function version(): string {
 
 function help(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
-  return `rollguard — scores every Deployment rollout for risk, pauses the risky ones, verifies the new version
+  return asInvoked(
+    `rollguard — scores every Deployment rollout for risk, pauses the risky ones, verifies the new version
 on live Prometheus metrics, and rolls back when it degrades.
 
 Usage: rollguard <command> [options]
@@ -63,25 +87,41 @@ ${Object.entries(commands)
   .join('\n')}
 
 Run 'rollguard <command> --help' for a command's options and examples.
-`;
+`,
+    invocation,
+  );
 }
 
 async function main(argv: string[]): Promise<number> {
+  // kubectl (1.26+) completes `kubectl rollguard …` by running kubectl_complete-rollguard with the words.
+  if ((process.argv[1]?.split('/').pop() ?? '').startsWith('kubectl_complete-')) {
+    return (await import('./completion-command.js')).runCompleteRequest(argv);
+  }
   const [name, ...rest] = argv;
+  if (name === '__complete') return (await import('./completion-command.js')).runCompleteRequest(rest);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === 'version') {
-    process.stdout.write(`rollguard ${version()}\n`);
+    process.stdout.write(`${invocation} ${version()}\n`);
     return 0;
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`rollguard: unknown command "${name}". Run 'rollguard --help' for the list.\n`);
+    process.stderr.write(`${invocation}: unknown command "${name}". Run '${invocation} --help' for the list.\n`);
     return 2;
   }
   return command.run(rest);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// Not a top-level await: the single executable runs this file as CommonJS, which has none.
+void main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${invocation}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

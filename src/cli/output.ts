@@ -7,6 +7,7 @@ import https from 'node:https';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kube/config.js';
+import { asInvoked, invocation } from './invocation.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Writing
@@ -29,8 +30,9 @@ async function readProcessStdin(): Promise<string> {
 }
 
 export const processIO: CommandIO = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  // Help and hints name the command as it was called: `kubectl rollguard status …` for the kubectl plugin.
+  stdout: (text) => process.stdout.write(asInvoked(text, invocation)),
+  stderr: (text) => process.stderr.write(asInvoked(text, invocation)),
   stderrIsTTY: process.stderr.isTTY,
   readStdin: readProcessStdin,
 };

@@ -37,21 +37,25 @@ export class KubeClusterWriter implements ClusterWriter {
   private readonly apps: AppsV1Api;
   private readonly custom: CustomObjectsApi;
 
-  constructor(kc: KubeConfig) {
+  /** `fieldManager`: whose writes these are in managedFields; a person's, when the CLI writes for them. */
+  constructor(
+    kc: KubeConfig,
+    private readonly fieldManager = 'rollguard',
+  ) {
     this.apps = kc.makeApiClient(AppsV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
   mergePatchDeployment(namespace: string, name: string, patch: object): Promise<V1Deployment> {
     return this.apps.patchNamespacedDeployment(
-      { namespace, name, body: patch, fieldManager: 'rollguard' },
+      { namespace, name, body: patch, fieldManager: this.fieldManager },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }
 
   jsonPatchDeployment(namespace: string, name: string, ops: JsonPatchOp[]): Promise<V1Deployment> {
     return this.apps.patchNamespacedDeployment(
-      { namespace, name, body: ops, fieldManager: 'rollguard' },
+      { namespace, name, body: ops, fieldManager: this.fieldManager },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
   }
@@ -74,7 +78,7 @@ export class KubeClusterWriter implements ClusterWriter {
       ...assessmentResource,
       namespace,
       body,
-      fieldManager: 'rollguard',
+      fieldManager: this.fieldManager,
     })) as object;
   }
 
@@ -94,14 +98,14 @@ export class KubeClusterWriter implements ClusterWriter {
   ): Promise<object> {
     const body = resourceVersion === undefined ? { status } : { metadata: { resourceVersion }, status };
     return (await this.custom.patchNamespacedCustomObjectStatus(
-      { ...assessmentResource, namespace, name, body, fieldManager: 'rollguard' },
+      { ...assessmentResource, namespace, name, body, fieldManager: this.fieldManager },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as object;
   }
 
   async mergePatchPolicyStatus(namespace: string, name: string, status: object): Promise<object> {
     return (await this.custom.patchNamespacedCustomObjectStatus(
-      { ...policyResource, namespace, name, body: { status }, fieldManager: 'rollguard' },
+      { ...policyResource, namespace, name, body: { status }, fieldManager: this.fieldManager },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     )) as object;
   }

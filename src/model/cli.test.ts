@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { MODEL_HELP, runModelCommand, type CommandIO } from './cli.js';
+import { EVALUATE_HELP, MODEL_HELP, TRAIN_HELP, runModelCommand, type CommandIO } from './cli.js';
 import { loadForest } from './forest.js';
 import { loadModelDir } from './store.js';
 import { syntheticRows } from './testing.js';
@@ -140,6 +140,28 @@ describe('rollguard model train', () => {
     expect(card).toContain('rollguard model train --data');
   });
 
+  it('skips rows without a time and says how many, in training and in evaluation', async () => {
+    const text = await readFile(csv, 'utf8');
+    const lines = text.trimEnd().split('\n');
+    // Three rows lose their time: NA, empty, null.
+    const gappy = lines.map((line, i) =>
+      i === 5 || i === 50 || i === 150 ? line.replace(/,2024-[^,]+,/, `,${['NA', '', 'null'][i % 3] ?? ''},`) : line,
+    );
+    const file = path.join(dir, 'gappy.csv');
+    await writeFile(file, `${gappy.join('\n')}\n`);
+    const evaluated = capture();
+    const args = ['--data', file, '--label', 'risky', '--time', 'when', '--trees', '5'];
+    expect(await runModelCommand(['evaluate', ...args], evaluated)).toBe(0);
+    expect(evaluated.out).toContain('rows       397 (');
+    expect(evaluated.out).toContain('; 3 rows without a time skipped');
+    const json = capture();
+    expect(await runModelCommand(['evaluate', ...args, '--json'], json)).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ rows: 397, skippedWithoutTime: 3 });
+    const trained = capture();
+    expect(await runModelCommand(['train', ...args, '--out', path.join(dir, 'gappy')], trained)).toBe(0);
+    expect(trained.out).toContain('trained on 397 rows; 3 rows without a time skipped (missing when: NA or empty)');
+  });
+
   it('trains without a time column (no evaluation)', async () => {
     const out = path.join(dir, 'plain');
     const io = capture();
@@ -153,10 +175,26 @@ describe('rollguard model train', () => {
 });
 
 describe('usage', () => {
-  it.each([[['--help']], [['train', '--help']], [['help']]])('%j prints help', async (argv) => {
+  it.each([
+    [['--help'], MODEL_HELP],
+    [['help'], MODEL_HELP],
+    [['train', '--help'], TRAIN_HELP],
+    [['evaluate', '-h'], EVALUATE_HELP],
+  ])('%j prints its own help', async (argv, help) => {
     const io = capture();
     expect(await runModelCommand(argv, io)).toBe(0);
-    expect(io.out).toBe(MODEL_HELP);
+    expect(io.out).toBe(help);
+  });
+
+  it("each command documents its own flags and not the other's", () => {
+    expect(TRAIN_HELP).toMatch(/^Usage: rollguard model train /);
+    expect(TRAIN_HELP).toContain('--out DIR');
+    expect(TRAIN_HELP).toContain('--name NAME');
+    expect(TRAIN_HELP).not.toContain('--json');
+    expect(EVALUATE_HELP).toMatch(/^Usage: rollguard model evaluate /);
+    expect(EVALUATE_HELP).toContain('--json');
+    expect(EVALUATE_HELP).toContain('--time COL              time column to order the rows by (required)');
+    expect(EVALUATE_HELP).not.toContain('--out');
   });
 
   const errors: { argv: string[]; message: string | RegExp }[] = [

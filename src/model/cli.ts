@@ -37,6 +37,18 @@ const processIO: CommandIO = {
   stderr: (text) => process.stderr.write(text),
 };
 
+const DATA_HELP = `Data:
+  Every numeric column other than --label, --time and --exclude is a feature. Labels are 0/1 or true/false
+  (1 = risky). NA, N/A, null and empty cells are missing (filled with -1). --time holds numbers (e.g. unix
+  seconds) or dates (2021-03-04, 2003/10/10 16:10); rows whose time is missing are skipped, and the output
+  says how many. When every feature column is named after the feature contract (files_changed,
+  lines_added, ...), the model scores the operator's feature vectors.`;
+
+const FOREST_OPTIONS_HELP = `  --trees N               trees in the forest (default ${DEFAULT_FOREST_OPTIONS.trees})
+  --seed N                random seed (default ${DEFAULT_FOREST_OPTIONS.seed})
+  --min-samples-leaf N    fewest rows in a leaf (default ${DEFAULT_FOREST_OPTIONS.minSamplesLeaf}); larger = smaller model
+  --max-depth N           depth limit (default none)`;
+
 export const MODEL_HELP = `Usage: rollguard model <command> [options]
 
 Train and evaluate rollguard's change-risk model (a random forest) on a CSV of past changes.
@@ -46,21 +58,16 @@ Commands:
              With --time, the card also reports a time-ordered evaluation (older rows train, newer test).
   evaluate   Sort by --time, train on the oldest --train-fraction, test on the newer rest, print the figures.
 
-Data:
-  Every numeric column other than --label, --time and --exclude is a feature. Labels are 0/1 or true/false
-  (1 = risky). NA, N/A, null and empty cells are missing (filled with -1). --time holds numbers (e.g. unix
-  seconds) or dates (2021-03-04, 2003/10/10 16:10). When every feature column is named after the feature
-  contract (files_changed, lines_added, ...), the model scores the operator's feature vectors.
+Run 'rollguard model train --help' or 'rollguard model evaluate --help' for each command's options.
+
+${DATA_HELP}
 
 Options:
   --data FILE             CSV with a header row (required)
   --label COL             label column (required)
   --time COL              time column (required by evaluate)
   --exclude COL,...       columns that must not be features (ids, leaks)
-  --trees N               trees in the forest (default ${DEFAULT_FOREST_OPTIONS.trees})
-  --seed N                random seed (default ${DEFAULT_FOREST_OPTIONS.seed})
-  --min-samples-leaf N    fewest rows in a leaf (default ${DEFAULT_FOREST_OPTIONS.minSamplesLeaf}); larger = smaller model
-  --max-depth N           depth limit (default none)
+${FOREST_OPTIONS_HELP}
   --train-fraction F      share of oldest rows to train on when evaluating (default 0.7)
   --out DIR               where train writes the model (required by train)
   --name NAME             model version prefix for train (default "model")
@@ -71,6 +78,54 @@ Examples:
   rollguard model evaluate --data apachejit.csv --label buggy --time author_date --exclude commit_id,year
   rollguard model evaluate --data kamei-jdt.csv --label bug --time commitdate --exclude transactionid --json
   rollguard model train --data outcomes.csv --label rolled_back --time finished_at --out models/mine
+`;
+
+export const TRAIN_HELP = `Usage: rollguard model train --data FILE --label COL --out DIR [options]
+
+Trains the risk model (a random forest) on every row of a CSV of past changes and writes model.json,
+meta.json and MODEL_CARD.md to --out, ready for 'rollguard controller --model-dir DIR'. With --time the
+card also reports a time-ordered evaluation (the oldest --train-fraction trains, the newer rest tests).
+
+${DATA_HELP}
+
+Options:
+  --data FILE             CSV with a header row (required)
+  --label COL             label column, 0/1 or true/false (required)
+  --out DIR               where to write the model (required)
+  --time COL              time column: adds a time-ordered evaluation to the card
+  --exclude COL,...       columns that must not be features (ids, leaks)
+${FOREST_OPTIONS_HELP}
+  --train-fraction F      share of oldest rows to train on for the card's evaluation (default 0.7)
+  --name NAME             model version prefix (default "model")
+  -h, --help              this help
+
+Examples:
+  rollguard model train --data outcomes.csv --label rolled_back --time finished_at --out models/mine
+  rollguard model train --data apachejit.csv --label buggy --exclude commit_id,year --trees 100 --out models/big
+`;
+
+export const EVALUATE_HELP = `Usage: rollguard model evaluate --data FILE --label COL --time COL [options]
+
+Measures how well the risk model would have predicted the past: sorts the rows by --time, trains on the
+oldest --train-fraction and tests on the newer rest, then prints AUC, precision, recall and F1 at the
+threshold, the confusion counts, how many risky changes land in the riskiest 10 % and 20 %, and which
+features mattered. Nothing is written.
+
+${DATA_HELP}
+
+Options:
+  --data FILE             CSV with a header row (required)
+  --label COL             label column, 0/1 or true/false (required)
+  --time COL              time column to order the rows by (required)
+  --exclude COL,...       columns that must not be features (ids, leaks)
+  --train-fraction F      share of oldest rows to train on (default 0.7)
+${FOREST_OPTIONS_HELP}
+  --json                  print one JSON object
+  -h, --help              this help
+
+Examples:
+  rollguard model evaluate --data apachejit.csv --label buggy --time author_date --exclude commit_id,year
+  rollguard model evaluate --data kamei-jdt.csv --label bug --time commitdate --exclude transactionid --json
 `;
 
 /** A usage problem: reported as one line, exit code 2. */
@@ -176,6 +231,12 @@ function rankedImportances(names: readonly string[], importances: readonly numbe
     .sort((a, b) => b[1] - a[1]);
 }
 
+/** The rows left out for a missing time, as a clause: "; 3 rows without a time skipped". */
+function skippedText(dataset: Dataset): string {
+  const n = dataset.skippedWithoutTime;
+  return n === 0 ? '' : `; ${n} row${n === 1 ? '' : 's'} without a time skipped`;
+}
+
 function describeData(data: LoadedData, file: string): string {
   const { dataset } = data;
   const ignored =
@@ -192,7 +253,7 @@ function humanEvaluation(
   const c = e.confusion;
   return [
     `data       ${describeData(data, file)}`,
-    `rows       ${data.rows.length} (${data.dataset.positives} risky)`,
+    `rows       ${data.rows.length} (${data.dataset.positives} risky)${skippedText(data.dataset)}`,
     `split      ${e.method}`,
     `           ${e.trainRows} training rows, ${e.testRows} test rows (${e.positives} risky)`,
     `training   ${Math.round(e.trainMs)} ms`,
@@ -218,6 +279,7 @@ function jsonEvaluation(e: Evaluation & EvaluationSummary, data: LoadedData, imp
     caughtTop20: e.caughtTop20,
     trainMs: e.trainMs,
     rows: data.rows.length,
+    skippedWithoutTime: data.dataset.skippedWithoutTime,
     trainRows: e.trainRows,
     testRows: e.testRows,
     testPositives: e.positives,
@@ -296,6 +358,11 @@ async function trainCommand(values: Values, io: CommandIO): Promise<number> {
   );
   if (evaluation !== null)
     io.stdout(`time-ordered AUC ${fixed(evaluation.auc)} on ${evaluation.testRows} newer rows\n`);
+  if (data.dataset.skippedWithoutTime > 0) {
+    io.stdout(
+      `trained on ${data.rows.length} rows${skippedText(data.dataset)} (missing ${values.time ?? 'time'}: NA or empty)\n`,
+    );
+  }
   if (size > MAX_BLOB_BYTES) {
     io.stderr(
       `warning: the compressed model (${Math.ceil(size / 1024)} KiB) does not fit a ConfigMap ` +
@@ -322,7 +389,8 @@ export async function runModelCommand(argv: string[], io: CommandIO = processIO)
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     const [command, ...extra] = positionals;
     if (values.help === true || command === 'help') {
-      io.stdout(MODEL_HELP);
+      // `model train --help` and `model evaluate --help` describe their own flags.
+      io.stdout(command === 'train' ? TRAIN_HELP : command === 'evaluate' ? EVALUATE_HELP : MODEL_HELP);
       return 0;
     }
     if (command === undefined) throw new UsageError('which command? train or evaluate (see --help)');

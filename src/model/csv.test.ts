@@ -128,6 +128,28 @@ describe('loadDataset', () => {
     expect(dataset.ignoredColumns).toEqual(['id', 'project', 'notes']);
   });
 
+  it.each([
+    ['empty', ''],
+    ['NA', 'NA'],
+    ['null', 'null'],
+    ['N/A', 'N/A'],
+  ])('skips rows whose time is missing (%s) and counts them, instead of stopping', (_what, missing) => {
+    const dataset = loadDataset(
+      `t,a,y\n2020-01-01,1,0\n${missing},2,1\n2020-01-03,3,1\n${missing},4,0\n2020-01-02,5,0\n`,
+      { label: 'y', time: 't' },
+    );
+    expect(dataset.skippedWithoutTime).toBe(2);
+    expect(dataset.rows).toEqual([[1], [3], [5]]);
+    expect(dataset.labels).toEqual([0, 1, 0]);
+    expect(dataset.times).toEqual([Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 3), Date.UTC(2020, 0, 2)]);
+  });
+
+  it('skips nothing without a time column, and counts nothing', () => {
+    const dataset = loadDataset('t,a,y\n,1,0\n,2,1\n', { label: 'y' });
+    expect(dataset.rows).toHaveLength(2);
+    expect(dataset.skippedWithoutTime).toBe(0);
+  });
+
   it('leaves excluded columns out and keeps numeric times as numbers', () => {
     const dataset = loadDataset('t,a,b,y\n5,1,2,0\n3,4,5,1\n', { label: 'y', time: 't', exclude: ['b'] });
     expect(dataset.featureNames).toEqual(['a']);
@@ -184,6 +206,12 @@ describe('loadDataset', () => {
       text: 'a,y\nx,0\nz,1\n',
       options: { label: 'y' },
       message: 'no numeric feature columns besides the label, time and excluded ones',
+    },
+    {
+      name: 'every time missing',
+      text: 'a,t,y\n1,NA,0\n2,,1\n',
+      options: { label: 'y', time: 't' },
+      message: 'every row\'s time "t" is missing (NA or empty): nothing to order',
     },
     {
       name: 'bad time',

@@ -158,6 +158,8 @@ export interface Dataset {
   readonly ignoredColumns: string[];
   /** Rows labelled 1. */
   readonly positives: number;
+  /** Rows left out because their time is missing (NA, empty, …): they cannot be placed in time. */
+  readonly skippedWithoutTime: number;
 }
 
 /**
@@ -182,12 +184,20 @@ export function loadDataset(text: string, options: DatasetOptions): Dataset {
   const labelAt = columnOf(options.label, 'label');
   const timeAt = options.time === undefined ? undefined : columnOf(options.time, 'time');
   const excluded = new Set((options.exclude ?? []).map((name) => columnOf(name, 'excluded')));
-  const data = records.slice(1);
-  if (data.length === 0) throw new DatasetError('the file has a header but no data rows');
-  for (const record of data) {
+  const all = records.slice(1);
+  if (all.length === 0) throw new DatasetError('the file has a header but no data rows');
+  for (const record of all) {
     if (record.fields.length !== names.length) {
       throw new DatasetError(`line ${record.line} has ${record.fields.length} fields, the header has ${names.length}`);
     }
+  }
+  // A row without a time cannot be ordered for a time-ordered split: leave it out and say how many, rather
+  // than stop at the first one (exported data often has a few). A time that is present but unreadable is an
+  // error, below: that is a wrong column or format, not a gap.
+  const data = timeAt === undefined ? all : all.filter((record) => parseCell(record.fields[timeAt] ?? '') !== null);
+  const skippedWithoutTime = all.length - data.length;
+  if (data.length === 0) {
+    throw new DatasetError(`every row's time "${options.time ?? ''}" is missing (NA or empty): nothing to order`);
   }
 
   const labels = data.map((record) => {
@@ -244,6 +254,7 @@ export function loadDataset(text: string, options: DatasetOptions): Dataset {
     times,
     ignoredColumns,
     positives,
+    skippedWithoutTime,
   };
 }
 

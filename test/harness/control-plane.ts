@@ -181,14 +181,15 @@ export async function startControlPlane(
     const kubeconfig = path.join(dir, 'kubeconfig');
     await writeFile(kubeconfig, kubeconfigYaml(server, caPem, token), { mode: 0o600 });
 
-    // kube-controller-manager: the controllers that make Deployments roll out and clean up after them.
+    // kube-controller-manager: the controllers that make Deployments roll out and clean up after them, and the
+    // one that aggregates ClusterRoles (the chart adds rollguard's resources to view, edit and admin).
     processes.push(
       startProcess(
         'kube-controller-manager',
         bin('kube-controller-manager'),
         [
           ...(await componentArgs(kubeconfig, path.join(dir, 'kcm-certs'))),
-          '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,endpointslice-controller',
+          '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,endpointslice-controller,clusterrole-aggregation-controller',
           `--service-account-private-key-file=${saKey}`,
           '--use-service-account-credentials=false',
         ],

@@ -513,8 +513,11 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     expect(manifest.map((obj) => `${obj.kind}/${obj.metadata.name}`).sort()).toEqual(
       [
         `ClusterRole/${clusterRelease}-rollguard`,
+        // Aggregated into the default view, edit and admin roles for people (rbac.aggregateToDefaultRoles).
+        `ClusterRole/${clusterRelease}-rollguard-edit`,
         // Bound nowhere until a namespace opts in (rbac.secretNamespaces or a team's RoleBinding).
         `ClusterRole/${clusterRelease}-rollguard-secret-reader`,
+        `ClusterRole/${clusterRelease}-rollguard-view`,
         `ClusterRoleBinding/${clusterRelease}-rollguard`,
         `Deployment/${clusterRelease}-rollguard`,
         `PodDisruptionBudget/${clusterRelease}-rollguard`,
