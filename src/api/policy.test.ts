@@ -47,7 +47,18 @@ const fullyDefaulted: PolicySpec = {
     onProviderError: 'hold',
   },
   rollback: { enabled: true, maxRollbacks: 3, window: '24h', gitOps: 'pause' },
-  rules: { blockOnHardcodedSecret: true, blockOnLatestTag: false, blockOnPrivileged: false },
+  rules: {
+    blockOnHardcodedSecret: true,
+    blockOnLatestTag: false,
+    blockOnPrivileged: false,
+    credentials: {
+      providerKey: 'block',
+      urlPassword: 'block',
+      secretByName: 'block',
+      weakSecret: 'warn',
+      exceptions: [],
+    },
+  },
   learning: { enabled: true, minNewOutcomes: 20, minTotalOutcomes: 50 },
   narrative: { timeout: '10s' },
 };
