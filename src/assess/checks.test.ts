@@ -71,13 +71,17 @@ describe('checkTemplate: credentials in env values, args and command', () => {
     ],
     ['PASSWORD', 'hunter2', 'weakSecret', 'warn', 'a weak password'],
     ['DB_PASSWORD', '123456', 'weakSecret', 'warn', 'a weak password'],
-    ['PGPASSWORD', 'changeme', 'weakSecret', 'warn', 'a placeholder or default password'],
+    ['PGPASSWORD', 'changeme', 'weakSecret', 'warn', 'a placeholder or default value'],
     ['DB_PASSWORD', 'correct horse battery staple', 'secretByName', 'block', 'a password'],
     ['db_password', 'Tr0ub4dor&3x', 'secretByName', 'block', 'a password'],
     ['DJANGO_SECRET_KEY', 'django-insecure-7#k2m!x9@q$w3e8r5t0y', 'secretByName', 'block', 'a secret key or token'],
     ['SECRET_KEY_BASE', 'a3f9c0d1e2b4a6f8c0d2e4f6a8b0c2d4e6f8a0b2', 'secretByName', 'block', 'a secret key or token'],
     ['API_KEY', '3f9a0c1d', 'weakSecret', 'warn', 'a short or weak secret'],
-    ['REDIS_AUTH', 'letmein', 'weakSecret', 'warn', 'a placeholder or default password'],
+    ['REDIS_AUTH', 'letmein', 'weakSecret', 'warn', 'a placeholder or default value'],
+    ['MINIO_SECRET_KEY', 'minio123', 'weakSecret', 'warn', 'a short or weak secret'],
+    ['TWILIO_AUTH_TOKEN', 'daf7b3d34b9787f1212316eea62ba186', 'secretByName', 'block', 'a secret key or token'],
+    ['GOOGLE_API_KEY', 'GOOGLE_API_KEY_VAL', 'weakSecret', 'warn', 'a placeholder or default value'],
+    ['SERVICE_URL', 'https://username:password@example.com', 'weakSecret', 'warn', 'a placeholder password in a URL'],
   ])('env %s is flagged', (name, value, credential, severity, says) => {
     const findings = checkTemplate(withEnv({ name: 'OTHER', value: 'x' }, { name, value }));
     expect(findings).toEqual([

@@ -163,7 +163,7 @@ const providerPatterns: { what: string; pattern: RegExp }[] = [
   { what: 'a Stripe key', pattern: /\b[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,}/ },
   { what: 'a GitHub token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{40,})/ },
   { what: 'a GitLab token', pattern: /\bgl(?:pat|dt|rt|ptt|cbt|ft|imt|agent|soat)-[A-Za-z0-9_-]{20,}/ },
-  { what: 'a Twilio API key', pattern: /\bSK[0-9a-f]{32}\b/ },
+  { what: 'a Twilio API key', pattern: /\bSK[0-9a-zA-Z]{32}\b/ },
   { what: 'a SendGrid API key', pattern: /\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}/ },
   { what: 'a Mailchimp API key', pattern: /\b[0-9a-f]{32}-us[0-9]{1,2}\b/ },
   { what: 'a Mailgun API key', pattern: /\bkey-[0-9a-z]{32}\b/ },
@@ -186,8 +186,8 @@ const providerPatterns: { what: string; pattern: RegExp }[] = [
   { what: 'an OpenAI key', pattern: /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}/ },
   { what: 'an Anthropic key', pattern: /\bsk-ant-(?:api03|admin01)-[A-Za-z0-9_-]{80,}/ },
   { what: 'a Grafana token', pattern: /\b(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})/ },
-  { what: 'a Postman API key', pattern: /\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b/ },
-  { what: 'a Pulumi token', pattern: /\bpul-[a-f0-9]{40}\b/ },
+  { what: 'a Postman API key', pattern: /\bPMAK-[A-Za-z0-9-]{50,}/ },
+  { what: 'a Pulumi token', pattern: /\bpul-[a-z0-9]{40}\b/ },
   { what: 'a Linear API key', pattern: /\blin_api_[A-Za-z0-9]{40}\b/ },
   { what: 'an Atlassian API token', pattern: /\bATATT3[A-Za-z0-9_=-]{180,}/ },
   { what: 'a Sentry token', pattern: /\bsntry[su]_[A-Za-z0-9+/=_-]{40,}/ },
@@ -195,6 +195,29 @@ const providerPatterns: { what: string; pattern: RegExp }[] = [
   { what: 'a Discord webhook URL', pattern: /discord(?:app)?\.com\/api\/webhooks\/\d+\/[A-Za-z0-9_-]{40,}/ },
   { what: 'a Microsoft Teams webhook URL', pattern: /\.webhook\.office\.com\/webhookb2\/[A-Za-z0-9@-]{30,}/ },
   { what: 'a Telegram bot token', pattern: /\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b/ },
+  { what: 'an Octopus Deploy API key', pattern: /\bAPI-[A-Z0-9]{26}\b/ },
+  { what: 'a SonarQube token', pattern: /\bsq(?:p|u|a|co)_[A-Za-z0-9]{40,}/ },
+  {
+    what: 'a Discord bot token',
+    pattern: /\b[MNOA][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}(?![A-Za-z0-9_-])/,
+  },
+  { what: 'a Netlify token', pattern: /\bnfp_[A-Za-z0-9]{36}\b/ },
+  { what: 'a Notion token', pattern: /\b(?:secret_[A-Za-z0-9]{43}|ntn_[A-Za-z0-9]{40,})\b/ },
+  { what: 'a Pinecone key', pattern: /\bpcsk_[A-Za-z0-9_]{50,}/ },
+  { what: 'a PlanetScale credential', pattern: /\bpscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,}/ },
+  { what: 'a Portainer token', pattern: /\bptr_[A-Za-z0-9_-]{32,}/ },
+  { what: 'a PostHog key', pattern: /\bph[xc]_[A-Za-z0-9_]{39,}/ },
+  { what: 'a Prefect key', pattern: /\bpnu_[A-Za-z0-9]{36}\b/ },
+  { what: 'a Razorpay key', pattern: /\brzp_(?:live|test)_[A-Za-z0-9]{14,}\b/ },
+  { what: 'a ReadMe key', pattern: /\brdme_[a-z0-9]{70}\b/ },
+  { what: 'a Replicate token', pattern: /\br8_[A-Za-z0-9]{37}\b/ },
+  { what: 'a RubyGems key', pattern: /\brubygems_[a-z0-9]{48}\b/ },
+  { what: 'a Brevo key', pattern: /\bxkeysib-[A-Za-z0-9_-]{60,}/ },
+  { what: 'a Sourcegraph token', pattern: /\b(?:sgp_[A-Za-z0-9_]{40,}|slk_[a-f0-9]{64})\b/ },
+  { what: 'a Supabase token', pattern: /\bsbp_[a-z0-9]{40}\b/ },
+  { what: 'a Tailscale key', pattern: /\btskey-[A-Za-z0-9_-]{20,}/ },
+  { what: 'a Zapier webhook URL', pattern: /hooks\.zapier\.com\/hooks\/catch\/[A-Za-z0-9/]{10,}/ },
+  { what: 'a Mapbox secret token', pattern: /\bsk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/ },
   { what: 'a Dynatrace token', pattern: /\bdt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}\b/ },
 ];
 
@@ -272,6 +295,8 @@ export function isPlaceholder(value: string): boolean {
   if (placeholderWords.has(v)) return true;
   if (/^<[^<>]+>$|^\{\{.*\}\}$|^%[^%]+%$|^\[[^\]]+\]$/.test(v)) return true; // <token>, {{ .token }}, %TOKEN%
   if (/^(.)\1{2,}$/.test(v)) return true; // xxxxxxxx, ********, 00000000
+  // An env-style identifier standing for the value: GOOGLE_API_KEY_VAL, INSERT_ETCD_DISCOVERY_TOKEN.
+  if (/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value.trim())) return true;
   if (/^(?:1234567890?|123456789|12345678|1234567|123456|12345|654321|0123456789)$/.test(v)) return true;
   return (
     /^(?:your|my|some|insert|enter|replace|put)[-_ ]?(?:real[-_ ]?)?(?:own[-_ ]?)?[a-z_ -]*(?:here)?$/.test(v) &&
@@ -305,7 +330,8 @@ function looksLikeObjectName(value: string): boolean {
     /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value) &&
     value.length <= 253 &&
     (/[-.]/.test(value) || /cred|tls|secret|cert|token|key|auth/.test(value)) &&
-    !/\d{4,}/.test(value)
+    !/\d{4,}/.test(value) &&
+    value.split(/[-.]/).every((segment) => segment.length <= 20)
   );
 }
 
@@ -318,28 +344,26 @@ function looksRandom(value: string): boolean {
 }
 
 /** A password in `scheme://user:password@host` or `…;Password=…;` (ADO.NET, JDBC, Azure, ODBC). */
-function credentialInUrl(value: string): string | undefined {
+function credentialInUrl(value: string): Verdict | undefined {
   const url = /\b[a-z][a-z0-9+.-]*:\/\/([^\s:@/?#]*):([^\s@/?#]+)@[^\s/?#]/i.exec(value);
-  if (url) {
-    const password = decodeSafe(url[2] ?? '');
-    if (!isReference(password) || /^\d+$/.test(password)) {
-      return isPlaceholder(password) || password.startsWith('$') ? undefined : 'a password in a URL';
-    }
+  const password = url ? decodeSafe(url[2] ?? '') : undefined;
+  if (password !== undefined && !password.startsWith('$') && !(isReference(password) && !/^\d+$/.test(password))) {
+    return isPlaceholder(password)
+      ? { credential: 'weakSecret', what: 'a placeholder password in a URL' }
+      : { credential: 'urlPassword', what: 'a password in a URL' };
   }
   const pair =
     /(?:^|[;?&\s])(password|pwd|accountkey|sharedaccesskey|sharedaccesssignature|sig)\s*=\s*("[^"]*"|'[^']*'|[^;&\s]+)/i.exec(
       value,
     );
-  if (pair) {
-    const secret = (pair[2] ?? '').replace(/^["']|["']$/g, '');
-    if (!isReference(secret) && !isPlaceholder(secret) && !secret.startsWith('$')) {
-      const key = (pair[1] ?? '').toLowerCase();
-      return key === 'accountkey' || key.startsWith('sharedaccess') || key === 'sig'
-        ? 'an Azure storage or service bus key in a connection string'
-        : 'a password in a connection string';
-    }
-  }
-  return undefined;
+  if (!pair) return undefined;
+  const secret = (pair[2] ?? '').replace(/^["']|["']$/g, '');
+  if (isReference(secret) || secret.startsWith('$')) return undefined;
+  if (isPlaceholder(secret)) return { credential: 'weakSecret', what: 'a placeholder password in a connection string' };
+  const key = (pair[1] ?? '').toLowerCase();
+  return key === 'accountkey' || key.startsWith('sharedaccess') || key === 'sig'
+    ? { credential: 'urlPassword', what: 'an Azure storage or service bus key in a connection string' }
+    : { credential: 'urlPassword', what: 'a password in a connection string' };
 }
 
 function decodeSafe(s: string): string {
@@ -351,22 +375,31 @@ function decodeSafe(s: string): string {
 }
 
 /** Names that say "this holds a password": any literal value there is one. */
-const passwordName = /(?:PASSWORD|PASSWD|PASSPHRASE|(?:^|[_.-])(?:PASS|PWD|PW))$/i;
+const passwordName = /(?:PASSWORD|PASSWD|PASSPHRASE|(?:^|_)(?:PASS|PWD|PW))$/i;
+/** Names that say "this holds a key or secret" without doubt: any literal value there is one. */
+const keyName =
+  /(?:SECRET_?KEY|KEY_?BASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|SIGNING_?KEY|ENCRYPTION_?KEY|MASTER_?KEY|ACCOUNT_?KEY|AUTH_?KEY|CLIENT_?SECRET|APP_?SECRET|API_?SECRET|HMAC_?KEY|WEBHOOK_?SECRET|LICENSE_?KEY|SALT|ACCESSKEY|SECRETKEY|APIKEY)$/i;
 /**
- * Names that say "this holds a key, token or secret". The word must end the name, so settings about secrets
- * (SECRET_NAME, TOKEN_URL, PASSWORD_MIN_LENGTH) are not mistaken for one; the value must then look like one.
+ * Names that often hold a secret but also hold names and ids (TLS_SECRET=envoy-ingress-tls,
+ * ETCD_INITIAL_CLUSTER_TOKEN=etcd-cluster, AUTH=oidc): the value must look like a secret too.
  */
-const secretName =
-  /(?:SECRET|SECRET_?KEY|KEY_?BASE|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|SIGNING_?KEY|ENCRYPTION_?KEY|MASTER_?KEY|ACCOUNT_?KEY|AUTH_?KEY|CLIENT_?SECRET|CREDENTIALS?|AUTH|SALT|HMAC_?KEY|WEBHOOK_?SECRET|LICENSE_?KEY|DSN)$/i;
+const ambiguousName = /(?:SECRET|TOKEN|CREDENTIALS?|AUTH|DSN)$/i;
+
+const normalName = (name: string) => name.replace(/[.-]/g, '_');
 
 export function isSecretName(name: string): boolean {
-  const n = name.replace(/[.-]/g, '_');
-  return passwordName.test(n) || secretName.test(n);
+  const n = normalName(name);
+  return passwordName.test(n) || keyName.test(n) || ambiguousName.test(n);
 }
 
 interface Verdict {
   credential: CredentialKind;
   what: string;
+}
+
+/** A short or patterned value a person typed: `minio123`, `admin2024`, anything under ten characters. */
+function isWeak(value: string): boolean {
+  return value.length < 10 || /^[a-z]+[-_]?\d{0,4}$/i.test(value);
 }
 
 /** What a value found at a place is, or undefined when it is not a credential in plain text. */
@@ -375,30 +408,36 @@ export function judgeValue(name: string | undefined, value: string, matches: Pro
   const provider = matches.get(value) ?? providerPatterns.find((p) => p.pattern.test(value))?.what;
   if (provider !== undefined) return { credential: 'providerKey', what: provider };
   const inUrl = credentialInUrl(value);
-  if (inUrl !== undefined) return { credential: 'urlPassword', what: inUrl };
+  if (inUrl !== undefined) return inUrl;
   if (name === undefined || !isSecretName(name)) return undefined;
   const v = value.trim();
+  const n = normalName(name);
+  const kind = passwordName.test(n) ? 'password' : keyName.test(n) ? 'key' : 'ambiguous';
   if (isReference(v)) {
     // A bare number under a password name is a password (`DB_PASSWORD: "123456"`), not a count.
-    if (passwordName.test(name.replace(/[.-]/g, '_')) && /^\d{4,}$/.test(v)) {
-      return { credential: 'weakSecret', what: 'a weak password' };
-    }
-    return undefined;
+    return kind === 'password' && /^\d{4,}$/.test(v)
+      ? { credential: 'weakSecret', what: 'a weak password' }
+      : undefined;
   }
-  const isPassword = passwordName.test(name.replace(/[.-]/g, '_'));
-  if (!isPassword && authSchemeWords.test(v)) return undefined;
-  if (isPlaceholder(v)) return { credential: 'weakSecret', what: 'a placeholder or default password' };
-  if (isPassword) {
+  if (/^https?:\/\/[^@\s]+$/.test(v)) return undefined; // an endpoint (an issuer, a token URL), not a secret
+  if (
+    kind === 'ambiguous' &&
+    (authSchemeWords.test(v) ||
+      (!placeholderWords.has(v.toLowerCase()) &&
+        (looksLikeObjectName(v) || (/^[a-z][a-z0-9_]*$/i.test(v) && !looksRandom(v)))))
+  ) {
+    return undefined; // a scheme, a Secret's name or an identifier
+  }
+  if (kind === 'key' && authSchemeWords.test(v)) return undefined;
+  if (isPlaceholder(v)) return { credential: 'weakSecret', what: 'a placeholder or default value' };
+  if (kind === 'password') {
     return v.length < 8
       ? { credential: 'weakSecret', what: 'a weak password' }
       : { credential: 'secretByName', what: 'a password' };
   }
-  // Keys, tokens and secrets: the value must look like one, not like a Secret's name, a scheme or an id.
-  if (authSchemeWords.test(v) || looksLikeObjectName(v) || (/^[a-z][a-z0-9_]*$/i.test(v) && v.length < 12)) {
-    return undefined;
-  }
-  if (/^https?:\/\/[^@\s]+$/.test(v)) return undefined; // an endpoint, e.g. TOKEN_URL-like values under *_AUTH
-  if (looksRandom(v) || v.length >= 16) return { credential: 'secretByName', what: 'a secret key or token' };
+  if (kind === 'key' && isWeak(v)) return { credential: 'weakSecret', what: 'a short or weak secret' };
+  if (looksRandom(v) || v.length >= 16 || kind === 'key')
+    return { credential: 'secretByName', what: 'a secret key or token' };
   return { credential: 'weakSecret', what: 'a short or weak secret' };
 }
 
