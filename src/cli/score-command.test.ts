@@ -342,3 +342,51 @@ describe('runScoreCommand without a cluster', () => {
     expect(out.stderr).toContain('pass --no-cluster to score without it');
   });
 });
+
+describe('rollguard score --at: the moment scored', () => {
+  const run = async (args: string[], now: Date) => {
+    const out = { stdout: '', stderr: '' };
+    const io: CommandIO = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), now: () => now };
+    const code = await runScoreCommand(['-f', safe, '--no-cluster', ...args], io);
+    return { code, ...out };
+  };
+
+  it('gives the same verdict whenever CI runs, and says which moment and time zone it scored', async () => {
+    // Tuesday 18:55 and 19:05 UTC: out of hours starts at 19:00, so without --at the two runs differ.
+    const before = await run(['--json'], new Date('2025-03-04T18:55:00Z'));
+    const after = await run(['--json'], new Date('2025-03-04T19:05:00Z'));
+    const score = (r: { stdout: string }) => (JSON.parse(r.stdout) as ScoreReport).results[0]?.score;
+    expect(score(before)).not.toBe(score(after));
+    const fixedBefore = await run(['--json', '--at', '2025-03-06T10:00:00+01:00'], new Date('2025-03-04T18:55:00Z'));
+    const fixedAfter = await run(['--json', '--at', '2025-03-06T10:00:00+01:00'], new Date('2025-03-04T19:05:00Z'));
+    expect(fixedBefore.stdout).toBe(fixedAfter.stdout);
+    const result = (JSON.parse(fixedBefore.stdout) as ScoreReport).results[0];
+    expect(result?.scoredAt).toBe('2025-03-06T09:00:00.000Z');
+    expect(result?.timeZone).toBe('UTC');
+    expect(result?.features.hour_of_day).toBe(9);
+  });
+
+  it('prints the moment in the text output too', async () => {
+    const { stdout } = await run(['--at', '2025-03-07T17:30:00Z'], noon);
+    expect(stdout).toContain(
+      "scored as of 2025-03-07T17:30:00.000Z (Fri 2025-03-07 17:30 in UTC, the policy's time zone)",
+    );
+    expect(stdout).toContain('released late on a Friday');
+  });
+
+  it.each(['tomorrow', '2025-03-04', '2025-03-04T10:00:00', '2025-02-30T10:00:00Z', '2025-03-04T25:00:00Z'])(
+    'refuses --at %j in one line, exit 2',
+    async (at) => {
+      const r = await run(['--at', at], noon);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `rollguard score: --at must be an RFC 3339 time with a zone, e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00, not "${at}"\n`,
+      );
+    },
+  );
+
+  it('explains in --help that time of day is a factor', () => {
+    expect(scoreHelp).toContain('Time of day is a factor');
+    expect(scoreHelp).toContain('--at TIME');
+  });
+});

@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { Assessment } from '../assess/assess.js';
+import { describeClock, parseRfc3339 } from '../assess/clock.js';
 import type { FieldError } from '../api/issues.js';
 import { parsePolicySpec, riskLevels, type PolicySpec, type RiskLevel } from '../api/policy.js';
 import { apiClusterView } from '../controller/cluster-view.js';
@@ -72,10 +73,18 @@ Options:
   --kubeconfig PATH        use this kubeconfig; the cluster is then required (see exit code 2)
   --no-cluster             do not contact the Kubernetes API (the --policy's Prometheus is still asked)
   --model-dir DIR          the risk model (default: the model shipped in models/default)
+  --at TIME                score as of this moment, an RFC 3339 time such as 2026-12-01T14:00:00Z or
+                           2026-12-01T15:00:00+01:00 (for a planned release, or a CI verdict that does not
+                           depend on when CI runs); default: now
   --fail-on LEVEL          exit 1 when any Deployment scores LEVEL or higher, else 0 (monitor,
                            rollback-ready or block); replaces the exit codes by level below
   --json                   print one JSON object instead of text
   -h, --help               show this help
+
+Time of day is a factor: a release at the weekend, late on a Friday or out of hours (before 07:00 or from
+19:00 in the policy's time zone, UTC by default) scores higher, so the same manifest can move from safe to
+monitor when the clock passes 19:00. Every output says the moment and time zone it scored for; pass --at to
+fix it.
 
 Exit codes (by the highest level among the Deployments):
   0   safe or monitor
@@ -95,6 +104,7 @@ Examples:
   rollguard score -f deploy/checkout.yaml --policy deploy/policy.yaml --no-cluster
   kustomize build overlays/prod | rollguard score -f - --fail-on rollback-ready
   rollguard score -f checkout.yaml --kubeconfig ~/.kube/staging --json | jq '.results[].level'
+  rollguard score -f checkout.yaml --at 2026-12-03T10:00:00+01:00   # the planned release window
 `;
 
 const options = {
@@ -105,6 +115,7 @@ const options = {
   'no-cluster': { type: 'boolean' },
   'model-dir': { type: 'string' },
   'fail-on': { type: 'string' },
+  at: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -223,6 +234,9 @@ export interface ScoredDeployment {
   /** The policy whose thresholds and rules applied: its name, `(file)` for --policy, or `(defaults)`. */
   policy: string;
   mode: PolicySpec['mode'];
+  /** The moment scored (RFC 3339, UTC) and the time zone its time-of-day features were taken in. */
+  scoredAt: string;
+  timeZone: string;
   reasons: string[];
   hardRules: string[];
   findings: { kind: string; container: string; message: string }[];
@@ -260,6 +274,7 @@ export function renderScoreText(report: ScoreReport, failOn?: RiskLevel): string
     const model = r.scorer === 'model' ? `model ${r.modelVersion ?? ''}`.trim() : 'rules (no model)';
     const lines = [
       `${r.namespace}/${r.name}: score ${formatNumber(r.score)}, level ${r.level}\n`,
+      `  scored as of ${r.scoredAt} (${describeClock(new Date(r.scoredAt), r.timeZone)}, the policy's time zone)\n`,
       `  policy ${r.policy} (${r.mode} mode), scored by ${model}${r.changeType ? `, change type ${r.changeType}` : ''}${r.commit ? `, commit ${r.commit}` : ''}\n`,
       section('Reasons', r.reasons),
       section('Hard rules', r.hardRules, 'none fired'),
@@ -288,6 +303,7 @@ function toScored(
   namespace: string,
   name: string,
   result: Awaited<ReturnType<typeof scoreManifest>>,
+  at: Date,
 ): ScoredDeployment {
   const a = result.assessment;
   const scored: ScoredDeployment = {
@@ -298,6 +314,8 @@ function toScored(
     scorer: a.scorer,
     policy: result.policy,
     mode: result.mode,
+    scoredAt: at.toISOString(),
+    timeZone: result.timeZone,
     reasons: a.reasons,
     hardRules: a.hardRules,
     findings: a.findings.map((f) => ({ kind: f.kind, container: f.container, message: f.message })),
@@ -443,6 +461,12 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       throw new UsageError('--no-cluster and --kubeconfig contradict each other: pass one of them');
     }
     const failOn = parseLevel(values['fail-on']);
+    const at = values.at === undefined ? nowOf(io) : parseRfc3339(values.at);
+    if (at === undefined) {
+      throw new UsageError(
+        `--at must be an RFC 3339 time with a zone, e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00, not "${values.at ?? ''}"`,
+      );
+    }
 
     const manifests = deploymentsIn(parseObjects(await readInput(file, io), file), file);
     let policy: PolicySpec | undefined;
@@ -470,7 +494,7 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       cluster: cluster.kc ? readableErrors(apiClusterView(cluster.kc)) : undefined,
       live: new PrometheusLiveSignals(access),
       model: model.current(),
-      now: nowOf(io),
+      now: at,
     };
     const fallbackNamespace = values.namespace ?? (cluster.kc ? contextNamespace(cluster.kc) : undefined);
 
@@ -486,7 +510,7 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       }
       const result = await scoreManifest(manifest, { policy, namespace }, deps);
       result.notes.unshift(...notes);
-      results.push(toScored(namespace, written.metadata?.name ?? '(unnamed)', result));
+      results.push(toScored(namespace, written.metadata?.name ?? '(unnamed)', result, at));
     }
     const level = highestLevel(results.map((r) => r.level));
     const report: ScoreReport = { results, level, exitCode: exitCodeFor(level, failOn) };

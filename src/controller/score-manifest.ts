@@ -44,6 +44,8 @@ export interface ManifestScore {
   /** The policy whose thresholds and rules applied: its name, `(file)` for --policy, or `(defaults)`. */
   policy: string;
   mode: PolicySpec['mode'];
+  /** The time zone the time-of-day features were taken in (the policy's). */
+  timeZone: string;
   /** What could not be consulted, in words (no cluster, no Prometheus, no running Deployment to compare with). */
   notes: string[];
 }
@@ -147,5 +149,5 @@ export async function scoreManifest(
     credentialPolicy: credentialPolicy(spec),
     model: deps.model,
   });
-  return { assessment, policy: policyName, mode: spec.mode, notes };
+  return { assessment, policy: policyName, mode: spec.mode, timeZone: spec.timeZone, notes };
 }
