@@ -1,7 +1,7 @@
 // Deterministic checks on the new pod template: a credential in plain text (credentials.ts), a `:latest` or
 // untagged image, a container without a readiness probe or resource limits, a privileged container. A
 // finding's message never repeats a secret's value.
-import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
 import {
   defaultCredentialPolicy,
   describeCredential,
@@ -27,8 +27,8 @@ export interface Finding {
 }
 
 /** True when an image reference has no tag or the tag `latest`, and no digest. */
-export function isFloatingImage(image: string | undefined): boolean {
-  if (!image) return true;
+export function isFloatingImage(image: unknown): boolean {
+  if (typeof image !== 'string' || !image) return true;
   if (image.includes('@sha256:')) return false;
   const lastSlash = image.lastIndexOf('/');
   const tagAt = image.indexOf(':', lastSlash + 1);
@@ -49,8 +49,14 @@ export function checkTemplate(
     credential: c.credential,
     severity: c.severity,
   }));
-  const initContainers = template.spec?.initContainers ?? [];
-  const containers = template.spec?.containers ?? [];
+  // The API server guarantees these shapes; a manifest given to `rollguard score` or the score API may not
+  // have them, and a check must not crash on what it was asked to judge.
+  const list = (value: unknown): V1Container[] =>
+    Array.isArray(value)
+      ? (value as unknown[]).filter((c): c is V1Container => typeof c === 'object' && c !== null)
+      : [];
+  const initContainers = list(template.spec?.initContainers);
+  const containers = list(template.spec?.containers);
   for (const container of [...initContainers, ...containers]) {
     if (isFloatingImage(container.image)) {
       findings.push({

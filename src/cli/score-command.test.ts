@@ -5,8 +5,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { deploymentsIn } from './manifest-input.js';
 import {
-  deploymentsIn,
   exitCodeFor,
   highestLevel,
   missingBySource,
@@ -129,7 +129,7 @@ describe('reading manifests', () => {
       deploymentsIn([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' } }, { kind: 'ConfigMap' }], 'f'),
     ).toThrow('f holds no apps/v1 Deployment (found Service web, ConfigMap)');
     expect(() => deploymentsIn([{ apiVersion: 'apps/v1', kind: 'Deployment', spec: {} }], 'f')).toThrow(
-      'has no spec.template',
+      'f: Deployment is a patch',
     );
   });
 

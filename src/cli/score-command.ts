@@ -26,6 +26,13 @@ import { FEATURE_CONTRACT } from '../model/contract.js';
 import { createLogger } from '../telemetry/logger.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
 import {
+  deploymentsIn,
+  describeObject,
+  helmTemplateError,
+  jsonPatchError,
+  skippedWorkloads,
+} from './manifest-input.js';
+import {
   contextNamespace,
   errorLine,
   formatNumber,
@@ -138,36 +145,17 @@ export function parseObjects(text: string, file: string): Record<string, unknown
       objects.push(value);
     }
   };
+  const helm = helmTemplateError(text, file);
+  if (helm) throw helm;
   for (const doc of parseAllDocuments(text)) {
     const [problem] = doc.errors;
     if (problem) throw new UsageError(`${file} is not valid YAML or JSON: ${errorLine(problem)}`);
-    add(doc.toJS());
+    const value: unknown = doc.toJS();
+    const patch = jsonPatchError(value, file);
+    if (patch) throw patch;
+    add(value);
   }
   return objects;
-}
-
-function describeObject(object: Record<string, unknown>): string {
-  const kind = typeof object.kind === 'string' ? object.kind : '(no kind)';
-  const metadata = isRecord(object.metadata) ? object.metadata : {};
-  return typeof metadata.name === 'string' ? `${kind} ${metadata.name}` : kind;
-}
-
-/** The apps/v1 Deployments among the objects; none is a UsageError that names what the file does hold. */
-export function deploymentsIn(objects: readonly Record<string, unknown>[], file: string): V1Deployment[] {
-  const deployments = objects.filter(
-    (o) => o.kind === 'Deployment' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith('apps/'),
-  );
-  if (deployments.length === 0) {
-    const found = objects.length === 0 ? 'nothing' : objects.map(describeObject).join(', ');
-    throw new UsageError(`${file} holds no apps/v1 Deployment (found ${found})`);
-  }
-  for (const d of deployments) {
-    const spec = isRecord(d.spec) ? d.spec : undefined;
-    if (!spec || !isRecord(spec.template)) {
-      throw new UsageError(`${file}: ${describeObject(d)} has no spec.template`);
-    }
-  }
-  return deployments;
 }
 
 export class PolicyFileError extends UsageError {
@@ -252,6 +240,8 @@ export interface ScoredDeployment {
 
 export interface ScoreReport {
   results: ScoredDeployment[];
+  /** Workloads in the file that are not apps/v1 Deployments, which rollguard does not score. */
+  skipped: string[];
   /** The highest level among the results: what the exit code follows. */
   level: RiskLevel;
   exitCode: number;
@@ -291,12 +281,16 @@ export function renderScoreText(report: ScoreReport, failOn?: RiskLevel): string
     ];
     return lines.join('');
   });
+  const skipped =
+    report.skipped.length > 0
+      ? `\nSkipped (rollguard scores apps/v1 Deployments only): ${report.skipped.join(', ')}\n`
+      : '';
   const code = report.exitCode;
   const why =
     failOn !== undefined
       ? `exit ${code}: ${code === 1 ? `at or above --fail-on ${failOn}` : `below --fail-on ${failOn}`}`
       : `exit ${code}: highest level ${report.level}`;
-  return `${parts.join('\n')}\n${why}\n`;
+  return `${parts.join('\n')}${skipped}\n${why}\n`;
 }
 
 function toScored(
@@ -468,7 +462,8 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       );
     }
 
-    const manifests = deploymentsIn(parseObjects(await readInput(file, io), file), file);
+    const objects = parseObjects(await readInput(file, io), file);
+    const manifests = deploymentsIn(objects, file);
     let policy: PolicySpec | undefined;
     if (values.policy !== undefined) {
       const policyFile = values.policy;
@@ -513,7 +508,12 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       results.push(toScored(namespace, written.metadata?.name ?? '(unnamed)', result, at));
     }
     const level = highestLevel(results.map((r) => r.level));
-    const report: ScoreReport = { results, level, exitCode: exitCodeFor(level, failOn) };
+    const report: ScoreReport = {
+      results,
+      skipped: skippedWorkloads(objects),
+      level,
+      exitCode: exitCodeFor(level, failOn),
+    };
     io.stdout(values.json ? toJson(report) : renderScoreText(report, failOn));
     return report.exitCode;
   } catch (err) {
