@@ -326,7 +326,9 @@ describe('runScoreCommand without a cluster', () => {
   it('fails with exit code 2 when the cluster named by --kubeconfig cannot be loaded', async () => {
     const { io, out } = capture();
     expect(await runScoreCommand(['-f', safe, '--kubeconfig', path.join(dir, 'missing-kubeconfig')], io)).toBe(2);
-    expect(out.stderr).toMatch(/^rollguard score: cannot load --kubeconfig .*missing-kubeconfig/);
+    expect(out.stderr).toMatch(
+      /^rollguard score: no kubeconfig at .*missing-kubeconfig \(--kubeconfig\): no such file\n$/,
+    );
   });
 
   it('fails with exit code 2 when the cluster named by --kubeconfig cannot be reached', async () => {

@@ -399,12 +399,7 @@ interface ClusterChoice {
 async function chooseCluster(kubeconfig: string | undefined, noCluster: boolean): Promise<ClusterChoice> {
   if (noCluster) return { note: '--no-cluster: the Kubernetes API was not contacted' };
   if (kubeconfig !== undefined) {
-    let kc: KubeConfig;
-    try {
-      kc = kubeConfigFrom(kubeconfig);
-    } catch (err) {
-      throw new UsageError(`cannot load --kubeconfig ${kubeconfig}: ${errorLine(err)}`);
-    }
+    const kc = kubeConfigFrom(kubeconfig);
     const probe = await probeApiServer(kc, clusterProbeTimeoutMs);
     if (!probe.ok) {
       throw new UsageError(`${probe.reason} (from --kubeconfig ${kubeconfig}); pass --no-cluster to score without it`);
@@ -415,12 +410,7 @@ async function chooseCluster(kubeconfig: string | undefined, noCluster: boolean)
   try {
     kc = kubeConfigFrom(undefined);
   } catch (err) {
-    return { note: `no cluster configured: ${errorLine(err)}` };
-  }
-  const cluster = kc.getCurrentCluster();
-  if (cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' && !process.env.KUBECONFIG) {
-    // client-node's last resort when there is no kubeconfig at all.
-    return { note: 'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster' };
+    return { note: `${errorLine(err)}: scored without a cluster` };
   }
   const probe = await probeApiServer(kc, clusterProbeTimeoutMs);
   if (!probe.ok) return { note: `the cluster could not be reached: ${probe.reason}` };
