@@ -84,4 +84,7 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const exitCode = await main(process.argv.slice(2));
+// The controller's watches and keep-alive sockets would keep the process running after it stopped.
+if (process.argv[2] === 'controller') process.exit(exitCode);
+process.exitCode = exitCode;
