@@ -163,6 +163,18 @@ describe('parsePolicySpec errors', () => {
       /must be a duration/,
     ],
     ['a zero interval', { verification: { interval: '0s' } }, 'spec.verification.interval', /longer than zero/],
+    [
+      'a credential severity not in the enum',
+      { rules: { credentials: { providerKey: 'loud' } } },
+      'spec.rules.credentials.providerKey',
+      /must be one of block, warn, off, not "loud"/,
+    ],
+    [
+      'a credential exception without a reason',
+      { rules: { credentials: { exceptions: [{ container: 'web', env: 'PUBLIC_KEY' }] } } },
+      'spec.rules.credentials.exceptions[0].reason',
+      /is required/,
+    ],
     ['a zero rate window', { metrics: { rateWindow: '0m' } }, 'spec.metrics.rateWindow', /longer than zero/],
     ['a zero rollback window', { rollback: { window: '0h' } }, 'spec.rollback.window', /longer than zero/],
     ['a fractional limit', { verification: { failureLimit: 1.5 } }, 'spec.verification.failureLimit', /whole number/],
