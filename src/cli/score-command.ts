@@ -227,7 +227,8 @@ export interface ScoredDeployment {
   timeZone: string;
   reasons: string[];
   hardRules: string[];
-  findings: { kind: string; container: string; message: string }[];
+  /** What the checks found; a credential also names its field, and warn means it does not block. */
+  findings: { kind: string; container: string; message: string; field?: string; severity?: 'block' | 'warn' }[];
   templateChanges: string[];
   features: Assessment['features'];
   missingFeatures: string[];
@@ -270,7 +271,7 @@ export function renderScoreText(report: ScoreReport, failOn?: RiskLevel): string
       section('Hard rules', r.hardRules, 'none fired'),
       section(
         'Findings',
-        r.findings.map((f) => f.message),
+        r.findings.map((f) => (f.severity === 'warn' ? `(warning, does not block) ${f.message}` : f.message)),
         'none',
       ),
       section('Template changes', r.templateChanges, 'none (or nothing to compare with)'),
@@ -312,7 +313,13 @@ function toScored(
     timeZone: result.timeZone,
     reasons: a.reasons,
     hardRules: a.hardRules,
-    findings: a.findings.map((f) => ({ kind: f.kind, container: f.container, message: f.message })),
+    findings: a.findings.map((f) => ({
+      kind: f.kind,
+      container: f.container,
+      message: f.message,
+      ...(f.field !== undefined ? { field: f.field } : {}),
+      ...(f.severity !== undefined ? { severity: f.severity } : {}),
+    })),
     templateChanges: a.templateChanges,
     features: a.features,
     missingFeatures: a.missingFeatures,
