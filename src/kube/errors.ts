@@ -54,8 +54,8 @@ export function networkMessage(err: unknown): string {
     }
     e = 'cause' in e ? e.cause : undefined;
   }
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n')[0] ?? text;
+  const text = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+  return text.trim() === '' ? 'failed without saying why' : text;
 }
 
 /**
