@@ -56,6 +56,7 @@ const fullyDefaulted: PolicySpec = {
       urlPassword: 'block',
       secretByName: 'block',
       weakSecret: 'warn',
+      randomValue: 'warn',
       exceptions: [],
     },
   },

@@ -410,6 +410,10 @@ const credentialRulesSchema = z
       'block',
     ),
     weakSecret: severitySchema('A placeholder or weak value under a secret-looking name (changeme, 123456)', 'warn'),
+    randomValue: severitySchema(
+      'A random-looking value of no provider rollguard knows, under a name that does not say what it is',
+      'warn',
+    ),
     exceptions: z
       .array(
         z.object({

@@ -82,6 +82,13 @@ describe('checkTemplate: credentials in env values, args and command', () => {
     ['TWILIO_AUTH_TOKEN', 'daf7b3d34b9787f1212316eea62ba186', 'secretByName', 'block', 'a secret key or token'],
     ['GOOGLE_API_KEY', 'GOOGLE_API_KEY_VAL', 'weakSecret', 'warn', 'a placeholder or default value'],
     ['SERVICE_URL', 'https://username:password@example.com', 'weakSecret', 'warn', 'a placeholder password in a URL'],
+    [
+      'APP_SETTING',
+      'thog-secret-8fbfc135085421e62d8f1982af17bbf6xYZ',
+      'randomValue',
+      'warn',
+      'a random-looking value, like a key of a provider rollguard does not know',
+    ],
   ])('env %s is flagged', (name, value, credential, severity, says) => {
     const findings = checkTemplate(withEnv({ name: 'OTHER', value: 'x' }, { name, value }));
     expect(findings).toEqual([
@@ -126,6 +133,9 @@ describe('checkTemplate: credentials in env values, args and command', () => {
     ['TOKEN_URL', 'https://auth.example.com/oauth/token'],
     ['SECRET_NAME', 'db-credentials'],
     ['PASSWORD_MIN_LENGTH', '12'],
+    ['FOREIGN_KEY_ID', 'vh987tyw9ehy8ghis7vwyhiwbwitefy7w3ASDGYDGUASDG'],
+    ['GIT_COMMIT', '9fceb02d0ae598e95dc970b74767f19372d61af8'],
+    ['INSTANCE', '203db13e-70c7-462b-9a3d-bf32640cb0be'],
     ['DATABASE_URL', 'postgres://shop@db:5432/shop'],
     ['DATABASE_URL', 'postgres://shop:$(DB_PASSWORD)@db:5432/shop'],
   ])('env %s=%j is not flagged', (name, value) => {
@@ -183,7 +193,13 @@ describe('checkTemplate: credentials in env values, args and command', () => {
       ['weakSecret', 'warn'],
     ]);
     const policy = {
-      severity: { providerKey: 'warn', urlPassword: 'block', secretByName: 'block', weakSecret: 'off' },
+      severity: {
+        providerKey: 'warn',
+        urlPassword: 'block',
+        secretByName: 'block',
+        weakSecret: 'off',
+        randomValue: 'off',
+      },
       exceptions: [],
     } as const;
     expect(checkTemplate(spec, matches, policy).map((f) => [f.credential, f.severity])).toEqual([

@@ -53,7 +53,16 @@ export function checkTemplate(
   // have them, and a check must not crash on what it was asked to judge.
   const list = (value: unknown): V1Container[] =>
     Array.isArray(value)
-      ? (value as unknown[]).filter((c): c is V1Container => typeof c === 'object' && c !== null)
+      ? (value as unknown[])
+          .filter((c): c is V1Container => typeof c === 'object' && c !== null)
+          .map((c, i): V1Container => {
+            const { image, ...rest } = c;
+            return {
+              ...rest,
+              name: typeof c.name === 'string' ? c.name : `#${i}`,
+              ...(typeof image === 'string' ? { image } : {}),
+            };
+          })
       : [];
   const initContainers = list(template.spec?.initContainers);
   const containers = list(template.spec?.containers);

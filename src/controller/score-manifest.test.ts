@@ -383,7 +383,13 @@ describe('credentialPolicy', () => {
   it("takes each kind's severity and the exceptions from the policy", () => {
     const exceptions = [{ container: 'web', env: 'PUBLIC_KEY', reason: 'a publishable key' }];
     expect(credentialPolicy(spec({ credentials: { weakSecret: 'off', exceptions } }))).toEqual({
-      severity: { providerKey: 'block', urlPassword: 'block', secretByName: 'block', weakSecret: 'off' },
+      severity: {
+        providerKey: 'block',
+        urlPassword: 'block',
+        secretByName: 'block',
+        weakSecret: 'off',
+        randomValue: 'warn',
+      },
       exceptions,
     });
   });
@@ -396,6 +402,7 @@ describe('credentialPolicy', () => {
       urlPassword: 'off',
       secretByName: 'warn',
       weakSecret: 'warn',
+      randomValue: 'warn',
     });
   });
 });
