@@ -44,15 +44,40 @@ function describeRule(ruleId: string, messageId: string): string {
   return names[rule] ?? `a credential (${rule})`;
 }
 
-const recent = new Map<string, (readonly [number, string])[]>();
+const recent = new Map<string, Promise<(readonly [number, string])[]>>();
 
 /** Between two texts in the one source secretlint reads: no rule matches across a blank line and a NUL. */
 const separator = '\n\n\u0000\n\n';
 
+/** secretlint's verdicts on one source: for each text (by index) that holds a credential, what it is. */
+async function lintJoined(content: string, starts: readonly number[]): Promise<(readonly [number, string])[]> {
+  let messages: { ruleId: string; messageId: string; severity: string; range: readonly [number, number] }[];
+  try {
+    const result = await lintSource({
+      source: { content, filePath: 'env', contentType: 'text' },
+      options: { config, maskSecrets: true, noPhysicFilePath: true },
+    });
+    messages = result.messages;
+  } catch {
+    // A rule that throws on odd text is a miss, never a failed assessment: credentials.ts still looks at it.
+    return [];
+  }
+  const verdicts = new Map<number, string>();
+  for (const m of messages) {
+    if (m.severity !== 'error' && m.severity !== 'warning') continue;
+    // The last text that starts at or before the match.
+    let index = -1;
+    for (let k = 0; k < starts.length && (starts[k] ?? Infinity) <= m.range[0]; k++) index = k;
+    if (index >= 0 && !verdicts.has(index)) verdicts.set(index, describeRule(m.ruleId, m.messageId));
+  }
+  return [...verdicts];
+}
+
 /**
  * Texts secretlint finds a provider credential in, each with what it is in words. All texts go through one
- * lint of one source (one call per text cost about 1.4 ms each, which a burst of score requests felt), and
- * each message is mapped back to the text its range starts in. Never throws.
+ * lint of one source (one call per text cost about 1.4 ms each, which a burst of score requests felt). The
+ * same texts are scanned again and again (every reconcile, a burst of identical requests): the verdicts, or
+ * the lint in flight, are remembered by a digest of the texts, so no secret is kept as a key. Never throws.
  */
 export async function scanTexts(texts: readonly string[]): Promise<Map<string, string>> {
   const found = new Map<string, string>();
@@ -64,44 +89,17 @@ export async function scanTexts(texts: readonly string[]): Promise<Map<string, s
     starts.push(content.length);
     content += text + separator;
   }
-  // The same template is scanned again and again (every reconcile, a burst of score requests): remember the
-  // verdicts by a digest of the texts, so no secret is kept as a key.
   const digest = createHash('sha256').update(content).digest('hex');
-  const remembered = recent.get(digest);
-  if (remembered) {
-    for (const [index, what] of remembered) {
-      const text = scanned[index];
-      if (text !== undefined) found.set(text, what);
-    }
-    return found;
+  let verdicts = recent.get(digest);
+  if (!verdicts) {
+    verdicts = lintJoined(content, starts);
+    recent.set(digest, verdicts);
+    if (recent.size > 1000) recent.delete(recent.keys().next().value ?? '');
   }
-  let messages: { ruleId: string; messageId: string; severity: string; range: readonly [number, number] }[];
-  try {
-    const result = await lintSource({
-      source: { content, filePath: 'env', contentType: 'text' },
-      options: { config, maskSecrets: true, noPhysicFilePath: true },
-    });
-    messages = result.messages;
-  } catch {
-    // A rule that throws on odd text is a miss, never a failed assessment: credentials.ts still looks at it.
-    return found;
-  }
-  for (const m of messages) {
-    if (m.severity !== 'error' && m.severity !== 'warning') continue;
-    // The last text that starts at or before the match.
-    let index = -1;
-    for (let k = 0; k < starts.length && (starts[k] ?? Infinity) <= m.range[0]; k++) index = k;
+  for (const [index, what] of await verdicts) {
     const text = scanned[index];
-    if (text !== undefined && !found.has(text)) found.set(text, describeRule(m.ruleId, m.messageId));
+    if (text !== undefined) found.set(text, what);
   }
-  recent.set(
-    digest,
-    scanned.flatMap((text, index) => {
-      const what = found.get(text);
-      return what === undefined ? [] : [[index, what] as const];
-    }),
-  );
-  if (recent.size > 1000) recent.delete(recent.keys().next().value ?? '');
   return found;
 }
 
