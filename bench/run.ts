@@ -2,12 +2,13 @@
 //   bench/rollouts.ts  assessment latency, reaction time to a bad version, Prometheus queries per interval
 //   bench/model.ts     training time and AUC against ml-random-forest's trainer and scikit-learn; µs per score
 //   bench/verification-quality.ts  false rollbacks and detection under noise, new verdict beside the previous
+//   bench/credentials.ts  recall and false-positive rate of the credential check on test/corpus
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../test/harness/tools.js';
 
 let failed = false;
-for (const script of ['rollouts.ts', 'model.ts', 'verification-quality.ts']) {
+for (const script of ['credentials.ts', 'rollouts.ts', 'model.ts', 'verification-quality.ts']) {
   console.log(`\n=== bench/${script} ===`);
   const result = spawnSync(
     process.execPath,

@@ -59,7 +59,19 @@ const fullyDefaulted: PolicySpec = {
     onProviderError: 'hold',
   },
   rollback: { enabled: true, maxRollbacks: 3, window: '24h', gitOps: 'pause' },
-  rules: { blockOnHardcodedSecret: true, blockOnLatestTag: false, blockOnPrivileged: false },
+  rules: {
+    blockOnHardcodedSecret: true,
+    blockOnLatestTag: false,
+    blockOnPrivileged: false,
+    credentials: {
+      providerKey: 'block',
+      urlPassword: 'block',
+      secretByName: 'block',
+      weakSecret: 'warn',
+      randomValue: 'warn',
+      exceptions: [],
+    },
+  },
   learning: { enabled: true, minNewOutcomes: 20, minTotalOutcomes: 50 },
   narrative: { timeout: '10s' },
 };
@@ -164,6 +176,18 @@ describe('parsePolicySpec errors', () => {
       /must be a duration/,
     ],
     ['a zero interval', { verification: { interval: '0s' } }, 'spec.verification.interval', /longer than zero/],
+    [
+      'a credential severity not in the enum',
+      { rules: { credentials: { providerKey: 'loud' } } },
+      'spec.rules.credentials.providerKey',
+      /must be one of block, warn, off, not "loud"/,
+    ],
+    [
+      'a credential exception without a reason',
+      { rules: { credentials: { exceptions: [{ container: 'web', env: 'PUBLIC_KEY' }] } } },
+      'spec.rules.credentials.exceptions[0].reason',
+      /is required/,
+    ],
     ['a zero rate window', { metrics: { rateWindow: '0m' } }, 'spec.metrics.rateWindow', /longer than zero/],
     ['a zero rollback window', { rollback: { window: '0h' } }, 'spec.rollback.window', /longer than zero/],
     [

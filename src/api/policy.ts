@@ -6,6 +6,7 @@ import { parseFields, type ParseResult } from './issues.js';
 import { queryTemplateCelRule, queryTemplateProblem } from './query-template.js';
 import { conditionsSchema, objectNameSchema, secretKeyRefSchema } from './meta.js';
 import { labelSelectorSchema } from './selector.js';
+import { credentialSeverities, type CredentialSeverity } from '../assess/credentials.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Risk levels
@@ -458,6 +459,56 @@ const rollbackSchema = z
   .prefault({})
   .describe('Automatic rollback when verification fails.');
 
+const severitySchema = (kind: string, fallback: CredentialSeverity) =>
+  z
+    .enum(credentialSeverities)
+    .default(fallback)
+    .describe(`${kind}: block (a hard rule), warn (a finding and a risk factor) or off. Default ${fallback}.`);
+
+const credentialRulesSchema = z
+  .object({
+    providerKey: severitySchema(
+      'A value in a known provider format (AWS, Stripe, GitHub, Slack, a private key, a JWT, …)',
+      'block',
+    ),
+    urlPassword: severitySchema(
+      'A password inside a URL or connection string (postgres://u:p@h/db, …;Password=…)',
+      'block',
+    ),
+    secretByName: severitySchema(
+      'A literal value under a secret-looking name (DB_PASSWORD, API_KEY, SECRET_KEY_BASE)',
+      'block',
+    ),
+    weakSecret: severitySchema('A placeholder or weak value under a secret-looking name (changeme, 123456)', 'warn'),
+    randomValue: severitySchema(
+      'A random-looking value of no provider rollguard knows, under a name that does not say what it is',
+      'warn',
+    ),
+    exceptions: z
+      .array(
+        z.object({
+          container: objectNameSchema.describe('The container (or init or ephemeral container) the exception is for.'),
+          env: z
+            .string()
+            .min(1)
+            .max(256)
+            .describe('The env variable, or for args and command the option name (e.g. --db-password).'),
+          reason: z
+            .string()
+            .min(1)
+            .max(1024)
+            .describe('Why this is not a secret, or why it may stay: kept for reviewers.'),
+        }),
+      )
+      .max(100)
+      .default([])
+      .describe('Credential findings that are allowed, by container and name, each with a reason.'),
+  })
+  .prefault({})
+  .describe(
+    'How each kind of plain-text credential in env values, args and command is treated. blockOnHardcodedSecret: false turns every block here into warn.',
+  );
+
 const rulesSchema = z
   .object({
     blockOnHardcodedSecret: z
@@ -472,6 +523,7 @@ const rulesSchema = z
       .boolean()
       .default(false)
       .describe('Treat a rollout as block when a container runs privileged.'),
+    credentials: credentialRulesSchema,
   })
   .prefault({})
   .describe('Hard rules that put a rollout at level block whatever its score.');

@@ -57,6 +57,7 @@ function base(overrides: Partial<AssessmentInput> = {}): AssessmentInput {
     live: { errorRate: 0.002, latencyP99Seconds: 0.25 },
     thresholds: { ...defaultThresholds },
     blockingFindings: new Set(['hardcoded-secret']),
+    providerMatches: new Map(),
     ...overrides,
   };
 }
@@ -219,7 +220,7 @@ describe('assessRollout', () => {
   });
 
   it('counts risky findings but not missing resource limits, and blocks on a hard-coded secret', () => {
-    const template = podTemplate('shop:latest', described, [{ name: 'DB_PASSWORD', value: 'hunter2' }]);
+    const template = podTemplate('shop:latest', described, [{ name: 'DB_PASSWORD', value: 'hunter2-is-long' }]);
     const container = template.spec?.containers[0];
     if (container) delete container.resources;
     const result = assessRollout(base({ template }));
@@ -227,9 +228,17 @@ describe('assessRollout', () => {
     expect(result.features.risky_findings).toBe(2);
     expect(result.level).toBe('block');
     expect(result.hardRules).toEqual([
-      'blocked by rule: env DB_PASSWORD of container web looks like a credential set in plain text; use a Secret (valueFrom.secretKeyRef)',
+      'blocked by rule: DB_PASSWORD (spec.template.spec.containers[0].env[1].value) of container web holds a password in plain text; move it to a Secret (valueFrom.secretKeyRef) and rotate it',
     ]);
     expect(JSON.stringify(result)).not.toContain('hunter2');
+  });
+
+  it('reports a weak password as a finding that warns without blocking', () => {
+    const template = podTemplate('shop:1.5.0', described, [{ name: 'DB_PASSWORD', value: 'changeme' }]);
+    const result = assessRollout(base({ template }));
+    expect(result.findings.map((f) => [f.kind, f.severity])).toEqual([['hardcoded-secret', 'warn']]);
+    expect(result.hardRules).toEqual([]);
+    expect(result.level).not.toBe('block');
   });
 
   it('diffs against the previous template and sees a replica change', () => {

@@ -4,6 +4,7 @@ import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import { FEATURE_NAMES, type FeatureName } from '../model/contract.js';
 import { parseChangeDescription, type AnnotationWarning, type ChangeType } from './change-description.js';
 import { checkTemplate, type Finding, type FindingKind } from './checks.js';
+import type { CredentialPolicy, ProviderMatches } from './credentials.js';
 import { clockFeatures } from './clock.js';
 import { historyFeatures, type PastOutcome } from './history.js';
 import type { Thresholds } from '../api/policy.js';
@@ -29,6 +30,10 @@ export interface AssessmentInput {
   live: LiveSignals;
   thresholds: Thresholds;
   blockingFindings: ReadonlySet<FindingKind>;
+  /** secretlint's verdicts on the template's literal strings (scanTemplate in secret-scan.ts). */
+  providerMatches: ProviderMatches;
+  /** Severity of each kind of credential finding, and the allowed exceptions. */
+  credentialPolicy?: CredentialPolicy | undefined;
   model?: RiskModel | undefined;
 }
 
@@ -46,7 +51,7 @@ export interface Assessment extends ScoreResult {
 export function assessRollout(input: AssessmentInput): Assessment {
   const description = parseChangeDescription(input.template.metadata?.annotations, input.deploymentAnnotations);
   const diff = diffTemplates(input.previousTemplate, input.template, input.replicas);
-  const findings = checkTemplate(input.template);
+  const findings = checkTemplate(input.template, input.providerMatches, input.credentialPolicy);
   const features: Partial<Record<FeatureName, number>> = {
     ...description.features,
     ...clockFeatures(input.now, input.timeZone),

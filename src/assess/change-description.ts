@@ -1,7 +1,7 @@
 // The change description CI puts on the pod template (or, failing that, on the Deployment): parsed and
 // range-checked. A bad value never fails the assessment: it becomes a warning (the controller turns each into
 // a warning Event) and the feature is left missing.
-import { credentialIn } from './checks.js';
+import { credentialIn } from './credentials.js';
 
 export const annotationPrefix = 'rollguard.io/';
 
@@ -105,10 +105,15 @@ function lookup(
   deployment: Record<string, string> | undefined,
 ): { value: string; source: 'pod-template' | 'deployment' } | undefined {
   const full = annotationPrefix + key;
-  const fromTemplate = template?.[full];
-  if (fromTemplate !== undefined) return { value: fromTemplate, source: 'pod-template' };
-  const fromDeployment = deployment?.[full];
-  if (fromDeployment !== undefined) return { value: fromDeployment, source: 'deployment' };
+  // Annotations are text on the API server; a manifest or a request can still carry a number or a list, which
+  // must become a warning like any other bad value, not a crash.
+  const text = (value: unknown) =>
+    typeof value === 'string' ? value : ((JSON.stringify(value) as string | undefined) ?? String(value));
+  const fromTemplate: unknown = template?.[full];
+  if (fromTemplate !== undefined && fromTemplate !== null) return { value: text(fromTemplate), source: 'pod-template' };
+  const fromDeployment: unknown = deployment?.[full];
+  if (fromDeployment !== undefined && fromDeployment !== null)
+    return { value: text(fromDeployment), source: 'deployment' };
   return undefined;
 }
 

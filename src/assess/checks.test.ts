@@ -1,8 +1,9 @@
 // Deterministic checks on the new pod template: what is flagged, what is not, and that a finding never repeats
 // the secret it found.
-import type { V1Container, V1EnvVar, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1PodSpec, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { checkTemplate, isFloatingImage, type FindingKind } from './checks.js';
+import type { CredentialKind } from './credentials.js';
 
 /** A container that passes every check, with overrides. */
 function container(overrides: Partial<V1Container> = {}): V1Container {
@@ -42,30 +43,64 @@ describe('checkTemplate: a well-formed template', () => {
   });
 });
 
-describe('checkTemplate: credentials in env values', () => {
-  it.each([
-    ['AWS_ACCESS_KEY_ID', awsKey, 'holds an AWS access key id in plain text'],
-    ['UPSTREAM', `key=${awsKey};region=eu-west-1`, 'holds an AWS access key id in plain text'],
-    ['TLS_KEY', privateKey, 'holds a private key in plain text'],
-    ['SSH_KEY', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA', 'holds a private key in plain text'],
-    ['SIGNING_KEY', '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI', 'holds a private key in plain text'],
-    ['GH', githubToken, 'holds a GitHub token in plain text'],
-    ['SLACK', 'xoxb-123456789012-abcdefghijkl', 'holds a Slack token in plain text'],
-    ['MAPS', `AIza${'B'.repeat(35)}`, 'holds a Google API key in plain text'],
-    ['PASSWORD', 'hunter2', 'looks like a credential set in plain text'],
-    ['DB_PASSWORD', 'correct horse battery staple', 'looks like a credential set in plain text'],
-    ['db_password', 'hunter2', 'looks like a credential set in plain text'],
-    ['API_KEY', '3f9a0c1d', 'looks like a credential set in plain text'],
-    ['STRIPE_APIKEY', 'sk_live_123', 'looks like a credential set in plain text'],
-    ['SESSION_SECRET', 's3cr3t', 'looks like a credential set in plain text'],
-    ['REDIS_AUTH', 'letmein', 'looks like a credential set in plain text'],
-  ])('env %s is flagged: %s', (name, value, says) => {
-    const findings = checkTemplate(withEnv({ name, value }));
+describe('checkTemplate: credentials in env values, args and command', () => {
+  type Row = [name: string, value: string, credential: CredentialKind, severity: 'block' | 'warn', says: string];
+  it.each<Row>([
+    ['AWS_ACCESS_KEY_ID', awsKey, 'providerKey', 'block', 'an AWS access key id'],
+    ['UPSTREAM', `key=${awsKey};region=eu-west-1`, 'providerKey', 'block', 'an AWS access key id'],
+    ['TLS_KEY', privateKey, 'providerKey', 'block', 'a private key'],
+    [
+      'SSH_KEY',
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA',
+      'providerKey',
+      'block',
+      'a private key',
+    ],
+    ['SIGNING_KEY', '-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF', 'providerKey', 'block', 'a private key'],
+    ['GH', githubToken, 'providerKey', 'block', 'a GitHub token'],
+    ['SLACK', 'xoxb-123456789012-abcdefghijkl', 'providerKey', 'block', 'a Slack token'],
+    ['MAPS', `AIza${'B'.repeat(34)}-`, 'providerKey', 'block', 'a Google API key'],
+    ['APP_SETTING', 'Bearer abcdefghijklmnop0123456789', 'providerKey', 'block', 'a bearer token'],
+    ['DATABASE_URL', 'postgres://u:p@h/db', 'urlPassword', 'block', 'a password in a URL'],
+    [
+      'DB',
+      'Server=db;Database=shop;User Id=sa;Password=Tr0ub4dor&3;',
+      'urlPassword',
+      'block',
+      'a password in a connection string',
+    ],
+    ['PASSWORD', 'hunter2', 'weakSecret', 'warn', 'a weak password'],
+    ['DB_PASSWORD', '123456', 'weakSecret', 'warn', 'a weak password'],
+    ['PGPASSWORD', 'changeme', 'weakSecret', 'warn', 'a placeholder or default value'],
+    ['DB_PASSWORD', 'correct horse battery staple', 'secretByName', 'block', 'a password'],
+    ['db_password', 'Tr0ub4dor&3x', 'secretByName', 'block', 'a password'],
+    ['DJANGO_SECRET_KEY', 'django-insecure-7#k2m!x9@q$w3e8r5t0y', 'secretByName', 'block', 'a secret key or token'],
+    ['SECRET_KEY_BASE', 'a3f9c0d1e2b4a6f8c0d2e4f6a8b0c2d4e6f8a0b2', 'secretByName', 'block', 'a secret key or token'],
+    ['API_KEY', '3f9a0c1d', 'weakSecret', 'warn', 'a short or weak secret'],
+    ['REDIS_AUTH', 'letmein', 'weakSecret', 'warn', 'a placeholder or default value'],
+    ['MINIO_SECRET_KEY', 'minio123', 'weakSecret', 'warn', 'a short or weak secret'],
+    ['TWILIO_AUTH_TOKEN', 'daf7b3d34b9787f1212316eea62ba186', 'secretByName', 'block', 'a secret key or token'],
+    ['GOOGLE_API_KEY', 'GOOGLE_API_KEY_VAL', 'weakSecret', 'warn', 'a placeholder or default value'],
+    ['SERVICE_URL', 'https://username:password@example.com', 'weakSecret', 'warn', 'a placeholder password in a URL'],
+    [
+      'APP_SETTING',
+      'thog-secret-8fbfc135085421e62d8f1982af17bbf6xYZ',
+      'randomValue',
+      'warn',
+      'a random-looking value, like a key of a provider rollguard does not know',
+    ],
+  ])('env %s is flagged', (name, value, credential, severity, says) => {
+    const findings = checkTemplate(withEnv({ name: 'OTHER', value: 'x' }, { name, value }));
     expect(findings).toEqual([
       {
         kind: 'hardcoded-secret',
         container: 'web',
-        message: `env ${name} of container web ${says}; use a Secret (valueFrom.secretKeyRef)`,
+        field: 'spec.template.spec.containers[0].env[1].value',
+        credential,
+        severity,
+        message: expect.stringContaining(
+          `${name} (spec.template.spec.containers[0].env[1].value) of container web holds ${says} in plain text;`,
+        ) as unknown,
       },
     ]);
     // The finding goes into annotations, Events and the assessment: it must never carry the secret.
@@ -86,6 +121,23 @@ describe('checkTemplate: credentials in env values', () => {
     ['PASSWORDLESS_LOGIN', 'enabled'],
     ['KEYCLOAK_REALM', 'shop'],
     ['AKIA_NOTE', 'AKIA is the prefix of AWS key ids'],
+    ['ETCD_INITIAL_CLUSTER_TOKEN', 'etcd-cluster'],
+    ['IMAGE_PULL_SECRET', 'regcred'],
+    ['TLS_SECRET', 'envoy-ingress-tls'],
+    ['AUTH', 'oidc'],
+    ['AUTH', 'none'],
+    ['API_AUTH', 'Bearer'],
+    ['SMTP_AUTH', 'login'],
+    ['TOKEN', '3600s'],
+    ['AUTH_ENABLED', 'true'],
+    ['TOKEN_URL', 'https://auth.example.com/oauth/token'],
+    ['SECRET_NAME', 'db-credentials'],
+    ['PASSWORD_MIN_LENGTH', '12'],
+    ['FOREIGN_KEY_ID', 'vh987tyw9ehy8ghis7vwyhiwbwitefy7w3ASDGYDGUASDG'],
+    ['GIT_COMMIT', '9fceb02d0ae598e95dc970b74767f19372d61af8'],
+    ['INSTANCE', '203db13e-70c7-462b-9a3d-bf32640cb0be'],
+    ['DATABASE_URL', 'postgres://shop@db:5432/shop'],
+    ['DATABASE_URL', 'postgres://shop:$(DB_PASSWORD)@db:5432/shop'],
   ])('env %s=%j is not flagged', (name, value) => {
     expect(checkTemplate(withEnv({ name, value }))).toEqual([]);
   });
@@ -100,45 +152,64 @@ describe('checkTemplate: credentials in env values', () => {
     expect(findings).toEqual([]);
   });
 
-  it('flags each credential once, in every container including init containers, and names the container', () => {
-    const findings = checkTemplate(
-      template(
-        [
-          container({
-            name: 'web',
-            env: [
-              { name: 'DB_PASSWORD', value: 'hunter2' },
-              { name: 'GH', value: githubToken },
-            ],
-          }),
-        ],
-        [container({ name: 'migrate', env: [{ name: 'AWS_KEY', value: awsKey }] })],
-      ),
-    );
-    expect(findings.map((f) => [f.kind, f.container, f.message.split(' of container')[0]])).toEqual([
-      ['hardcoded-secret', 'migrate', 'env AWS_KEY'],
-      ['hardcoded-secret', 'web', 'env DB_PASSWORD'],
-      ['hardcoded-secret', 'web', 'env GH'],
+  it('looks into args and command of containers, init containers and ephemeral containers', () => {
+    const spec = {
+      containers: [
+        container({
+          name: 'web',
+          command: ['java', '-Dspring.datasource.password=S3cure!Passw0rd', '-jar', 'app.jar'],
+          args: ['--api-token', githubToken, '--log-level', 'info'],
+        }),
+      ],
+      initContainers: [container({ name: 'migrate', args: ['migrate', '--url', 'mysql://root:Xy9!kq2Lm@db/shop'] })],
+      ephemeralContainers: [
+        { name: 'debug', image: 'busybox:1.36', command: ['sh', '-c', `export TOKEN=${githubToken}`] },
+      ],
+    } as V1PodSpec;
+    const findings = checkTemplate({ spec });
+    expect(findings.map((f) => [f.container, f.field, f.credential])).toEqual([
+      ['web', 'spec.template.spec.containers[0].command[1]', 'secretByName'],
+      ['web', 'spec.template.spec.containers[0].args[1]', 'providerKey'],
+      ['migrate', 'spec.template.spec.initContainers[0].args[2]', 'urlPassword'],
+      ['debug', 'spec.template.spec.ephemeralContainers[0].command[2]', 'providerKey'],
     ]);
+    expect(findings[2]?.message).toContain('of init container migrate');
+    expect(findings[3]?.message).toContain('of ephemeral container debug');
     for (const f of findings) {
-      expect(f.message).not.toContain('hunter2');
+      expect(f.message).not.toContain('S3cure');
       expect(f.message).not.toContain(githubToken);
-      expect(f.message).not.toContain(awsKey);
+      expect(f.message).not.toContain('Xy9!kq2Lm');
     }
   });
 
-  // Regression test for a fixed bug (src/assess/checks.ts, secretNamePattern, line 24-25): any env var whose name merely contains one of
-  // PASSWORD/SECRET/TOKEN/AUTH/... as a word is treated as a plain-text credential, whatever its value. Common
-  // settings such as AUTH_ENABLED=true, TOKEN_URL=https://..., SECRET_NAME=<a Secret's name> or
-  // PASSWORD_MIN_LENGTH=12 are reported as hard-coded secrets, and with the default rules.blockOnHardcodedSecret:
-  // true they put the rollout at level block (paused in enforce mode). Expected: no finding for such values.
-  it.each([
-    ['AUTH_ENABLED', 'true'],
-    ['TOKEN_URL', 'https://auth.example.com/oauth/token'],
-    ['SECRET_NAME', 'db-credentials'],
-    ['PASSWORD_MIN_LENGTH', '12'],
-  ])('env %s=%j (a setting, not a credential) is not flagged', (name, value) => {
-    expect(checkTemplate(withEnv({ name, value }))).toEqual([]);
+  it('uses what secretlint found, and takes the severity and exceptions from the policy', () => {
+    const spec = withEnv(
+      { name: 'APP_SETTING', value: 'opaque-provider-format' },
+      { name: 'DB_PASSWORD', value: 'changeme' },
+    );
+    const matches = new Map([['opaque-provider-format', 'a Stripe key']]);
+    expect(checkTemplate(spec, matches).map((f) => [f.credential, f.severity])).toEqual([
+      ['providerKey', 'block'],
+      ['weakSecret', 'warn'],
+    ]);
+    const policy = {
+      severity: {
+        providerKey: 'warn',
+        urlPassword: 'block',
+        secretByName: 'block',
+        weakSecret: 'off',
+        randomValue: 'off',
+      },
+      exceptions: [],
+    } as const;
+    expect(checkTemplate(spec, matches, policy).map((f) => [f.credential, f.severity])).toEqual([
+      ['providerKey', 'warn'],
+    ]);
+    const excepted = {
+      ...policy,
+      exceptions: [{ container: 'web', env: 'APP_SETTING', reason: 'a public key id' }],
+    };
+    expect(checkTemplate(spec, matches, excepted)).toEqual([]);
   });
 });
 

@@ -61,8 +61,9 @@ function describeModelContributions(
 }
 
 export function scoreRollout(input: ScoreInput): ScoreResult {
+  // A credential carries the severity its policy gave it; other findings block when their kind is listed.
   const hardRules = input.findings
-    .filter((f) => input.blockingFindings.has(f.kind))
+    .filter((f) => (f.severity ? f.severity === 'block' : input.blockingFindings.has(f.kind)))
     .map((f) => `blocked by rule: ${f.message}`);
 
   let scorer: 'model' | 'rules' = 'rules';

@@ -16,7 +16,6 @@ import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
-import { loadKubeConfig } from '../kube/config.js';
 import { KubeEventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { KubeClusterWriter } from '../kube/writer.js';
@@ -30,7 +29,13 @@ import {
   NamespaceAuthorizer,
   TokenAuthenticator,
 } from '../web/routes.js';
+import { connectCluster } from './output.js';
 import { defaultedByServer } from './score-command.js';
+
+/** How long the API server gets to answer GET /version at start. */
+const startupProbeMs = 10_000;
+/** How long the rollouts in flight get to finish after SIGTERM before the controller stops anyway. */
+export const shutdownGraceMs = 5_000;
 
 export const controllerHelp = `Usage: rollguard controller [options]
 
@@ -165,7 +170,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   const logger = createLogger(values['log-level']);
   let kubeConfig;
   try {
-    kubeConfig = loadKubeConfig(values.kubeconfig);
+    // A controller without a cluster would retry forever; one line saying which kubeconfig or server failed,
+    // and exit 2, lets Kubernetes (or the person at the terminal) see why and restart it.
+    kubeConfig = await connectCluster(values.kubeconfig, startupProbeMs);
   } catch (err) {
     process.stderr.write(`rollguard controller: ${err instanceof Error ? err.message : String(err)}\n`);
     return 2;
@@ -282,10 +289,27 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
 
   let stopping = false;
   const stopped = new Promise<void>((resolve) => {
+    let finished = false;
+    const finish = (late?: string) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(deadline);
+      if (late) logger.warn(late);
+      logger.info('rollguard controller stopped');
+      // Nothing may be logged after the last line: work still unwinding (a reconcile, a watch) stays silent.
+      logger.level = 'silent';
+      resolve();
+    };
+    let deadline: NodeJS.Timeout | undefined;
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      logger.info({ signal }, 'shutting down: finishing the rollouts in flight');
+      logger.info({ signal, graceSeconds: shutdownGraceMs / 1000 }, 'shutting down: finishing the rollouts in flight');
+      deadline = setTimeout(() => {
+        finish(
+          `the rollouts in flight did not finish within ${shutdownGraceMs / 1000} s; stopping anyway (the next leader picks them up from their assessments)`,
+        );
+      }, shutdownGraceMs);
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())
@@ -294,7 +318,12 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         })
         .then(() => dashboardServer?.close())
         .then(() => server.close())
-        .finally(resolve);
+        .catch((err: unknown) => {
+          logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'shutdown step failed');
+        })
+        .finally(() => {
+          finish();
+        });
     };
     process.once('SIGTERM', () => {
       shutdown('SIGTERM');
@@ -303,27 +332,41 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       shutdown('SIGINT');
     });
   });
-  await controller.startCaches();
-  await learning?.start();
-  if (elector) {
-    metrics.isLeader.set(0);
-    elector.run({
-      onStartedLeading: () => {
-        metrics.isLeader.set(1);
-        controller.startWorkers();
-      },
-      onStoppedLeading: (why) => {
-        // Another replica may already act: stop at once, and let Kubernetes restart this one as a standby.
-        metrics.isLeader.set(0);
-        logger.error({ why }, 'lost the leader lease; stopping now');
-        process.exit(1);
-      },
-    });
-  } else {
-    metrics.isLeader.set(1);
-    controller.startWorkers();
-  }
+  // Start-up runs beside the wait for a signal: a SIGTERM while the caches sync stops at once, and nothing
+  // starts (no workers, no "reconciling") once shutdown has begun.
+  // A function, not the variable: the signal handler changes it while start-up awaits.
+  const isStopping = () => stopping;
+  const startup = async () => {
+    await controller.startCaches();
+    if (isStopping()) return;
+    await learning?.start();
+    if (isStopping()) return;
+    if (elector) {
+      metrics.isLeader.set(0);
+      elector.run({
+        onStartedLeading: () => {
+          if (isStopping()) return;
+          metrics.isLeader.set(1);
+          controller.startWorkers();
+        },
+        onStoppedLeading: (why) => {
+          // Another replica may already act: stop at once, and let Kubernetes restart this one as a standby.
+          metrics.isLeader.set(0);
+          if (isStopping()) return;
+          logger.error({ why }, 'lost the leader lease; stopping now');
+          process.exit(1);
+        },
+      });
+    } else {
+      metrics.isLeader.set(1);
+      controller.startWorkers();
+    }
+  };
+  void startup().catch((err: unknown) => {
+    if (isStopping()) return;
+    logger.error({ error: err instanceof Error ? err.message : String(err) }, 'start-up failed; stopping');
+    process.kill(process.pid, 'SIGTERM');
+  });
   await stopped;
-  logger.info('rollguard controller stopped');
   return 0;
 }

@@ -268,6 +268,9 @@ export function renderChecks(checks: readonly Check[]): string {
   return `${lines.join('')}\n${count('ok')} ok, ${count('warn')} to look at, ${count('fail')} failed\n`;
 }
 
+/** 2 when the cluster could not be reached at all (no kubeconfig, no API server), 1 for any other ✗, else 0. */
 export function doctorExitCode(checks: readonly Check[]): number {
+  const unreachable = checks.some((c) => (c.check === 'kubeconfig' || c.check === 'API server') && c.status === 'fail');
+  if (unreachable) return 2;
   return checks.some((c) => c.status === 'fail') ? 1 : 0;
 }

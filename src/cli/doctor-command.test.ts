@@ -290,7 +290,7 @@ describe('runDoctorCommand', () => {
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
     const { io, out } = capture();
-    expect(await runDoctorCommand(['--kubeconfig', kubeconfig, '--json'], io)).toBe(1);
+    expect(await runDoctorCommand(['--kubeconfig', kubeconfig, '--json'], io)).toBe(2);
     const report = JSON.parse(out.stdout) as { checks: Check[]; exitCode: number };
     const byName = new Map(report.checks.map((c) => [c.check, c]));
     expect(byName.get('kubeconfig')?.status).toBe('ok');
@@ -299,6 +299,6 @@ describe('runDoctorCommand', () => {
     expect(byName.get('cluster checks')?.status).toBe('fail');
     expect(byName.get('model')?.status).toBe('ok');
     expect(byName.get('model')?.message).toContain('held-out AUC');
-    expect(report.exitCode).toBe(1);
+    expect(report.exitCode).toBe(2);
   });
 });

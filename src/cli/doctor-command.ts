@@ -50,7 +50,8 @@ export * from './doctor-checks.js';
 export const doctorHelp = `Usage: rollguard doctor [options]
 
 Checks that everything rollguard needs is in place, one line per check: ✓ fine, ! works but needs a look,
-✗ broken (with the fix). Exits 1 when any check is ✗, 0 otherwise.
+✗ broken (with the fix). Exits 2 when there is no kubeconfig or the API server cannot be reached (the line
+says which file was tried, or which server and why), 1 when any other check is ✗, 0 otherwise.
 
   kubeconfig and API   the kubeconfig loads and the API server answers GET /version
   CRDs                 both CRDs are installed and Established, serve ${version}, and their schema has every
@@ -396,7 +397,7 @@ export async function runDoctor(values: {
     checks.push({
       check: 'kubeconfig',
       status: 'fail',
-      message: `cannot be loaded: ${errorLine(err)}`,
+      message: errorLine(err).replace(/; pass --kubeconfig PATH or set KUBECONFIG$/, ''),
       fix: 'pass --kubeconfig PATH or set KUBECONFIG',
     });
   }

@@ -18,7 +18,7 @@ import {
   errorLine,
   formatAge,
   formatNumber,
-  kubeConfigFrom,
+  connectCluster,
   nowOf,
   parseCommandLine,
   processIO,
@@ -419,7 +419,7 @@ export async function runExplainCommand(argv: string[], io: CommandIO = processI
     if (rest.length > 0) throw new UsageError(`name one assessment, not "${parsed.positionals.join(' ')}"`);
     ref = parseAssessmentRef(target);
     narrativeWith = narrativeSettings(values);
-    kc = kubeConfigFrom(values.kubeconfig);
+    kc = await connectCluster(values.kubeconfig);
   } catch (err) {
     io.stderr(`rollguard explain: ${errorLine(err)}\n`);
     return 2;

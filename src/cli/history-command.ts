@@ -11,7 +11,7 @@ import {
   errorLine,
   formatAge,
   formatNumber,
-  kubeConfigFrom,
+  connectCluster,
   nowOf,
   parseCommandLine,
   processIO,
@@ -212,7 +212,7 @@ export async function runHistoryCommand(argv: string[], io: CommandIO = processI
   try {
     limit = wholeNumber(values.limit, 'limit', 20, 0);
     chunkSize = wholeNumber(values['chunk-size'], 'chunk-size', 500, 1);
-    kc = kubeConfigFrom(values.kubeconfig);
+    kc = await connectCluster(values.kubeconfig);
   } catch (err) {
     io.stderr(`rollguard history: ${errorLine(err)}\n`);
     return 2;

@@ -118,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
 // Not a top-level await: the single executable runs this file as CommonJS, which has none.
 void main(process.argv.slice(2)).then(
   (code) => {
+    // The controller's watches and keep-alive sockets would keep the process running after it stopped.
+    if (process.argv[2] === 'controller') process.exit(code);
     process.exitCode = code;
   },
   (err: unknown) => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  kubeConfigFrom,
   formatAge,
   formatNumber,
   parseCommandLine,
@@ -160,11 +161,11 @@ describe('probeApiServer', () => {
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
-  function kubeConfigFor(server: string, token?: string): KubeConfig {
+  function kubeConfigFor(server: string, token?: string, skipTLSVerify = true): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
       // client-node refuses plain http unless TLS checks are off: these local servers speak http.
-      clusters: [{ name: 'c', server, skipTLSVerify: true }],
+      clusters: [{ name: 'c', server, skipTLSVerify }],
       users: [{ name: 'u', ...(token ? { token } : {}) }],
       contexts: [{ name: 'ctx', cluster: 'c', user: 'u', namespace: 'shop' }],
       currentContext: 'ctx',
@@ -193,7 +194,36 @@ describe('probeApiServer', () => {
       res.end('{}');
     });
     const probe = await probeApiServer(kubeConfigFor(url), 2000);
-    expect(probe).toMatchObject({ ok: false, reason: 'the API server refused these credentials (HTTP 401)' });
+    expect(probe).toMatchObject({
+      ok: false,
+      reason: `unauthorised: ${url} refused the credentials of user u (HTTP 401)`,
+    });
+  });
+
+  it('names the URL when the server is not a Kubernetes API server (404)', async () => {
+    const url = await serve((_req, res) => {
+      res.statusCode = 404;
+      res.end('');
+    });
+    const probe = await probeApiServer(kubeConfigFor(url), 2000);
+    expect(probe).toMatchObject({
+      ok: false,
+      reason: `not found: ${url}/version answered HTTP 404, so ${url} is not a Kubernetes API server`,
+    });
+  });
+
+  it('says when TLS fails', async () => {
+    // An https client talking to a plain-http server: the handshake fails.
+    const url = (await serve(() => undefined)).replace('http:', 'https:');
+    const probe = await probeApiServer(kubeConfigFor(url, undefined, false), 2000);
+    expect(!probe.ok && probe.reason).toMatch(new RegExp(`^cannot reach the API server at ${url}: TLS: `));
+  });
+
+  it('says a plain-http server needs insecure-skip-tls-verify', async () => {
+    const probe = await probeApiServer(kubeConfigFor('http://127.0.0.1:1', undefined, false), 2000);
+    expect(!probe.ok && probe.reason).toBe(
+      "the kubeconfig's server http://127.0.0.1:1 is plain HTTP, which the Kubernetes client accepts only with insecure-skip-tls-verify: true for that cluster",
+    );
   });
 
   it('gives up after the time limit when the server never answers', async () => {
@@ -218,7 +248,32 @@ describe('probeApiServer', () => {
     const probe = await probeApiServer(kubeConfigFor(url), 2000);
     expect(probe.ok).toBe(false);
     expect(!probe.ok && probe.reason).toMatch(
-      /cannot reach the API server at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+      /^cannot reach the API server at http:\/\/127\.0\.0\.1:\d+: connection refused \(nothing listens there\)$/,
     );
+  });
+});
+
+describe('kubeConfigFrom: which file was tried', () => {
+  it.each<[string, string | undefined, NodeJS.ProcessEnv, string]>([
+    [
+      '--kubeconfig to a missing file',
+      '/nonexistent/kubeconfig',
+      {},
+      'no kubeconfig at /nonexistent/kubeconfig (--kubeconfig): no such file',
+    ],
+    [
+      'KUBECONFIG to a missing file',
+      undefined,
+      { KUBECONFIG: '/nonexistent' },
+      'no kubeconfig: KUBECONFIG names /nonexistent, and no such file exists; pass --kubeconfig PATH or set KUBECONFIG',
+    ],
+    [
+      'no KUBECONFIG and no ~/.kube/config',
+      undefined,
+      { HOME: '/nonexistent-home' },
+      'no kubeconfig: tried /nonexistent-home/.kube/config (no such file) and this is not a pod with a service account; pass --kubeconfig PATH or set KUBECONFIG',
+    ],
+  ])('%s', (_what, path, env, message) => {
+    expect(() => kubeConfigFrom(path, env)).toThrow(new UsageError(message));
   });
 });

@@ -5,8 +5,12 @@
 import http from 'node:http';
 import https from 'node:https';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../kube/config.js';
+import { networkMessage } from '../kube/errors.js';
 import { asInvoked, invocation } from './invocation.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -183,9 +187,51 @@ export class Progress {
 // ---------------------------------------------------------------------------------------------------------
 // Reaching the cluster
 
-/** The kubeconfig: the file given, else $KUBECONFIG, ~/.kube/config or the in-cluster service account. */
-export function kubeConfigFrom(path: string | undefined): KubeConfig {
-  return loadKubeConfig(path);
+const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * The kubeconfig: the file given, else $KUBECONFIG, ~/.kube/config or the in-cluster service account. When
+ * there is none, a UsageError that says which files were tried, in one line (client-node would otherwise fall
+ * back to http://localhost:8080 and fail later with an unrelated TLS message).
+ */
+export function kubeConfigFrom(path: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const fix = 'pass --kubeconfig PATH or set KUBECONFIG';
+  let source: string;
+  if (path !== undefined) {
+    if (!existsSync(path)) throw new UsageError(`no kubeconfig at ${path} (--kubeconfig): no such file`);
+    source = path;
+  } else if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+    if (!files.some((f) => existsSync(f))) {
+      throw new UsageError(`no kubeconfig: KUBECONFIG names ${files.join(', ')}, and no such file exists; ${fix}`);
+    }
+    source = `KUBECONFIG=${env.KUBECONFIG}`;
+  } else {
+    const home = join(env.HOME ?? homedir(), '.kube', 'config');
+    const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined && existsSync(serviceAccountToken);
+    if (!existsSync(home) && !inCluster) {
+      throw new UsageError(
+        `no kubeconfig: tried ${home} (no such file) and this is not a pod with a service account; ${fix}`,
+      );
+    }
+    source = existsSync(home) ? home : 'the in-cluster service account';
+  }
+  try {
+    return loadKubeConfig(path);
+  } catch (err) {
+    throw new UsageError(`cannot use the kubeconfig from ${source}: ${errorLine(err)}`);
+  }
+}
+
+/**
+ * The kubeconfig, checked with a GET /version: the cluster a command needs, or a UsageError of one line that
+ * names the server, the context and why it could not be used (refused, TLS, unauthorised with the user, …).
+ */
+export async function connectCluster(path: string | undefined, timeoutMs = 10_000): Promise<KubeConfig> {
+  const kc = kubeConfigFrom(path);
+  const probe = await probeApiServer(kc, timeoutMs);
+  if (!probe.ok) throw new UsageError(`${probe.reason} (context ${kc.getCurrentContext() || '(in-cluster)'})`);
+  return kc;
 }
 
 /** The namespace of the kubeconfig's current context, as kubectl uses it when -n is not given. */
@@ -213,7 +259,14 @@ export async function probeApiServer(kc: KubeConfig, timeoutMs: number): Promise
   try {
     await kc.applyToHTTPSOptions(options);
   } catch (err) {
-    return { ok: false, server, reason: `the kubeconfig's credentials could not be used: ${errorLine(err)}` };
+    const plain = url.protocol === 'http:' && errorLine(err).includes('HTTP protocol is not allowed');
+    return {
+      ok: false,
+      server,
+      reason: plain
+        ? `the kubeconfig's server ${server} is plain HTTP, which the Kubernetes client accepts only with insecure-skip-tls-verify: true for that cluster`
+        : `the kubeconfig's credentials for ${server} could not be used: ${errorLine(err)}`,
+    };
   }
   return new Promise((resolve) => {
     const get = url.protocol === 'http:' ? http.request : https.request;
@@ -226,12 +279,29 @@ export async function probeApiServer(kc: KubeConfig, timeoutMs: number): Promise
       response.on('end', () => {
         clearTimeout(timer);
         const status = response.statusCode ?? 0;
-        if (status === 401 || status === 403) {
-          resolve({ ok: false, server, reason: `the API server refused these credentials (HTTP ${status})` });
+        const user = kc.getCurrentUser()?.name ?? 'unknown';
+        if (status === 401) {
+          resolve({
+            ok: false,
+            server,
+            reason: `unauthorised: ${server} refused the credentials of user ${user} (HTTP 401)`,
+          });
+          return;
+        }
+        if (status === 403) {
+          resolve({ ok: false, server, reason: `forbidden: user ${user} may not read ${url.href} (HTTP 403)` });
+          return;
+        }
+        if (status === 404) {
+          resolve({
+            ok: false,
+            server,
+            reason: `not found: ${url.href} answered HTTP 404, so ${server} is not a Kubernetes API server`,
+          });
           return;
         }
         if (status !== 200) {
-          resolve({ ok: false, server, reason: `the API server answered HTTP ${status} to GET /version` });
+          resolve({ ok: false, server, reason: `the API server at ${server} answered HTTP ${status} to GET /version` });
           return;
         }
         try {
@@ -247,7 +317,7 @@ export async function probeApiServer(kc: KubeConfig, timeoutMs: number): Promise
     }, timeoutMs);
     request.on('error', (err) => {
       clearTimeout(timer);
-      resolve({ ok: false, server, reason: `cannot reach the API server at ${server}: ${errorLine(err)}` });
+      resolve({ ok: false, server, reason: `cannot reach the API server at ${server}: ${networkMessage(err)}` });
     });
     request.end();
   });

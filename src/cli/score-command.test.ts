@@ -5,8 +5,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { deploymentsIn } from './manifest-input.js';
 import {
-  deploymentsIn,
   exitCodeFor,
   highestLevel,
   missingBySource,
@@ -129,7 +129,7 @@ describe('reading manifests', () => {
       deploymentsIn([{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' } }, { kind: 'ConfigMap' }], 'f'),
     ).toThrow('f holds no apps/v1 Deployment (found Service web, ConfigMap)');
     expect(() => deploymentsIn([{ apiVersion: 'apps/v1', kind: 'Deployment', spec: {} }], 'f')).toThrow(
-      'has no spec.template',
+      'f: Deployment is a patch',
     );
   });
 
@@ -326,7 +326,9 @@ describe('runScoreCommand without a cluster', () => {
   it('fails with exit code 2 when the cluster named by --kubeconfig cannot be loaded', async () => {
     const { io, out } = capture();
     expect(await runScoreCommand(['-f', safe, '--kubeconfig', path.join(dir, 'missing-kubeconfig')], io)).toBe(2);
-    expect(out.stderr).toMatch(/^rollguard score: cannot load --kubeconfig .*missing-kubeconfig/);
+    expect(out.stderr).toMatch(
+      /^rollguard score: no kubeconfig at .*missing-kubeconfig \(--kubeconfig\): no such file\n$/,
+    );
   });
 
   it('fails with exit code 2 when the cluster named by --kubeconfig cannot be reached', async () => {
@@ -340,5 +342,53 @@ describe('runScoreCommand without a cluster', () => {
     expect(await runScoreCommand(['-f', safe, '--kubeconfig', kubeconfig], io)).toBe(2);
     expect(out.stderr).toContain('cannot reach the API server at http://127.0.0.1:1');
     expect(out.stderr).toContain('pass --no-cluster to score without it');
+  });
+});
+
+describe('rollguard score --at: the moment scored', () => {
+  const run = async (args: string[], now: Date) => {
+    const out = { stdout: '', stderr: '' };
+    const io: CommandIO = { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t), now: () => now };
+    const code = await runScoreCommand(['-f', safe, '--no-cluster', ...args], io);
+    return { code, ...out };
+  };
+
+  it('gives the same verdict whenever CI runs, and says which moment and time zone it scored', async () => {
+    // Tuesday 18:55 and 19:05 UTC: out of hours starts at 19:00, so without --at the two runs differ.
+    const before = await run(['--json'], new Date('2025-03-04T18:55:00Z'));
+    const after = await run(['--json'], new Date('2025-03-04T19:05:00Z'));
+    const score = (r: { stdout: string }) => (JSON.parse(r.stdout) as ScoreReport).results[0]?.score;
+    expect(score(before)).not.toBe(score(after));
+    const fixedBefore = await run(['--json', '--at', '2025-03-06T10:00:00+01:00'], new Date('2025-03-04T18:55:00Z'));
+    const fixedAfter = await run(['--json', '--at', '2025-03-06T10:00:00+01:00'], new Date('2025-03-04T19:05:00Z'));
+    expect(fixedBefore.stdout).toBe(fixedAfter.stdout);
+    const result = (JSON.parse(fixedBefore.stdout) as ScoreReport).results[0];
+    expect(result?.scoredAt).toBe('2025-03-06T09:00:00.000Z');
+    expect(result?.timeZone).toBe('UTC');
+    expect(result?.features.hour_of_day).toBe(9);
+  });
+
+  it('prints the moment in the text output too', async () => {
+    const { stdout } = await run(['--at', '2025-03-07T17:30:00Z'], noon);
+    expect(stdout).toContain(
+      "scored as of 2025-03-07T17:30:00.000Z (Fri 2025-03-07 17:30 in UTC, the policy's time zone)",
+    );
+    expect(stdout).toContain('released late on a Friday');
+  });
+
+  it.each(['tomorrow', '2025-03-04', '2025-03-04T10:00:00', '2025-02-30T10:00:00Z', '2025-03-04T25:00:00Z'])(
+    'refuses --at %j in one line, exit 2',
+    async (at) => {
+      const r = await run(['--at', at], noon);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `rollguard score: --at must be an RFC 3339 time with a zone, e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00, not "${at}"\n`,
+      );
+    },
+  );
+
+  it('explains in --help that time of day is a factor', () => {
+    expect(scoreHelp).toContain('Time of day is a factor');
+    expect(scoreHelp).toContain('--at TIME');
   });
 });

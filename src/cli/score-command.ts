@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { Assessment } from '../assess/assess.js';
+import { describeClock, parseRfc3339 } from '../assess/clock.js';
 import type { FieldError } from '../api/issues.js';
 import { parsePolicySpec, riskLevels, type PolicySpec, type RiskLevel } from '../api/policy.js';
 import { apiClusterView } from '../controller/cluster-view.js';
@@ -24,6 +25,13 @@ import { apiMessage } from '../kube/errors.js';
 import { FEATURE_CONTRACT } from '../model/contract.js';
 import { createLogger } from '../telemetry/logger.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
+import {
+  deploymentsIn,
+  describeObject,
+  helmTemplateError,
+  jsonPatchError,
+  skippedWorkloads,
+} from './manifest-input.js';
 import {
   contextNamespace,
   errorLine,
@@ -72,10 +80,18 @@ Options:
   --kubeconfig PATH        use this kubeconfig; the cluster is then required (see exit code 2)
   --no-cluster             do not contact the Kubernetes API (the --policy's Prometheus is still asked)
   --model-dir DIR          the risk model (default: the model shipped in models/default)
+  --at TIME                score as of this moment, an RFC 3339 time such as 2026-12-01T14:00:00Z or
+                           2026-12-01T15:00:00+01:00 (for a planned release, or a CI verdict that does not
+                           depend on when CI runs); default: now
   --fail-on LEVEL          exit 1 when any Deployment scores LEVEL or higher, else 0 (monitor,
                            rollback-ready or block); replaces the exit codes by level below
   --json                   print one JSON object instead of text
   -h, --help               show this help
+
+Time of day is a factor: a release at the weekend, late on a Friday or out of hours (before 07:00 or from
+19:00 in the policy's time zone, UTC by default) scores higher, so the same manifest can move from safe to
+monitor when the clock passes 19:00. Every output says the moment and time zone it scored for; pass --at to
+fix it.
 
 Exit codes (by the highest level among the Deployments):
   0   safe or monitor
@@ -95,6 +111,7 @@ Examples:
   rollguard score -f deploy/checkout.yaml --policy deploy/policy.yaml --no-cluster
   kustomize build overlays/prod | rollguard score -f - --fail-on rollback-ready
   rollguard score -f checkout.yaml --kubeconfig ~/.kube/staging --json | jq '.results[].level'
+  rollguard score -f checkout.yaml --at 2026-12-03T10:00:00+01:00   # the planned release window
 `;
 
 const options = {
@@ -105,6 +122,7 @@ const options = {
   'no-cluster': { type: 'boolean' },
   'model-dir': { type: 'string' },
   'fail-on': { type: 'string' },
+  at: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -127,36 +145,17 @@ export function parseObjects(text: string, file: string): Record<string, unknown
       objects.push(value);
     }
   };
+  const helm = helmTemplateError(text, file);
+  if (helm) throw helm;
   for (const doc of parseAllDocuments(text)) {
     const [problem] = doc.errors;
     if (problem) throw new UsageError(`${file} is not valid YAML or JSON: ${errorLine(problem)}`);
-    add(doc.toJS());
+    const value: unknown = doc.toJS();
+    const patch = jsonPatchError(value, file);
+    if (patch) throw patch;
+    add(value);
   }
   return objects;
-}
-
-function describeObject(object: Record<string, unknown>): string {
-  const kind = typeof object.kind === 'string' ? object.kind : '(no kind)';
-  const metadata = isRecord(object.metadata) ? object.metadata : {};
-  return typeof metadata.name === 'string' ? `${kind} ${metadata.name}` : kind;
-}
-
-/** The apps/v1 Deployments among the objects; none is a UsageError that names what the file does hold. */
-export function deploymentsIn(objects: readonly Record<string, unknown>[], file: string): V1Deployment[] {
-  const deployments = objects.filter(
-    (o) => o.kind === 'Deployment' && typeof o.apiVersion === 'string' && o.apiVersion.startsWith('apps/'),
-  );
-  if (deployments.length === 0) {
-    const found = objects.length === 0 ? 'nothing' : objects.map(describeObject).join(', ');
-    throw new UsageError(`${file} holds no apps/v1 Deployment (found ${found})`);
-  }
-  for (const d of deployments) {
-    const spec = isRecord(d.spec) ? d.spec : undefined;
-    if (!spec || !isRecord(spec.template)) {
-      throw new UsageError(`${file}: ${describeObject(d)} has no spec.template`);
-    }
-  }
-  return deployments;
 }
 
 export class PolicyFileError extends UsageError {
@@ -223,9 +222,13 @@ export interface ScoredDeployment {
   /** The policy whose thresholds and rules applied: its name, `(file)` for --policy, or `(defaults)`. */
   policy: string;
   mode: PolicySpec['mode'];
+  /** The moment scored (RFC 3339, UTC) and the time zone its time-of-day features were taken in. */
+  scoredAt: string;
+  timeZone: string;
   reasons: string[];
   hardRules: string[];
-  findings: { kind: string; container: string; message: string }[];
+  /** What the checks found; a credential also names its field, and warn means it does not block. */
+  findings: { kind: string; container: string; message: string; field?: string; severity?: 'block' | 'warn' }[];
   templateChanges: string[];
   features: Assessment['features'];
   missingFeatures: string[];
@@ -238,6 +241,8 @@ export interface ScoredDeployment {
 
 export interface ScoreReport {
   results: ScoredDeployment[];
+  /** Workloads in the file that are not apps/v1 Deployments, which rollguard does not score. */
+  skipped: string[];
   /** The highest level among the results: what the exit code follows. */
   level: RiskLevel;
   exitCode: number;
@@ -260,12 +265,13 @@ export function renderScoreText(report: ScoreReport, failOn?: RiskLevel): string
     const model = r.scorer === 'model' ? `model ${r.modelVersion ?? ''}`.trim() : 'rules (no model)';
     const lines = [
       `${r.namespace}/${r.name}: score ${formatNumber(r.score)}, level ${r.level}\n`,
+      `  scored as of ${r.scoredAt} (${describeClock(new Date(r.scoredAt), r.timeZone)}, the policy's time zone)\n`,
       `  policy ${r.policy} (${r.mode} mode), scored by ${model}${r.changeType ? `, change type ${r.changeType}` : ''}${r.commit ? `, commit ${r.commit}` : ''}\n`,
       section('Reasons', r.reasons),
       section('Hard rules', r.hardRules, 'none fired'),
       section(
         'Findings',
-        r.findings.map((f) => f.message),
+        r.findings.map((f) => (f.severity === 'warn' ? `(warning, does not block) ${f.message}` : f.message)),
         'none',
       ),
       section('Template changes', r.templateChanges, 'none (or nothing to compare with)'),
@@ -276,18 +282,23 @@ export function renderScoreText(report: ScoreReport, failOn?: RiskLevel): string
     ];
     return lines.join('');
   });
+  const skipped =
+    report.skipped.length > 0
+      ? `\nSkipped (rollguard scores apps/v1 Deployments only): ${report.skipped.join(', ')}\n`
+      : '';
   const code = report.exitCode;
   const why =
     failOn !== undefined
       ? `exit ${code}: ${code === 1 ? `at or above --fail-on ${failOn}` : `below --fail-on ${failOn}`}`
       : `exit ${code}: highest level ${report.level}`;
-  return `${parts.join('\n')}\n${why}\n`;
+  return `${parts.join('\n')}${skipped}\n${why}\n`;
 }
 
 function toScored(
   namespace: string,
   name: string,
   result: Awaited<ReturnType<typeof scoreManifest>>,
+  at: Date,
 ): ScoredDeployment {
   const a = result.assessment;
   const scored: ScoredDeployment = {
@@ -298,9 +309,17 @@ function toScored(
     scorer: a.scorer,
     policy: result.policy,
     mode: result.mode,
+    scoredAt: at.toISOString(),
+    timeZone: result.timeZone,
     reasons: a.reasons,
     hardRules: a.hardRules,
-    findings: a.findings.map((f) => ({ kind: f.kind, container: f.container, message: f.message })),
+    findings: a.findings.map((f) => ({
+      kind: f.kind,
+      container: f.container,
+      message: f.message,
+      ...(f.field !== undefined ? { field: f.field } : {}),
+      ...(f.severity !== undefined ? { severity: f.severity } : {}),
+    })),
     templateChanges: a.templateChanges,
     features: a.features,
     missingFeatures: a.missingFeatures,
@@ -387,12 +406,7 @@ interface ClusterChoice {
 async function chooseCluster(kubeconfig: string | undefined, noCluster: boolean): Promise<ClusterChoice> {
   if (noCluster) return { note: '--no-cluster: the Kubernetes API was not contacted' };
   if (kubeconfig !== undefined) {
-    let kc: KubeConfig;
-    try {
-      kc = kubeConfigFrom(kubeconfig);
-    } catch (err) {
-      throw new UsageError(`cannot load --kubeconfig ${kubeconfig}: ${errorLine(err)}`);
-    }
+    const kc = kubeConfigFrom(kubeconfig);
     const probe = await probeApiServer(kc, clusterProbeTimeoutMs);
     if (!probe.ok) {
       throw new UsageError(`${probe.reason} (from --kubeconfig ${kubeconfig}); pass --no-cluster to score without it`);
@@ -403,12 +417,7 @@ async function chooseCluster(kubeconfig: string | undefined, noCluster: boolean)
   try {
     kc = kubeConfigFrom(undefined);
   } catch (err) {
-    return { note: `no cluster configured: ${errorLine(err)}` };
-  }
-  const cluster = kc.getCurrentCluster();
-  if (cluster?.name === 'cluster' && cluster.server === 'http://localhost:8080' && !process.env.KUBECONFIG) {
-    // client-node's last resort when there is no kubeconfig at all.
-    return { note: 'no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster' };
+    return { note: `${errorLine(err)}: scored without a cluster` };
   }
   const probe = await probeApiServer(kc, clusterProbeTimeoutMs);
   if (!probe.ok) return { note: `the cluster could not be reached: ${probe.reason}` };
@@ -443,8 +452,15 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       throw new UsageError('--no-cluster and --kubeconfig contradict each other: pass one of them');
     }
     const failOn = parseLevel(values['fail-on']);
+    const at = values.at === undefined ? nowOf(io) : parseRfc3339(values.at);
+    if (at === undefined) {
+      throw new UsageError(
+        `--at must be an RFC 3339 time with a zone, e.g. 2026-12-01T14:00:00Z or 2026-12-01T15:00:00+01:00, not "${values.at ?? ''}"`,
+      );
+    }
 
-    const manifests = deploymentsIn(parseObjects(await readInput(file, io), file), file);
+    const objects = parseObjects(await readInput(file, io), file);
+    const manifests = deploymentsIn(objects, file);
     let policy: PolicySpec | undefined;
     if (values.policy !== undefined) {
       const policyFile = values.policy;
@@ -470,7 +486,7 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       cluster: cluster.kc ? readableErrors(apiClusterView(cluster.kc)) : undefined,
       live: new PrometheusLiveSignals(access),
       model: model.current(),
-      now: nowOf(io),
+      now: at,
     };
     const fallbackNamespace = values.namespace ?? (cluster.kc ? contextNamespace(cluster.kc) : undefined);
 
@@ -486,10 +502,15 @@ export async function runScoreCommand(argv: string[], io: CommandIO = processIO)
       }
       const result = await scoreManifest(manifest, { policy, namespace }, deps);
       result.notes.unshift(...notes);
-      results.push(toScored(namespace, written.metadata?.name ?? '(unnamed)', result));
+      results.push(toScored(namespace, written.metadata?.name ?? '(unnamed)', result, at));
     }
     const level = highestLevel(results.map((r) => r.level));
-    const report: ScoreReport = { results, level, exitCode: exitCodeFor(level, failOn) };
+    const report: ScoreReport = {
+      results,
+      skipped: skippedWorkloads(objects),
+      level,
+      exitCode: exitCodeFor(level, failOn),
+    };
     io.stdout(values.json ? toJson(report) : renderScoreText(report, failOn));
     return report.exitCode;
   } catch (err) {

@@ -8,11 +8,15 @@ export function approverOf(
   managedFields: readonly V1ManagedFieldsEntry[] | undefined,
 ): { by: string; at?: string } | undefined {
   const key = `f:${annotations.approve}`;
-  for (const entry of managedFields ?? []) {
+  if (!Array.isArray(managedFields)) return undefined;
+  for (const raw of managedFields as unknown[]) {
+    if (typeof raw !== 'object' || raw === null) continue;
+    const entry = raw as V1ManagedFieldsEntry;
     const fields = entry.fieldsV1 as { 'f:metadata'?: { 'f:annotations'?: Record<string, unknown> } } | undefined;
     if (fields?.['f:metadata']?.['f:annotations']?.[key] === undefined) continue;
-    const by = entry.manager ?? 'unknown';
-    const at = entry.time ? new Date(entry.time).toISOString() : undefined;
+    const by = typeof entry.manager === 'string' ? entry.manager : 'unknown';
+    const time = entry.time === undefined ? undefined : new Date(entry.time);
+    const at = time && !Number.isNaN(time.getTime()) ? time.toISOString() : undefined;
     return at ? { by, at } : { by };
   }
   return undefined;

@@ -29,7 +29,8 @@ import { appendActions, assessedStatus, assessmentObject, pastOutcomes } from '.
 import { choosePolicy, describeChoice } from './policy-choice.js';
 import { planActions } from './plan.js';
 import { currentRollout, type CurrentRollout } from './rollout.js';
-import { blockingFindingKinds } from './score-manifest.js';
+import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
+import { scanTemplate } from '../assess/secret-scan.js';
 import { isRollbackRevision, type Verifier } from './verifier.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
 
@@ -403,8 +404,9 @@ export class DeploymentReconciler {
         : { unavailable: 'no Prometheus address in the policy' };
     const [assessmentName, live] = await Promise.all([create(), sample()]);
     if (assessmentName === undefined) return undefined;
+    const template = rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {};
     const assessment = assessRollout({
-      template: rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {},
+      template,
       previousTemplate: rollout.previous?.replicaSet.spec?.template,
       deploymentAnnotations: deployment.metadata?.annotations,
       replicas: { previous: desiredReplicas(rollout.previous?.replicaSet), next: deployment.spec?.replicas },
@@ -414,6 +416,8 @@ export class DeploymentReconciler {
       live,
       thresholds: policy.spec.thresholds,
       blockingFindings: blockingFindingKinds(policy.spec),
+      providerMatches: await scanTemplate(template),
+      credentialPolicy: credentialPolicy(policy.spec),
       model: this.deps.model.current(),
     });
     if (knownBad) {

@@ -5,7 +5,13 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { LiveSignals } from '../assess/assess.js';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
-import { defaultPolicySpec, scoreManifest, type ClusterView, type ManifestScoringDeps } from './score-manifest.js';
+import {
+  credentialPolicy,
+  defaultPolicySpec,
+  scoreManifest,
+  type ClusterView,
+  type ManifestScoringDeps,
+} from './score-manifest.js';
 import type { AssessmentObject, PolicyObject } from './types.js';
 
 const now = new Date('2025-06-02T12:00:00Z');
@@ -364,5 +370,39 @@ describe('scoreManifest with a cluster', () => {
     const spec = defaultPolicySpec();
     expect(spec.thresholds).toEqual({ monitor: 0.4, rollbackReady: 0.6, block: 0.8 });
     expect(spec.prometheus.address).toBeUndefined();
+  });
+});
+
+describe('credentialPolicy', () => {
+  const spec = (rules: object) => {
+    const parsed = parsePolicySpec({ selector: {}, rules });
+    if (!parsed.ok) throw new Error('the test policy does not parse');
+    return parsed.value;
+  };
+
+  it("takes each kind's severity and the exceptions from the policy", () => {
+    const exceptions = [{ container: 'web', env: 'PUBLIC_KEY', reason: 'a publishable key' }];
+    expect(credentialPolicy(spec({ credentials: { weakSecret: 'off', exceptions } }))).toEqual({
+      severity: {
+        providerKey: 'block',
+        urlPassword: 'block',
+        secretByName: 'block',
+        weakSecret: 'off',
+        randomValue: 'warn',
+      },
+      exceptions,
+    });
+  });
+
+  it('turns every block into a warning when blockOnHardcodedSecret is false', () => {
+    expect(
+      credentialPolicy(spec({ blockOnHardcodedSecret: false, credentials: { urlPassword: 'off' } })).severity,
+    ).toEqual({
+      providerKey: 'warn',
+      urlPassword: 'off',
+      secretByName: 'warn',
+      weakSecret: 'warn',
+      randomValue: 'warn',
+    });
   });
 });

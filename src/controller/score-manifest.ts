@@ -6,6 +6,8 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { FindingKind } from '../assess/checks.js';
+import { credentialKinds, type CredentialPolicy } from '../assess/credentials.js';
+import { scanTemplate } from '../assess/secret-scan.js';
 import type { PastOutcome } from '../assess/history.js';
 import type { RiskModel } from '../assess/score.js';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
@@ -42,16 +44,27 @@ export interface ManifestScore {
   /** The policy whose thresholds and rules applied: its name, `(file)` for --policy, or `(defaults)`. */
   policy: string;
   mode: PolicySpec['mode'];
+  /** The time zone the time-of-day features were taken in (the policy's). */
+  timeZone: string;
   /** What could not be consulted, in words (no cluster, no Prometheus, no running Deployment to compare with). */
   notes: string[];
 }
 
+/** Finding kinds that block by kind; credential findings carry their own severity (credentialPolicy). */
 export function blockingFindingKinds(spec: PolicySpec): Set<FindingKind> {
   const kinds = new Set<FindingKind>();
-  if (spec.rules.blockOnHardcodedSecret) kinds.add('hardcoded-secret');
   if (spec.rules.blockOnLatestTag) kinds.add('latest-image');
   if (spec.rules.blockOnPrivileged) kinds.add('privileged');
   return kinds;
+}
+
+/** The policy's severity per kind of credential finding; blockOnHardcodedSecret: false makes every block a warn. */
+export function credentialPolicy(spec: PolicySpec): CredentialPolicy {
+  const { exceptions, ...severity } = spec.rules.credentials;
+  if (!spec.rules.blockOnHardcodedSecret) {
+    for (const kind of credentialKinds) if (severity[kind] === 'block') severity[kind] = 'warn';
+  }
+  return { severity, exceptions };
 }
 
 /** The defaults a policy would have: what `rollguard score` uses when neither a file nor a cluster names one. */
@@ -132,7 +145,9 @@ export async function scoreManifest(
     live,
     thresholds: spec.thresholds,
     blockingFindings: blockingFindingKinds(spec),
+    providerMatches: await scanTemplate(manifest.spec.template),
+    credentialPolicy: credentialPolicy(spec),
     model: deps.model,
   });
-  return { assessment, policy: policyName, mode: spec.mode, notes };
+  return { assessment, policy: policyName, mode: spec.mode, timeZone: spec.timeZone, notes };
 }

@@ -6,6 +6,7 @@ import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise 
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import { backoffDelay } from './workqueue.js';
+import { apiMessage } from './errors.js';
 
 export interface InformerOptions<T extends KubernetesObject> {
   name: string;
@@ -62,7 +63,8 @@ export class ResilientInformer<T extends KubernetesObject> {
         this.failures += 1;
         const delay = backoffDelay(this.failures, { baseMs: 500, maxMs: 30_000 });
         this.options.logger.warn(
-          { informer: this.options.name, err, retryInMs: delay },
+          // The reason in one line (refused, TLS, HTTP 403 …), not client-node's exception with every header.
+          { informer: this.options.name, error: apiMessage(err), retryInMs: delay },
           `could not list ${this.options.name}; retrying`,
         );
         await new Promise((resolve) => setTimeout(resolve, delay));
