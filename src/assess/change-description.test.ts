@@ -306,7 +306,12 @@ describe('a bad value as warnings repeat it (Events, status)', () => {
     ['a short value, as is', 'many', 'many'],
     ['a GitHub token pasted into the wrong field', token, '[redacted: looks like a GitHub token]'],
     ['a token inside other text', `see ${token} here`, '[redacted: looks like a GitHub token]'],
-    ['a long opaque token', 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5', '[redacted: a long token]'],
+    [
+      'a long opaque token',
+      'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5',
+      '[redacted: looks like a random-looking key]',
+    ],
+    ['a long token of one kind of character', 'a'.repeat(48), '[redacted: a long token]'],
     ['control characters replaced', 'a\u0000b\u001bc\u202ed', 'a?b?c?d'],
     ['cut at 40 characters, saying how long it was', 'x '.repeat(1000), `${'x '.repeat(20)}… (2000 characters)`],
     ['40 characters stay whole', 'y'.repeat(10) + ' '.repeat(30), 'y'.repeat(10) + ' '.repeat(30)],
