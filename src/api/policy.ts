@@ -217,7 +217,7 @@ function levelActionSchema(level: RiskLevel) {
         .min(1)
         .optional()
         .describe(
-          `Consecutive failed verification intervals that trigger a rollback at this level. When the level is left out entirely it is ${defaults.failureLimit} for ${level}; when the level is written without failureLimit, verification.failureLimit applies.`,
+          `Consecutive failed verification intervals that trigger a rollback at this level (plain limits; with metrics.statisticalTest on, one failed look of the test is enough, its error being bounded over all looks). When the level is left out entirely it is ${defaults.failureLimit} for ${level}; when the level is written without failureLimit, verification.failureLimit applies.`,
         ),
     })
     .default({ ...defaults })
@@ -343,7 +343,7 @@ const metricsSchema = z
           .lt(1)
           .default(0.995)
           .describe(
-            'The guarantee: a version no worse than the old one (and within the floors) is failed by these tests with probability at most 1 - confidence over its whole verification, however long the window and however many intervals are looked at (the budget is spent as 1/(k(k+1)) at interval k and split over error rate, latency and the floors). Measured in bench/verification-quality.ts. A rollback also needs failureLimit failed intervals in a row, which only lowers it further.',
+            'The guarantee: a version no worse than the old one (and within the floors) is failed by these tests with probability at most 1 - confidence over its whole verification, however long the window and however many intervals are looked at (the budget is spent as 1/(k(k+1)) at interval k and split over error rate, latency and the floors). Measured in bench/verification-quality.ts. Because that bound already covers every look, one failed look of the test is enough to roll back: failureLimit (failed intervals in a row) applies to the plain limits only.',
           ),
         margin: z
           .number()

@@ -180,6 +180,7 @@ function errorRateCheck(limits: MetricLimits, obs: CountObservation<ErrorCounts>
     limit: reported(limit),
     source: 'value',
     message,
+    ...(verdict === 'fail' ? { conclusive: true as const } : {}),
   });
 
   const floor = limits.errorRate?.maxAbsolute;
@@ -241,6 +242,7 @@ function latencyCheck(limits: MetricLimits, obs: CountObservation<Histogram>, s:
     limit: reported(limit),
     source: 'value',
     message,
+    ...(verdict === 'fail' ? { conclusive: true as const } : {}),
   });
   const need = (share: number) => `needs p < ${pValue(s.alpha * share)} at look ${s.look}`;
 

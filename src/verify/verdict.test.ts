@@ -223,6 +223,45 @@ const times = (n: number, observations: IntervalObservations, clock?: Partial<Ve
   Array.from({ length: n }, () => (clock === undefined ? { observations } : { observations, clock }));
 const elapsed = { windowElapsed: true };
 
+describe('nextVerificationState with the statistical test', () => {
+  const counts = (errors: number) => ({
+    counts: {
+      look: 3,
+      plannedLooks: 36,
+      errorRate: {
+        current: { kind: 'counted' as const, value: { requests: 20_000, errors } },
+        oldReplicaSet: { requests: 20_000, errors: 200 },
+      },
+    },
+  });
+  const step = (observations: IntervalObservations, failureLimit: number) =>
+    nextVerificationState(
+      INITIAL_COUNTERS,
+      checkInterval(withStats, observations),
+      { ...defaults, failureLimit },
+      {
+        windowElapsed: false,
+      },
+    );
+
+  it.each([2, 3, 5])(
+    'a failure of the test rolls back at once, whatever failureLimit (%i) says: its error is bounded over all looks',
+    (failureLimit) => {
+      const decision = step(counts(400), failureLimit).decision;
+      expect(decision).toMatchObject({ action: 'rollback', cause: 'metrics' });
+      expect(decision.message).toMatch(/^error rate 2 % \(400 of 20,000 requests\) against 1 %/);
+    },
+  );
+
+  it('the same counts with no proven rise continue', () => {
+    expect(step(counts(205), 2).decision.action).toBe('continue');
+  });
+
+  it('a plain threshold failure still waits for failureLimit', () => {
+    expect(step(badErrors, 2).decision.action).toBe('continue');
+  });
+});
+
 describe('nextVerificationState', () => {
   it.each<{ name: string; intervals: Interval[]; limits?: DecisionLimits; actions: string[] }>([
     {

@@ -76,6 +76,11 @@ export interface MetricCheck {
   readonly message: string;
   /** The kind of reading behind the verdict (`value`, `empty`, `unreachable`, ...), for holds and telemetry. */
   readonly source: SingleResult['kind'];
+  /**
+   * A failure of the statistical test: its chance of failing a version that is no worse is already bounded
+   * over every look verification takes, so it needs no streak of failed intervals to be believed.
+   */
+  readonly conclusive?: true;
 }
 
 interface Reference {
@@ -365,8 +370,9 @@ function detail(checks: readonly MetricCheck[], verdicts: readonly CheckVerdict[
 }
 
 /**
- * Advances the verification by one interval. Rollback needs `failureLimit` consecutive failed intervals (or
- * the policy's explicit onNoData/onProviderError: fail); a pass needs the window elapsed and a passing
+ * Advances the verification by one interval. Rollback needs `failureLimit` consecutive failed intervals, or
+ * one failure of the statistical test (its error is bounded over all looks), or the policy's explicit
+ * onNoData/onProviderError: fail; a pass needs the window elapsed and a passing
  * interval with no failure streak open. While a streak is open after the window, verification goes on until
  * it either passes or reaches the limit. A hold is not sticky: the next readable interval resumes.
  */
@@ -397,7 +403,10 @@ export function nextVerificationState(
     return step(decision);
   };
 
-  if (counters.consecutiveFailures >= limits.failureLimit && failing.length > 0) {
+  // failureLimit consecutive failed intervals guard plain thresholds against noise; a statistical test's
+  // failure carries its own guard (see MetricCheck.conclusive), and waiting for a second one only delays.
+  const conclusive = failing.some((c) => c.conclusive === true);
+  if ((counters.consecutiveFailures >= limits.failureLimit || conclusive) && failing.length > 0) {
     const streak =
       counters.consecutiveFailures === 1 ? '' : ` for ${counters.consecutiveFailures} consecutive intervals`;
     return unlessUnhealthy({
