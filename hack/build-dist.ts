@@ -108,10 +108,9 @@ export async function bundle(into: string = work): Promise<void> {
   });
   const digest = createHash('sha256');
   for (const [name, from] of Object.entries(runtimeFiles)) {
-    digest
-      .update(name)
-      .update('\0')
-      .update(readFileSync(path.join(root, from)));
+    // The worker's script was bundled into `into` just above; dist/sea may not exist yet (a fresh clone).
+    const file = name === 'bin/worker-main.js' ? path.join(into, 'worker-main.js') : path.join(root, from);
+    digest.update(name).update('\0').update(readFileSync(file));
   }
   const assets = { names: Object.keys(runtimeFiles), digest: digest.digest('hex').slice(0, 16) };
   await build({
