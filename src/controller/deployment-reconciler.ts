@@ -196,6 +196,8 @@ export class DeploymentReconciler {
         // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
         if (!isConflict(err)) throw err;
         log.debug('Deployment changed while planning; planning again');
+        // The next pass finds this assessment recorded and does not assess again: its warnings go out now.
+        if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
         return { requeueAfterMs: 200 };
       }
       if (plan.paused === true) {
