@@ -130,7 +130,8 @@ describe('verification under noise, with the statistical test', () => {
       `×2 release: ${ra.status?.outcome ?? ''} after ${String(ra.status?.verification?.steps?.filter((s) => s.metric === 'error-rate').length ?? 0)} intervals; ${failing.at(-1)?.message ?? ''}`,
     );
     expect(ra.status?.outcome).toBe('rolled-back');
-    expect(failing.length).toBeGreaterThanOrEqual(2);
+    // The test's error is bounded over every look, so its first failed look rolls back (no failureLimit streak).
+    expect(failing).toHaveLength(1);
     expect(failing.at(-1)?.value).toBeGreaterThan(0.025);
     expect(failing.at(-1)?.value).toBeLessThan(0.06);
     expect(failing.at(-1)?.baseline).toBeGreaterThan(0.01);
