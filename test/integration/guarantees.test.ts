@@ -12,9 +12,9 @@ import {
   applyDeployment,
   applyPolicy,
   assessmentOf,
+  assessmentOutcome as outcomeOf,
   assessmentsOf,
   getDeployment,
-  type AssessmentView,
   type DeploymentView,
 } from '../support/objects.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
@@ -195,17 +195,6 @@ async function release(namespace: string, name: string, team: string, behaviour:
     annotations: { ...describedChange, ...behaviour },
     image,
   });
-}
-
-async function outcomeOf(namespace: string, name: string, revision: number, outcome: string): Promise<AssessmentView> {
-  return waitFor(
-    `assessment ${name}-${revision} to end ${outcome}`,
-    async () => {
-      const a = await assessmentOf(namespace, name, revision);
-      return a?.status?.outcome === outcome ? a : undefined;
-    },
-    { timeoutMs: 90_000, intervalMs: 500 },
-  );
 }
 
 interface PolicyView {

@@ -29,10 +29,9 @@ import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import {
   applyDeployment,
   applyPolicy,
-  assessmentOf,
+  assessmentOutcome as outcomeOf,
   deploymentManifest,
   fastVerificationPolicy,
-  type AssessmentView,
 } from '../support/objects.js';
 import { waitFor } from '../support/wait.js';
 
@@ -55,17 +54,6 @@ function policySpec(team: string) {
     prometheusAddress: inject('prometheusUrl'),
     window: '12s',
   });
-}
-
-async function outcomeOf(namespace: string, name: string, revision: number, outcome: string): Promise<AssessmentView> {
-  return waitFor(
-    `assessment ${name}-${revision} to end ${outcome}`,
-    async () => {
-      const a = await assessmentOf(namespace, name, revision);
-      return a?.status?.outcome === outcome ? a : undefined;
-    },
-    { timeoutMs: 90_000, intervalMs: 500 },
-  );
 }
 
 /** What the tests read of a DOM element (the test code has no DOM types). */

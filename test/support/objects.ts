@@ -1,5 +1,6 @@
 // Builders for the objects tests apply, and readers for what a user would look at afterwards: the
 // Deployment's annotations and spec, its Events, and its RolloutAssessments.
+import { waitFor } from './wait.js';
 import { kubectl, kubectlJson, kubectlResult } from './kubectl.js';
 
 export interface DeploymentOptions {
@@ -167,4 +168,21 @@ export function fastVerificationPolicy(o: { selector: object; prometheusAddress:
       block: { ...window, pause: false },
     },
   };
+}
+
+/** Waits (up to 90 s) for the assessment of a revision to end with `outcome`, and returns it. */
+export async function assessmentOutcome(
+  namespace: string,
+  name: string,
+  revision: number,
+  outcome: string,
+): Promise<AssessmentView> {
+  return waitFor(
+    `assessment ${name}-${String(revision)} to end ${outcome}`,
+    async () => {
+      const a = await assessmentOf(namespace, name, revision);
+      return a?.status?.outcome === outcome ? a : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
 }
