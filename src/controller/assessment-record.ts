@@ -3,6 +3,7 @@
 import type { Assessment } from '../assess/assess.js';
 import type { PastOutcome } from '../assess/history.js';
 import { labelValue } from '../api/assessment.js';
+import { isConflict } from '../kube/errors.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { AssessmentObject } from './types.js';
 import { apiVersion, assessmentResource } from '../kube/resources.js';
@@ -109,11 +110,17 @@ export function pastOutcomes(
     });
 }
 
+/** Attempts of appendActions before a conflict is handed to the caller's retry. */
+const appendAttempts = 5;
+
 /**
  * Appends actions not yet on record to an assessment, with any other status fields, in one write. It reads
  * the assessment fresh, so a reconcile working from a cache that trails its own writes never records an
- * action twice, and sends the resourceVersion, so a concurrent writer's change is a conflict (retried), not
- * lost. The phase follows the actions unless `alsoSet` says otherwise; an approval is recorded as such.
+ * action twice, and sends the resourceVersion, so a concurrent writer's change is never overwritten. On a
+ * conflict it reads again and retries here: the caller may be finishing a verification whose verdict (the
+ * steps in `alsoSet`) exists only in this call, and the other writer (the reconciler closing the revision
+ * after the undo it just saw) must not make it lost. The phase follows the actions unless `alsoSet` says
+ * otherwise; an approval is recorded as such.
  */
 export async function appendActions(
   writer: ClusterWriter,
@@ -121,6 +128,23 @@ export async function appendActions(
   assessmentName: string,
   added: readonly ActionRecord[],
   alsoSet: Record<string, unknown> = {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await appendActionsOnce(writer, namespace, assessmentName, added, alsoSet);
+      return;
+    } catch (err) {
+      if (!isConflict(err) || attempt >= appendAttempts) throw err;
+    }
+  }
+}
+
+async function appendActionsOnce(
+  writer: ClusterWriter,
+  namespace: string,
+  assessmentName: string,
+  added: readonly ActionRecord[],
+  alsoSet: Record<string, unknown>,
 ): Promise<void> {
   const fresh = (await writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
   if (!fresh) return;

@@ -129,6 +129,9 @@ describe('verification under noise, with the statistical test', () => {
     console.log(
       `×2 release: ${ra.status?.outcome ?? ''} after ${String(ra.status?.verification?.steps?.filter((s) => s.metric === 'error-rate').length ?? 0)} intervals; ${failing.at(-1)?.message ?? ''}`,
     );
+    // Every look, when the verdict is not the one expected: what CI prints is all there is to go on.
+    if (failing.length !== 1)
+      for (const s of ra.status?.verification?.steps ?? []) console.log(`  ${s.metric} ${s.verdict}: ${s.message}`);
     expect(ra.status?.outcome).toBe('rolled-back');
     // The test's error is bounded over every look, so its first failed look rolls back (no failureLimit streak).
     expect(failing).toHaveLength(1);
