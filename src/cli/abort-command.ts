@@ -5,10 +5,9 @@
 // a GitOps-managed Deployment is paused or left alone as its policy says).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AssessmentAction } from '../api/assessment.js';
-import { annotations } from '../controller/annotations.js';
-import { currentRollout } from '../controller/rollout.js';
-import type { AssessmentObject } from '../controller/types.js';
-import { isRollbackRevision } from '../controller/verifier.js';
+import { annotations } from '../api/annotations.js';
+import { currentRollout, isRollbackRevision } from '../api/revision.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import { KubeEventSink } from '../kube/events.js';
 import { KubeClusterWriter, type ClusterWriter } from '../kube/writer.js';

@@ -13,7 +13,7 @@ import {
   knownBadTemplate,
 } from './assessment-identity.js';
 import { deploymentPatch, scopedDedupeKey } from './deployment-reconciler.js';
-import type { AssessmentObject } from './types.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 const oldApi: V1Deployment = {
   metadata: { name: 'api', namespace: 'shop', uid: 'uid-old', creationTimestamp: new Date('2026-11-01T10:00:00Z') },

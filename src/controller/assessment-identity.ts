@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { rolloutAssessmentName } from '../api/assessment.js';
-import type { AssessmentObject } from './types.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 export interface RevisionIdentity {
   namespace: string;

@@ -4,9 +4,9 @@ import type { Assessment } from '../assess/assess.js';
 import type { PastOutcome } from '../assess/history.js';
 import { labelValue } from '../api/assessment.js';
 import type { ClusterWriter } from '../kube/writer.js';
-import type { AssessmentObject } from './types.js';
-import { apiVersion, assessmentResource } from '../kube/resources.js';
-import { labels } from './annotations.js';
+import type { AssessmentObject } from '../api/objects.js';
+import { apiVersion, assessmentResource } from '../api/resources.js';
+import { labels } from '../api/annotations.js';
 import type { ActionRecord, Mode } from './plan.js';
 
 export interface AssessmentSubject {

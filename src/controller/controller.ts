@@ -14,7 +14,7 @@ import { parsePolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { ResilientInformer } from '../kube/informer.js';
 import type { EventSink } from '../kube/events.js';
-import { assessmentResource, policyResource } from '../kube/resources.js';
+import { assessmentResource, policyResource } from '../api/resources.js';
 import { WorkQueue } from '../kube/workqueue.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -23,7 +23,7 @@ import { DeploymentReconciler, type LiveSignalSource, type ModelSource } from '.
 import { computePolicyStatus, policyStatusChanged, type Condition } from './policy-status.js';
 import { assessmentsToPrune, type RetentionRule } from './retention.js';
 import type { PrometheusAccess } from './prometheus-access.js';
-import type { AssessmentObject, Caches, PolicyObject } from './types.js';
+import type { AssessmentObject, Caches, PolicyObject } from '../api/objects.js';
 import { VerificationBatcher } from './verification-batcher.js';
 import { Verifier } from './verifier.js';
 

@@ -11,7 +11,7 @@ import type { EventSink } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
-import { annotations } from './annotations.js';
+import { annotations } from '../api/annotations.js';
 import { approverOf } from './approval.js';
 import {
   assessmentNameFor,
@@ -26,13 +26,13 @@ import {
   type RevisionIdentity,
 } from './assessment-identity.js';
 import { appendActions, assessedStatus, assessmentObject, pastOutcomes } from './assessment-record.js';
-import { choosePolicy, describeChoice } from './policy-choice.js';
+import { choosePolicy, describeChoice, type GoverningPolicy } from './policy-choice.js';
 import { planActions } from './plan.js';
-import { currentRollout, type CurrentRollout } from './rollout.js';
+import { currentRollout, isRollbackRevision, type CurrentRollout } from '../api/revision.js';
 import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
 import { scanTemplate } from '../assess/secret-scan.js';
-import { isRollbackRevision, type Verifier } from './verifier.js';
-import type { AssessmentObject, Caches, PolicyObject } from './types.js';
+import type { Verifier } from './verifier.js';
+import type { AssessmentObject, Caches } from '../api/objects.js';
 
 export interface LiveSignalSource {
   /** The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. */
@@ -60,11 +60,6 @@ export interface DeploymentReconcilerDeps {
   verifier: Verifier;
   /** Queues a verification pass for the Deployment; it runs under its own key, so a slow Prometheus never delays an assessment or a pause. */
   requestVerification: (namespace: string, name: string) => void;
-}
-
-export interface GoverningPolicy {
-  object: PolicyObject;
-  spec: PolicySpec;
 }
 
 export class DeploymentReconciler {

@@ -2,7 +2,7 @@
 // Deployment and the assessment already show, what must change. Pure and idempotent: applying a plan and
 // planning again yields an empty plan.
 import type { ActionType } from '../api/assessment.js';
-import { annotations } from './annotations.js';
+import { annotations } from '../api/annotations.js';
 
 export type { ActionType };
 

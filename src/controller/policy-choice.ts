@@ -1,6 +1,15 @@
 // When two or more policies cover one Deployment, exactly one governs it, chosen the same way every time:
 // the highest `spec.priority`; on a tie the oldest policy; on a tie again the name that sorts first. The
 // others are named in an Event so nobody wonders why their policy seems ignored.
+import type { PolicyObject } from '../api/objects.js';
+import type { PolicySpec } from '../api/policy.js';
+
+/** The policy that governs a Deployment: its object as the cache holds it, and its parsed, defaulted spec. */
+export interface GoverningPolicy {
+  object: PolicyObject;
+  spec: PolicySpec;
+}
+
 export interface CandidatePolicy {
   name: string;
   priority: number;

@@ -4,7 +4,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { formatFieldErrors, type FieldError } from '../api/issues.js';
 import type { PolicySpec } from '../api/policy.js';
-import type { AssessmentObject } from './types.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 export interface Condition {
   type: string;

@@ -14,7 +14,7 @@ import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { pastOutcomes } from './assessment-record.js';
 import { choosePolicy } from './policy-choice.js';
-import type { AssessmentObject, PolicyObject } from './types.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 
 /** What the cluster can tell, read through informer caches (the controller) or direct API calls (the CLI). */
 export interface ClusterView {

@@ -8,12 +8,13 @@ import { describe, expect, it } from 'vitest';
 import type { AssessmentStatus } from '../api/assessment.js';
 import { parsePolicySpec } from '../api/policy.js';
 import type { EventInput } from '../kube/events.js';
-import type { ClusterWriter, JsonPatchOp } from '../kube/writer.js';
+import type { JsonPatchOp } from '../api/meta.js';
+import type { ClusterWriter } from '../kube/writer.js';
 import type { HealthResult, MetricsProvider, QueryResult } from '../prometheus/types.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
 import type { PrometheusAccess } from './prometheus-access.js';
-import { currentRollout } from './rollout.js';
-import type { Caches } from './types.js';
+import { currentRollout } from '../api/revision.js';
+import type { Caches } from '../api/objects.js';
 import { VerificationBatcher } from './verification-batcher.js';
 import { Verifier, type VerifyInput } from './verifier.js';
 

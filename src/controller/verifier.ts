@@ -25,13 +25,13 @@ import {
   type MetricCheck,
   type VerificationDecision,
 } from '../verify/verdict.js';
-import { annotations, revisionHistoryAnnotation } from './annotations.js';
+import { annotations } from '../api/annotations.js';
 import { appendActions } from './assessment-record.js';
-import type { GoverningPolicy } from './deployment-reconciler.js';
+import type { GoverningPolicy } from './policy-choice.js';
 import type { ActionRecord } from './plan.js';
 import type { PrometheusAccess } from './prometheus-access.js';
-import type { CurrentRollout } from './rollout.js';
-import type { Caches } from './types.js';
+import type { CurrentRollout } from '../api/revision.js';
+import type { Caches } from '../api/objects.js';
 import type { VerificationBatcher, VerifiedMetric } from './verification-batcher.js';
 
 export interface VerifierDeps {
@@ -71,11 +71,6 @@ export interface VerifyInput {
 
 /** Start each check a little after the tick boundary, so the scrape of the boundary's second has landed. */
 const tickSlackMs = 150;
-
-/** The revision is itself a return to an older template (kubectl rollout undo, or rollguard's own). */
-export function isRollbackRevision(rollout: CurrentRollout): boolean {
-  return rollout.current.replicaSet.metadata?.annotations?.[revisionHistoryAnnotation] !== undefined;
-}
 
 function formatInterval(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;

@@ -1,6 +1,6 @@
 // The objects the controller reads from its informer caches, and the read-only view of those caches.
 import type { KubernetesObject, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
-import type { AssessmentSpec, AssessmentStatus } from '../api/assessment.js';
+import type { AssessmentSpec, AssessmentStatus } from './assessment.js';
 
 export interface PolicyObject extends KubernetesObject {
   /** Unparsed: parsePolicySpec gives the defaulted, typed spec or the reasons it cannot be used. */
