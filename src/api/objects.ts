@@ -21,3 +21,15 @@ export interface Caches {
   assessment(namespace: string, name: string): AssessmentObject | undefined;
   assessments(namespace?: string): readonly AssessmentObject[];
 }
+
+/**
+ * An Event rollguard means to record about a Deployment. `dedupeKey` names the occurrence ("revision 4
+ * paused"): the same key is recorded once, however often a reconcile plans it.
+ */
+export interface PlannedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
+  dedupeKey: string;
+}

@@ -12,7 +12,8 @@ import {
   knownBadRule,
   knownBadTemplate,
 } from './assessment-identity.js';
-import { deploymentPatch, scopedDedupeKey } from './deployment-reconciler.js';
+import { scopedDedupeKey } from '../kube/events.js';
+import { deploymentPatch } from './deployment-reconciler.js';
 import type { AssessmentObject } from '../api/objects.js';
 
 const oldApi: V1Deployment = {

@@ -2,12 +2,12 @@
 // assessment. Pure, so what is recorded can be read and tested without a cluster.
 import type { Assessment } from '../assess/assess.js';
 import type { PastOutcome } from '../assess/history.js';
-import { labelValue } from '../api/assessment.js';
+import { labelValue, type AssessmentAction } from '../api/assessment.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { AssessmentObject } from '../api/objects.js';
 import { apiVersion, assessmentResource } from '../api/resources.js';
 import { labels } from '../api/annotations.js';
-import type { ActionRecord, Mode } from './plan.js';
+import type { PolicyMode } from '../api/policy.js';
 
 export interface AssessmentSubject {
   namespace: string;
@@ -51,7 +51,7 @@ export function assessmentObject(subject: AssessmentSubject): object {
   };
 }
 
-export function assessedStatus(assessment: Assessment, mode: Mode, at: Date): Record<string, unknown> {
+export function assessedStatus(assessment: Assessment, mode: PolicyMode, at: Date): Record<string, unknown> {
   return {
     phase: 'Assessed',
     outcome: 'running',
@@ -79,7 +79,7 @@ export function assessedStatus(assessment: Assessment, mode: Mode, at: Date): Re
 }
 
 /** The phase an assessment shows after the given actions (a later action wins). */
-export function phaseAfter(actions: readonly ActionRecord[], current: string | undefined): string | undefined {
+export function phaseAfter(actions: readonly AssessmentAction[], current: string | undefined): string | undefined {
   const last = actions.at(-1);
   switch (last?.type) {
     case 'paused':
@@ -115,34 +115,48 @@ export function pastOutcomes(
  * action twice, and sends the resourceVersion, so a concurrent writer's change is a conflict (retried), not
  * lost. The phase follows the actions unless `alsoSet` says otherwise; an approval is recorded as such.
  */
-export async function appendActions(
-  writer: ClusterWriter,
-  namespace: string,
-  assessmentName: string,
-  added: readonly ActionRecord[],
-  alsoSet: Record<string, unknown> = {},
-): Promise<void> {
-  const fresh = (await writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
-  if (!fresh) return;
-  const existing = (fresh.status?.actions ?? []) as ActionRecord[];
+/**
+ * The status patch that appends actions not yet on record (by type) to `current`, with any other status
+ * fields. The phase follows the actions unless `alsoSet` says otherwise; an approval is recorded as such.
+ */
+export function statusWithActions(
+  current: { actions?: readonly AssessmentAction[] | undefined; phase?: string | undefined } | undefined,
+  added: readonly AssessmentAction[],
+  alsoSet: object = {},
+  revision?: number,
+): Record<string, unknown> {
+  const existing = current?.actions ?? [];
   const known = new Set(existing.map((a) => a.type));
   const fresher = added.filter((a) => !known.has(a.type));
-  if (fresher.length === 0 && Object.keys(alsoSet).length === 0) return;
   const status: Record<string, unknown> = {};
   if (fresher.length > 0) {
     const actions = [...existing, ...fresher];
     status.actions = actions;
-    const phase = phaseAfter(actions, fresh.status?.phase);
+    const phase = phaseAfter(actions, current?.phase);
     if (phase !== undefined) status.phase = phase;
     const approval = fresher.find((a) => a.type === 'approved');
-    const revision = fresh.spec?.revision;
     if (approval && revision !== undefined)
       status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
   }
-  await writer.mergePatchAssessmentStatus(
-    namespace,
-    assessmentName,
-    { ...status, ...alsoSet },
-    fresh.metadata?.resourceVersion,
-  );
+  return { ...status, ...alsoSet };
+}
+
+/**
+ * Appends actions not yet on record to an assessment, with any other status fields, in one write (see
+ * statusWithActions). It reads the assessment fresh, so a reconcile working from a cache that trails its own
+ * writes never records an action twice, and sends the resourceVersion, so a concurrent writer's change is a
+ * conflict (retried), not lost.
+ */
+export async function appendActions(
+  writer: ClusterWriter,
+  namespace: string,
+  assessmentName: string,
+  added: readonly AssessmentAction[],
+  alsoSet: object = {},
+): Promise<void> {
+  const fresh = (await writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+  if (!fresh) return;
+  const status = statusWithActions(fresh.status, added, alsoSet, fresh.spec?.revision);
+  if (Object.keys(status).length === 0) return;
+  await writer.mergePatchAssessmentStatus(namespace, assessmentName, status, fresh.metadata?.resourceVersion);
 }

@@ -13,7 +13,7 @@ import {
 import { parsePolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { ResilientInformer } from '../kube/informer.js';
-import type { EventSink } from '../kube/events.js';
+import { DeploymentEvents, type EventSink } from '../kube/events.js';
 import { assessmentResource, policyResource } from '../api/resources.js';
 import { WorkQueue } from '../kube/workqueue.js';
 import type { ClusterWriter } from '../kube/writer.js';
@@ -165,10 +165,12 @@ export class Controller {
       assessment: (namespace, name) => this.assessments.get(name, namespace),
       assessments: (namespace) => this.assessments.list(namespace),
     };
+    // One path for Events, shared, so an Event the verifier sent is not sent again by the reconciler.
+    const events = new DeploymentEvents(options.events);
     this.reconciler = new DeploymentReconciler({
       caches: this.caches,
       writer: options.writer,
-      events: options.events,
+      events,
       live: options.live,
       model: options.model,
       metrics,
@@ -177,7 +179,7 @@ export class Controller {
       verifier: new Verifier({
         caches: this.caches,
         writer: options.writer,
-        events: options.events,
+        events,
         access: options.access,
         batcher: this.batcher,
         metrics,

@@ -7,7 +7,7 @@ import type { RiskModel } from '../assess/score.js';
 import { parsePolicySpec, resolveLevelAction, type PolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { isAlreadyExists, isConflict } from '../kube/errors.js';
-import type { EventSink } from '../kube/events.js';
+import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
@@ -51,7 +51,7 @@ export interface ModelSource {
 export interface DeploymentReconcilerDeps {
   caches: Caches;
   writer: ClusterWriter;
-  events: EventSink;
+  events: DeploymentEvents;
   live: LiveSignalSource;
   model: ModelSource;
   metrics: OperatorMetrics;
@@ -65,8 +65,6 @@ export interface DeploymentReconcilerDeps {
 export class DeploymentReconciler {
   /** Assessments this process created recently (identity → name): the informer cache may not show them yet. */
   private readonly written = new Map<string, string>();
-  /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
-  private readonly emitted = new Set<string>();
 
   constructor(private readonly deps: DeploymentReconcilerDeps) {}
 
@@ -130,7 +128,7 @@ export class DeploymentReconciler {
     // that template already failed or was rolled back: then it is judged at least as strictly as before.
     const exemptReturn = isRollbackRevision(rollout) && knownBad === undefined;
     if (conflict) {
-      await this.emit(deployment, {
+      await this.deps.events.emit(deployment, {
         type: 'Warning',
         reason: 'PolicyConflict',
         action: 'SelectPolicy',
@@ -203,7 +201,7 @@ export class DeploymentReconciler {
         log.info('approved rollout resumed');
       }
     }
-    for (const event of plan.events) await this.emit(deployment, event);
+    for (const event of plan.events) await this.deps.events.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
     if (plan.actions.length > 0) await appendActions(this.deps.writer, namespace, assessmentName, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
@@ -245,7 +243,6 @@ export class DeploymentReconciler {
         deployment: name,
         revision: rollout.current.revision,
       }),
-      emit: (event) => this.emit(deployment, event),
     });
   }
 
@@ -319,7 +316,7 @@ export class DeploymentReconciler {
             },
           },
         );
-        await this.emit(deployment, {
+        await this.deps.events.emit(deployment, {
           type: 'Normal',
           reason: 'RolloutUndoneByHand',
           action: 'Verify',
@@ -454,7 +451,7 @@ export class DeploymentReconciler {
   ): Promise<void> {
     for (const warning of assessment.annotationWarnings) {
       this.deps.metrics.annotationWarnings.inc();
-      await this.emit(deployment, {
+      await this.deps.events.emit(deployment, {
         type: 'Warning',
         reason: 'InvalidAnnotation',
         action: 'Assess',
@@ -470,7 +467,7 @@ export class DeploymentReconciler {
     if (pausedRevision === undefined || deployment.spec?.paused !== true) return;
     const name = deployment.metadata?.name ?? '';
     log.warn('paused by rollguard but no policy governs it any more; leaving it paused');
-    await this.emit(deployment, {
+    await this.deps.events.emit(deployment, {
       type: 'Warning',
       reason: 'LeftPaused',
       action: 'Assess',
@@ -478,35 +475,6 @@ export class DeploymentReconciler {
       dedupeKey: `left-paused/${name}/${pausedRevision}`,
     });
   }
-
-  private async emit(
-    deployment: V1Deployment,
-    event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string },
-  ): Promise<void> {
-    const dedupeKey = scopedDedupeKey(deployment, event.dedupeKey);
-    if (this.emitted.has(dedupeKey)) return;
-    await this.deps.events.emit({
-      regarding: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        namespace: deployment.metadata?.namespace ?? '',
-        name: deployment.metadata?.name ?? '',
-        ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}),
-      },
-      ...event,
-      dedupeKey,
-    });
-    this.emitted.add(dedupeKey);
-    if (this.emitted.size > 10_000) this.emitted.clear();
-  }
-}
-
-/**
- * An Event's de-duplication key scoped to its Deployment (namespace and uid): the same reason and revision in
- * another namespace, or of an older Deployment of the same name, is another occurrence with its own Event.
- */
-export function scopedDedupeKey(deployment: V1Deployment, dedupeKey: string): string {
-  return `${deployment.metadata?.namespace ?? ''}/${deployment.metadata?.uid ?? ''}/${dedupeKey}`;
 }
 
 function identityKey(id: RevisionIdentity): string {

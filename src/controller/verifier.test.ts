@@ -7,7 +7,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AssessmentStatus } from '../api/assessment.js';
 import { parsePolicySpec } from '../api/policy.js';
-import type { EventInput } from '../kube/events.js';
+import { DeploymentEvents, type EventInput } from '../kube/events.js';
 import type { JsonPatchOp } from '../api/meta.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { HealthResult, MetricsProvider, QueryResult } from '../prometheus/types.js';
@@ -128,7 +128,7 @@ function setup(answer: QueryResult, verification: object = {}) {
   const verifier = new Verifier({
     caches,
     writer,
-    events: { emit: (e) => Promise.resolve(void events.push(e)) },
+    events: new DeploymentEvents({ emit: (e) => Promise.resolve(void events.push(e)) }),
     access,
     batcher: new VerificationBatcher(),
     metrics: new OperatorMetrics(),
@@ -161,7 +161,6 @@ function setup(answer: QueryResult, verification: object = {}) {
     exemptReturn: false,
     status,
     log: pino({ level: 'silent' }),
-    emit: (e) => Promise.resolve(void events.push({ regarding: { namespace: 'shop', name: 'web' }, ...e })),
   });
   return {
     writer,
