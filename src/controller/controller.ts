@@ -10,7 +10,6 @@ import {
   type V1Deployment,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
-import { parsePolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { ResilientInformer } from '../kube/informer.js';
 import { DeploymentEvents, type EventSink } from '../kube/events.js';
@@ -20,6 +19,8 @@ import type { ClusterWriter } from '../kube/writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { DeploymentReconciler, type LiveSignalSource, type ModelSource } from './deployment-reconciler.js';
+import { governingPolicy } from './policy-choice.js';
+import { parsedPolicies, parsedPolicy } from './policy-specs.js';
 import { computePolicyStatus, policyStatusChanged, type Condition } from './policy-status.js';
 import { assessmentsToPrune, type RetentionRule } from './retention.js';
 import type { PrometheusAccess } from './prometheus-access.js';
@@ -303,13 +304,14 @@ export class Controller {
   private async reconcilePolicy(namespace: string, name: string): Promise<void> {
     const policy = this.policies.get(name, namespace);
     if (!policy || policy.metadata?.deletionTimestamp !== undefined) return;
-    const parsed = parsePolicySpec(policy.spec);
+    const parsed = parsedPolicy(policy);
     const governed: V1Deployment[] = [];
     const overruledBy: { deployment: string; policy: string }[] = [];
     if (parsed.ok) {
+      const policies = parsedPolicies(this.policies.list(namespace));
       for (const d of this.deployments.list(namespace)) {
         if (!selectorMatches(parsed.value.selector, d.metadata?.labels ?? {})) continue;
-        const chosen = this.reconciler.governingPolicy(d).policy?.object.metadata?.name;
+        const chosen = governingPolicy(policies, d.metadata?.labels ?? {}).policy?.object.metadata?.name;
         if (chosen === name) governed.push(d);
         else if (chosen) overruledBy.push({ deployment: d.metadata?.name ?? '', policy: chosen });
       }

@@ -4,8 +4,8 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { RiskModel } from '../assess/score.js';
-import { parsePolicySpec, resolveLevelAction, type PolicySpec } from '../api/policy.js';
-import { selectorMatches } from '../api/selector.js';
+import type { AssessmentAction } from '../api/assessment.js';
+import { resolveLevelAction, type PolicySpec } from '../api/policy.js';
 import { isAlreadyExists, isConflict } from '../kube/errors.js';
 import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
@@ -25,8 +25,15 @@ import {
   type KnownBadTemplate,
   type RevisionIdentity,
 } from './assessment-identity.js';
-import { appendActions, assessedStatus, assessmentObject, pastOutcomes } from './assessment-record.js';
-import { choosePolicy, describeChoice, type GoverningPolicy } from './policy-choice.js';
+import {
+  appendActions,
+  assessedStatus,
+  assessmentObject,
+  pastOutcomes,
+  statusWithActions,
+} from './assessment-record.js';
+import { governingPolicy, type GoverningPolicy } from './policy-choice.js';
+import { parsedPolicies } from './policy-specs.js';
 import { planActions } from './plan.js';
 import { currentRollout, isRollbackRevision, type CurrentRollout } from '../api/revision.js';
 import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
@@ -70,28 +77,8 @@ export class DeploymentReconciler {
 
   /** The policy governing a Deployment (see policy-choice.ts), with an Event when several cover it. */
   governingPolicy(deployment: V1Deployment): { policy?: GoverningPolicy; conflict?: string } {
-    const namespace = deployment.metadata?.namespace ?? '';
-    const deploymentLabels = deployment.metadata?.labels ?? {};
-    const candidates = this.deps.caches
-      .policies(namespace)
-      .filter((p) => p.metadata?.deletionTimestamp === undefined)
-      .flatMap((p) => {
-        const parsed = parsePolicySpec(p.spec);
-        if (!parsed.ok || !selectorMatches(parsed.value.selector, deploymentLabels)) return [];
-        return [
-          {
-            name: p.metadata?.name ?? '',
-            priority: parsed.value.priority,
-            createdAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp) : undefined,
-            object: p,
-            spec: parsed.value,
-          },
-        ];
-      });
-    const choice = choosePolicy(candidates);
-    if (!choice) return {};
-    const policy = { object: choice.chosen.object, spec: choice.chosen.spec };
-    return choice.overruled.length > 0 ? { policy, conflict: describeChoice(choice) } : { policy };
+    const policies = parsedPolicies(this.deps.caches.policies(deployment.metadata?.namespace ?? ''));
+    return governingPolicy(policies, deployment.metadata?.labels ?? {});
   }
 
   async reconcile(namespace: string, name: string): Promise<{ requeueAfterMs?: number }> {
@@ -157,6 +144,7 @@ export class DeploymentReconciler {
         log,
       });
       if (!result) return { requeueAfterMs: 1000 };
+      record = result.record;
       status = result.record.status;
       assessmentName = result.record.metadata?.name ?? assessmentName;
       assessedNow = result.assessment;
@@ -203,7 +191,7 @@ export class DeploymentReconciler {
     }
     for (const event of plan.events) await this.deps.events.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
-    if (plan.actions.length > 0) await appendActions(this.deps.writer, namespace, assessmentName, plan.actions);
+    if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, record, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
     await this.closeEarlierRevisions(deployment, rollout, exemptReturn, log);
@@ -244,6 +232,30 @@ export class DeploymentReconciler {
         revision: rollout.current.revision,
       }),
     });
+  }
+
+  /**
+   * Appends the plan's actions onto the record as read (or as the assessment write returned it), in one write
+   * conditional on its resourceVersion; only when that version is stale does it read the record again.
+   */
+  private async recordActions(
+    namespace: string,
+    assessmentName: string,
+    record: AssessmentObject | undefined,
+    actions: readonly AssessmentAction[],
+  ): Promise<void> {
+    const resourceVersion = record?.metadata?.resourceVersion;
+    if (record !== undefined && resourceVersion !== undefined) {
+      const status = statusWithActions(record.status, actions, {}, record.spec?.revision);
+      if (Object.keys(status).length === 0) return;
+      try {
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, status, resourceVersion);
+        return;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    await appendActions(this.deps.writer, namespace, assessmentName, actions);
   }
 
   /**
