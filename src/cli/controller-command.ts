@@ -30,7 +30,7 @@ import {
   TokenAuthenticator,
 } from '../web/routes.js';
 import { connectCluster } from './output.js';
-import { defaultedByServer } from './score-command.js';
+import { defaultedByServer } from '../kube/dry-run.js';
 
 /** How long the API server gets to answer GET /version at start. */
 const startupProbeMs = 10_000;
