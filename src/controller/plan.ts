@@ -1,7 +1,7 @@
 // The functional core of acting on an assessment: given the policy's mode, the assessed level and what the
 // Deployment and the assessment already show, what must change. Pure and idempotent: applying a plan and
 // planning again yields an empty plan.
-import type { ActionType, AssessmentAction } from '../api/assessment.js';
+import { maxAnnotationValueLength, type ActionType, type AssessmentAction } from '../api/assessment.js';
 import { annotations } from '../api/annotations.js';
 import type { PlannedEvent } from '../api/objects.js';
 import type { PolicyMode } from '../api/policy.js';
@@ -41,11 +41,9 @@ export interface Plan {
   actions: AssessmentAction[];
 }
 
-const maxReasonsAnnotation = 1000;
-
 export function reasonsText(assessed: Assessed): string {
   const text = [...assessed.hardRules, ...assessed.reasons].join('; ');
-  return text.length <= maxReasonsAnnotation ? text : `${text.slice(0, maxReasonsAnnotation - 3)}...`;
+  return text.length <= maxAnnotationValueLength ? text : `${text.slice(0, maxAnnotationValueLength - 3)}...`;
 }
 
 export function approveCommand(deploymentName: string, revision: number): string {

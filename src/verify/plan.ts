@@ -17,7 +17,7 @@ import type { PolicyMode } from '../api/policy.js';
 import { planRollback, type RollbackInput } from '../rollback/plan.js';
 import type { MetricCheck } from './check.js';
 import { appendSteps, describeFailure } from './record.js';
-import type { VerificationDecision, VerificationStep } from './verdict.js';
+import type { VerificationDecision, VerificationTransition } from './verdict.js';
 
 /** How the Deployment changes: the rollback's guarded JSON patch, or a merge patch of annotations (and pause). */
 export type DeploymentChange =
@@ -83,7 +83,7 @@ export interface IntervalRecordInput {
   deadline: string | undefined;
   baseline: { errorRate: number | undefined; latency: number | undefined; note?: string | undefined };
   baselineCounts: VerificationStatus['baselineCounts'];
-  step: VerificationStep;
+  step: VerificationTransition;
   checks: readonly MetricCheck[];
   queries: Readonly<Record<string, string>>;
   now: Date;

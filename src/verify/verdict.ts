@@ -276,7 +276,8 @@ export type VerificationDecision =
     }
   | { readonly action: 'pass'; readonly message: string };
 
-export interface VerificationStep {
+/** One interval's move: the counters after it, how the interval counted, and the decision. */
+export interface VerificationTransition {
   readonly counters: VerificationCounters;
   readonly outcome: IntervalOutcome;
   readonly decision: VerificationDecision;
@@ -337,7 +338,7 @@ export function nextVerificationState(
   checks: readonly MetricCheck[],
   limits: DecisionLimits,
   clock: VerificationClock,
-): VerificationStep {
+): VerificationTransition {
   const outcome = intervalOutcome(checks);
   // Prometheus refused the query itself (bad_data, execution) or the template could not be rendered: the
   // policy is wrong, not the rollout and not Prometheus. It says nothing about the rollout, so it moves no
@@ -345,10 +346,10 @@ export function nextVerificationState(
   const errors = checks.filter((c) => c.verdict === 'error');
   const policyFault = outcome === 'error' && errors.every((c) => c.source === 'promql-error');
   const counters = policyFault ? state : nextCounters(state, outcome);
-  const step = (decision: VerificationDecision): VerificationStep => ({ counters, outcome, decision });
+  const step = (decision: VerificationDecision): VerificationTransition => ({ counters, outcome, decision });
   const failing = checks.filter((c) => c.verdict === 'fail');
   // A sick Prometheus's numbers are not evidence: turn a rollback they would cause into a hold until it is well.
-  const unlessUnhealthy = (decision: VerificationDecision): VerificationStep => {
+  const unlessUnhealthy = (decision: VerificationDecision): VerificationTransition => {
     if (clock.providerHealthy === false && decision.action === 'rollback') {
       return step({
         action: 'hold',
