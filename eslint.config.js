@@ -2,6 +2,37 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The folders' layers. A folder imports its own layer and the ones below it, never one above: the pure core
+// decides and knows nothing of the API server, HTTP or the command line; kube and telemetry carry out; the
+// controller and the learning loop (siblings, neither imports the other) wire the two; web and cli sit on top.
+// Tests may wire parts of any layer together. docs/architecture.md draws the picture.
+const pure = ['api', 'assess', 'verify', 'rollback', 'model', 'prometheus', 'changes', 'narrative'];
+const above = {
+  pure: ['telemetry', 'kube', 'controller', 'learning', 'web', 'cli'],
+  telemetry: ['kube', 'controller', 'learning', 'web', 'cli'],
+  kube: ['controller', 'learning', 'web', 'cli'],
+  controller: ['learning', 'web', 'cli'],
+  learning: ['controller', 'web', 'cli'],
+  web: ['cli'],
+};
+const boundaries = Object.entries(above).flatMap(([layer, upper]) =>
+  (layer === 'pure' ? pure : [layer]).map((folder) => ({
+    files: [`src/${folder}/**/*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: upper.map((u) => ({
+            group: [`../${u}/*`],
+            message: `src/${folder} must not import src/${u} (see docs/architecture.md): move what both need down, or pass it in.`,
+          })),
+        },
+      ],
+    },
+  })),
+);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'charts/**', 'deploy/**', 'crds/**', 'models/**'] },
   js.configs.recommended,
@@ -24,6 +55,7 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-spread': 'off',
     },
   },
+  ...boundaries,
   {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],

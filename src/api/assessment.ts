@@ -116,6 +116,17 @@ export const maxVerificationSteps = 50;
 /** The most latency buckets kept for the statistical test's reference; a finer histogram is not kept. */
 export const maxBaselineBuckets = 64;
 
+/** The longest message the status keeps (an action's, a step's, verification's, the model's error). */
+export const maxMessageLength = 4096;
+
+/** The longest value rollguard writes into one of its Deployment annotations (risk reasons, verification). */
+export const maxAnnotationValueLength = 1000;
+
+/** A message cut to `max` characters, so a status or annotation write never fails on length. */
+export function clip(text: string, max = maxMessageLength): string {
+  return text.length <= max ? text : text.slice(0, max);
+}
+
 const countSchema = z.int().min(0);
 
 const actionSchema = z
@@ -126,7 +137,7 @@ const actionSchema = z
         'What was done: annotated (the Deployment), event (emitted), paused, resumed, approved, pre-approved (approved before it was paused), resumed-by-hand (kubectl rollout resume without approval), verified, verification-held (Prometheus down or no data: nothing done), rolled-back, rolled-back-by-hand (someone undid it), skipped-rollback (a rollback was due but not done, e.g. cap reached), gitops-paused (paused instead of undone because Argo CD or Flux manages it), or aborted (a person rolled it back with rollguard abort; the message gives their reason).',
       ),
     at: dateTimeSchema.describe('When it was done.'),
-    message: z.string().max(4096).describe('What happened and why, in a sentence.'),
+    message: z.string().max(maxMessageLength).describe('What happened and why, in a sentence.'),
     by: z
       .string()
       .max(512)
@@ -146,7 +157,7 @@ const stepSchema = z
     verdict: z
       .enum(stepVerdicts)
       .describe('pass, fail, no-data (no samples), error (Prometheus failed), or inconclusive (too little to judge).'),
-    message: z.string().max(4096).optional().describe('The verdict in words.'),
+    message: z.string().max(maxMessageLength).optional().describe('The verdict in words.'),
   })
   .describe('The summary of one verification check in one interval.');
 
@@ -195,7 +206,7 @@ const verificationStatusSchema = z
       .describe(
         "The old version's counts over metrics.statisticalTest.baselineWindow before the rollout: the statistical test's reference beside the old pods.",
       ),
-    message: z.string().max(4096).optional().describe('Where verification stands, in a sentence.'),
+    message: z.string().max(maxMessageLength).optional().describe('Where verification stands, in a sentence.'),
   })
   .describe('Live-metric verification of the new version against the baseline.');
 
@@ -234,7 +245,7 @@ export const assessmentStatusSchema = z
     assessedAt: dateTimeSchema.optional().describe('When the rollout was assessed.'),
     modelError: z
       .string()
-      .max(4096)
+      .max(maxMessageLength)
       .optional()
       .describe('Why the model could not score and the rules did, when that happened.'),
     findings: z.array(z.string()).optional().describe('What the deterministic checks found in the new pod template.'),
@@ -250,7 +261,7 @@ export const assessmentStatusSchema = z
     commit: z.string().max(64).optional().describe('The commit from rollguard.io/commit.'),
     liveSignals: z
       .string()
-      .max(4096)
+      .max(maxMessageLength)
       .optional()
       .describe('Why the live error rate and latency before the rollout are missing, when they are.'),
     actions: z.array(actionSchema).optional().describe('What was done to the rollout, oldest first.'),

@@ -4,10 +4,8 @@ import { z } from 'zod';
 import { Document } from 'yaml';
 import { assessmentSpecSchema, assessmentStatusSchema } from './assessment.js';
 import { policySpecSchema, policyStatusSchema } from './policy.js';
+import { group, version } from './resources.js';
 import { toStructuralSchema, type StructuralSchema } from './structural.js';
-
-export const apiGroup = 'rollguard.io';
-export const apiVersion = 'v1alpha1';
 
 export interface PrinterColumn {
   name: string;
@@ -167,9 +165,9 @@ export function customResourceDefinition(def: ResourceDefinition): CustomResourc
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${def.plural}.${apiGroup}`, labels: { 'app.kubernetes.io/part-of': 'rollguard' } },
+    metadata: { name: `${def.plural}.${group}`, labels: { 'app.kubernetes.io/part-of': 'rollguard' } },
     spec: {
-      group: apiGroup,
+      group,
       names: {
         kind: def.kind,
         listKind: `${def.kind}List`,
@@ -181,7 +179,7 @@ export function customResourceDefinition(def: ResourceDefinition): CustomResourc
       scope: 'Namespaced',
       versions: [
         {
-          name: apiVersion,
+          name: version,
           served: true,
           storage: true,
           subresources: { status: {} },
@@ -215,7 +213,7 @@ export interface GeneratedFile {
 /** Every file in crds/, as hack/gen-crds.ts writes it. */
 export function generatedCrdFiles(): GeneratedFile[] {
   return resourceDefinitions.map((def) => ({
-    path: `crds/${apiGroup}_${def.plural}.yaml`,
+    path: `crds/${group}_${def.plural}.yaml`,
     content: renderCrdYaml(customResourceDefinition(def)),
   }));
 }

@@ -5,4 +5,5 @@ export * from './issues.js';
 export * from './meta.js';
 export * from './policy.js';
 export * from './selector.js';
-export { apiGroup, apiVersion, resourceDefinitions } from './crd.js';
+export { resourceDefinitions } from './crd.js';
+export * from './resources.js';

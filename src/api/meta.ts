@@ -67,3 +67,7 @@ export function conditionsSchema(description: string) {
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
     .describe(description);
 }
+
+/** One JSON Patch (RFC 6902) operation, as the API server accepts them on any resource. */
+export type JsonPatchOp =
+  { op: 'test' | 'replace' | 'add'; path: string; value: unknown } | { op: 'remove'; path: string };

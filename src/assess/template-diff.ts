@@ -1,7 +1,7 @@
 // What changed between the previous and the new pod template: images, environment, configuration sources,
 // resources, probes and replicas. Each count is a feature; each change also gets a line a person can read.
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { canonical } from './canonical.js';
+import { canonical } from '../api/canonical.js';
 
 export interface TemplateDiff {
   images_changed: number;

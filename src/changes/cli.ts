@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { renderAnnotations, renderJson, renderPatch } from './format.js';
 import { ChangeMetricsError, GitError } from './git.js';
 import { LogFormatError } from './messages.js';
-import { changeMetrics } from './metrics.js';
+import { changeMetrics } from './release.js';
 import { NumstatFormatError } from './numstat.js';
 
 export interface ChangeMetricsIO {

@@ -1,6 +1,6 @@
 // The change description of a release, computed from what git said about it: the changed files (numstat of
 // from..to), the commits (git log from..to) and how many commits each author had made before. Pure, so
-// every metric is checked by table-driven tests without a repository; the git shell is metrics.ts.
+// every metric is checked by table-driven tests without a repository; the git shell is release.ts.
 // The metric names and definitions follow Kamei et al. 2013, "A large-scale empirical study of just-in-time
 // quality assurance", so a release's description lines up with the public data the model learns from.
 

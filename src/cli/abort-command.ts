@@ -4,11 +4,10 @@
 // rollbacks does not bind a person; every other refusal of the plan holds (a rollback is never rolled back,
 // a GitOps-managed Deployment is paused or left alone as its policy says).
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { AssessmentAction } from '../api/assessment.js';
-import { annotations } from '../controller/annotations.js';
-import { currentRollout } from '../controller/rollout.js';
-import type { AssessmentObject } from '../controller/types.js';
-import { isRollbackRevision } from '../controller/verifier.js';
+import { clip, maxAnnotationValueLength, type AssessmentAction } from '../api/assessment.js';
+import { annotations } from '../api/annotations.js';
+import { currentRollout, isRollbackRevision } from '../api/revision.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import { KubeEventSink } from '../kube/events.js';
 import { KubeClusterWriter, type ClusterWriter } from '../kube/writer.js';
@@ -137,10 +136,10 @@ async function abort(
   const at = now.toISOString();
   const record = assessment?.metadata?.name
     ? await recordAbort(writer, namespace, assessment.metadata.name, {
-        action: { type: 'aborted', at, message: `${why}. ${plan.summary}`.slice(0, 4096), by },
+        action: { type: 'aborted', at, message: clip(`${why}. ${plan.summary}`), by },
         phase: plan.kind === 'undo' ? 'RolledBack' : 'Failed',
         outcome: plan.kind === 'undo' ? 'rolled-back' : 'failed',
-        verificationMessage: `aborted by hand: ${reason}`.slice(0, 4096),
+        verificationMessage: clip(`aborted by hand: ${reason}`),
       }).catch((err: unknown) => new Error(callError(err)))
     : undefined;
   try {
@@ -152,7 +151,7 @@ async function abort(
         metadata: {
           resourceVersion: deployment.metadata?.resourceVersion,
           annotations: {
-            [annotations.verification]: `failed: ${why}`.slice(0, 1000),
+            [annotations.verification]: clip(`failed: ${why}`, maxAnnotationValueLength),
             [annotations.pausedRevision]: String(revision),
           },
         },

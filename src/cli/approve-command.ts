@@ -4,7 +4,7 @@
 // approver from the field manager that set it (metadata.managedFields); the API server's audit log stays the
 // authority on who sent the request.
 import { AppsV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { annotations } from '../controller/annotations.js';
+import { annotations } from '../api/annotations.js';
 import { isConflict, isNotFound } from '../kube/errors.js';
 import { invocation } from './invocation.js';
 import { unknownUser, callError, currentRevision, readDeployment, whoAmI } from './kube-calls.js';

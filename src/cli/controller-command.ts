@@ -3,7 +3,7 @@
 // finish what is in flight, then exit.
 import { parseArgs } from 'node:util';
 import { durationMs } from '../api/duration.js';
-import { parsePolicySpec } from '../api/policy.js';
+import { parsedPolicy } from '../controller/policy-specs.js';
 import { LearningLoop } from '../learning/loop.js';
 import {
   ConfigMapModelStore,
@@ -30,7 +30,7 @@ import {
   TokenAuthenticator,
 } from '../web/routes.js';
 import { connectCluster } from './output.js';
-import { defaultedByServer } from './score-command.js';
+import { defaultedByServer } from '../kube/dry-run.js';
 
 /** How long the API server gets to answer GET /version at start. */
 const startupProbeMs = 10_000;
@@ -219,7 +219,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         includeAssessment: (a) => {
           const namespace = a.metadata?.namespace ?? '';
           const policy = controller.caches.policies(namespace).find((p) => p.metadata?.name === a.spec?.policy);
-          const parsed = policy ? parsePolicySpec(policy.spec) : undefined;
+          const parsed = policy ? parsedPolicy(policy) : undefined;
           return parsed?.ok === true && parsed.value.learning.enabled;
         },
         onDriftChange: () => {

@@ -2,7 +2,7 @@
 // the one this rollguard generates, the rights the controller needs, a policy's query result, the model — and
 // rendering the checks. No I/O here; doctor-command.ts asks the cluster and passes the answers in.
 import { resourceSchema, type ResourceDefinition } from '../api/crd.js';
-import { group, policyResource, version } from '../kube/resources.js';
+import { group, policyResource, version } from '../api/resources.js';
 import { FEATURE_NAMES } from '../model/contract.js';
 import type { ModelMeta } from '../model/store.js';
 import { formatValue, type QueryResult } from '../prometheus/types.js';

@@ -2,7 +2,7 @@
 // verification steps, outcome), the narrative lines, and usage errors. Reading a real cluster is in
 // test/integration/cli.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import {
   explainHelp,
   featureRows,

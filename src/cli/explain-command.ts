@@ -7,9 +7,9 @@ import { assessmentLabels, labelValue, rolloutAssessmentName } from '../api/asse
 import { durationMs } from '../api/duration.js';
 import { parsePolicySpec } from '../api/policy.js';
 import { apiClusterView } from '../controller/cluster-view.js';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { apiMessage, isNotFound } from '../kube/errors.js';
-import { assessmentResource } from '../kube/resources.js';
+import { assessmentResource } from '../api/resources.js';
 import { FEATURE_CONTRACT } from '../model/contract.js';
 import { defaultNarrativeTimeoutMs, narrate } from '../narrative/narrate.js';
 import { narrativeFactsOf, type NarrativeResult } from '../narrative/prompt.js';

@@ -1,7 +1,7 @@
 // `rollguard history`'s rows from RolloutAssessments: order, ages, short actions, outcomes, the table, and
 // usage errors. Listing a real cluster page by page is in test/integration/cli.test.ts.
 import { describe, expect, it } from 'vitest';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import {
   historyHelp,
   historyRow,

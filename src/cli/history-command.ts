@@ -3,9 +3,9 @@
 // how it ended. Lists page by page (limit/continue) and shows progress on stderr when that takes several pages.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { assessmentLabels, labelValue } from '../api/assessment.js';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { apiMessage } from '../kube/errors.js';
-import { assessmentResource } from '../kube/resources.js';
+import { assessmentResource } from '../api/resources.js';
 import {
   contextNamespace,
   errorLine,

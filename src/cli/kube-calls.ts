@@ -12,10 +12,10 @@ import {
 } from '@kubernetes/client-node';
 import { assessmentLabels, labelValue, rolloutAssessmentName } from '../api/assessment.js';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
-import { revisionOf } from '../controller/rollout.js';
-import type { AssessmentObject, PolicyObject } from '../controller/types.js';
+import { revisionOf } from '../api/revision.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 import { apiMessage, isNotFound, statusCode } from '../kube/errors.js';
-import { assessmentResource, policyResource } from '../kube/resources.js';
+import { assessmentResource, policyResource } from '../api/resources.js';
 
 /** How long one API call may take before the command gives up on it. */
 export const apiDeadlineMs = 15_000;

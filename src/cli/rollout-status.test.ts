@@ -3,7 +3,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { renderStatus, rolloutProgress, rolloutStatus, type Stage, type StatusInput } from './rollout-status.js';
 
 const now = new Date('2026-06-02T12:00:00Z');

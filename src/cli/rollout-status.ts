@@ -4,8 +4,8 @@
 // this decides what a person is told and when following the rollout (`-w`) ends, and with which exit code.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { riskLevels, type PolicySpec, type RiskLevel } from '../api/policy.js';
-import { annotations } from '../controller/annotations.js';
-import type { AssessmentObject } from '../controller/types.js';
+import { annotations } from '../api/annotations.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { verificationLimitsFor } from '../verify/levels.js';
 import { formatAge, formatNumber } from './output.js';
 

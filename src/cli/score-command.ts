@@ -4,13 +4,7 @@
 // scoreManifest — the controller's own scoring — using the cluster (governing policy, running template,
 // history, the policy's Prometheus) when it can be reached and saying which features are missing when not.
 import { readFile } from 'node:fs/promises';
-import {
-  AppsV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { Assessment } from '../assess/assess.js';
 import { describeClock, parseRfc3339 } from '../assess/clock.js';
@@ -21,6 +15,7 @@ import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess, type SecretReader } from '../controller/prometheus-access.js';
 import { scoreManifest, type ClusterView, type ManifestScoringDeps } from '../controller/score-manifest.js';
+import { defaultedByServer } from '../kube/dry-run.js';
 import { apiMessage } from '../kube/errors.js';
 import { FEATURE_CONTRACT } from '../model/contract.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -343,43 +338,6 @@ const noClusterSecrets: SecretReader = {
     return Promise.reject(new Error(`no cluster to read Secret ${namespace}/${name} from`));
   },
 };
-
-/**
- * The manifest as the API server would store it, from a server-side apply dry run (what `kubectl diff` does):
- * the running Deployment it is compared with has the server's defaults (probe periods, quantities in
- * canonical form, …), so the manifest must have them too, or every default would count as a change. Nothing
- * is stored. Without the right to patch Deployments, the manifest is compared as written, with a note.
- */
-export async function defaultedByServer(
-  kc: KubeConfig,
-  manifest: V1Deployment,
-  namespace: string,
-): Promise<{ manifest: V1Deployment } | { note: string }> {
-  const name = manifest.metadata?.name;
-  if (!name) return { note: 'the manifest has no metadata.name: compared as written, without server defaults' };
-  const {
-    resourceVersion: _rv,
-    uid: _uid,
-    managedFields: _mf,
-    creationTimestamp: _ct,
-    generation: _g,
-    ...metadata
-  } = manifest.metadata ?? {};
-  const body = { ...manifest, metadata: { ...metadata, namespace }, status: undefined };
-  try {
-    const applied = await kc
-      .makeApiClient(AppsV1Api)
-      .patchNamespacedDeployment(
-        { name, namespace, body, dryRun: 'All', fieldManager: 'rollguard-score', force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      );
-    return { manifest: applied };
-  } catch (err) {
-    return {
-      note: `the API server could not fill in its defaults (server-side dry run: ${apiMessage(err)}): compared as written, so defaults may count as template changes`,
-    };
-  }
-}
 
 /** The view with the API server's own message in its errors (client-node's carry every header and the body). */
 function readableErrors(view: ClusterView): ClusterView {

@@ -7,8 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { durationMs } from '../api/duration.js';
-import { annotations } from '../controller/annotations.js';
-import type { AssessmentObject } from '../controller/types.js';
+import { annotations } from '../api/annotations.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { isNotFound } from '../kube/errors.js';
 import { invocation } from './invocation.js';
 import { assessmentOf, callError, currentRevision, policyOf, readDeployment } from './kube-calls.js';

@@ -2,7 +2,7 @@
 // annotation and when (metadata.managedFields). The API server keeps no user name on the object; the audit
 // log has it, and the manager ("kubectl-annotate", "argocd-controller", a CI tool's name) is what we record.
 import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
-import { annotations } from './annotations.js';
+import { annotations } from '../api/annotations.js';
 
 export function approverOf(
   managedFields: readonly V1ManagedFieldsEntry[] | undefined,

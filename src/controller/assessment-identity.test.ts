@@ -12,8 +12,9 @@ import {
   knownBadRule,
   knownBadTemplate,
 } from './assessment-identity.js';
-import { deploymentPatch, scopedDedupeKey } from './deployment-reconciler.js';
-import type { AssessmentObject } from './types.js';
+import { scopedDedupeKey } from '../kube/events.js';
+import { deploymentPatch } from './deployment-reconciler.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 const oldApi: V1Deployment = {
   metadata: { name: 'api', namespace: 'shop', uid: 'uid-old', creationTimestamp: new Date('2026-11-01T10:00:00Z') },

@@ -5,8 +5,8 @@
 // apart from one that was rolled back, so a known-bad template is never waved through as "a rollback". Pure.
 import { createHash } from 'node:crypto';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { rolloutAssessmentName } from '../api/assessment.js';
-import type { AssessmentObject } from './types.js';
+import { clip, maxAnnotationValueLength, rolloutAssessmentName } from '../api/assessment.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 export interface RevisionIdentity {
   namespace: string;
@@ -156,5 +156,5 @@ function whenEnded(record: AssessmentObject): string {
 export function knownBadRule(bad: KnownBadTemplate): string {
   const what = bad.outcome === 'rolled-back' ? 'was rolled back' : 'failed verification';
   const when = bad.at === undefined ? '' : ` at ${bad.at}`;
-  return `this pod template ${what}${when} as revision ${bad.revision}: ${bad.why}`.slice(0, 1000);
+  return clip(`this pod template ${what}${when} as revision ${bad.revision}: ${bad.why}`, maxAnnotationValueLength);
 }

@@ -3,9 +3,10 @@
 // read; the loser reads again and retries, so the verdict (the steps that say why) is never lost.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ClusterWriter, JsonPatchOp } from '../kube/writer.js';
+import type { JsonPatchOp } from '../api/meta.js';
+import type { ClusterWriter } from '../kube/writer.js';
 import { appendActions } from './assessment-record.js';
-import type { ActionRecord } from './plan.js';
+import type { AssessmentAction } from '../api/assessment.js';
 
 const conflict = Object.assign(new Error('Operation cannot be fulfilled: the object has been modified'), { code: 409 });
 
@@ -61,7 +62,7 @@ class OneAssessmentWriter implements ClusterWriter {
   }
 }
 
-const rolledBack = (message: string): ActionRecord => ({
+const rolledBack = (message: string): AssessmentAction => ({
   type: 'rolled-back',
   at: '2026-12-01T10:00:00.000Z',
   message,

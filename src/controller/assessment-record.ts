@@ -2,13 +2,13 @@
 // assessment. Pure, so what is recorded can be read and tested without a cluster.
 import type { Assessment } from '../assess/assess.js';
 import type { PastOutcome } from '../assess/history.js';
-import { labelValue } from '../api/assessment.js';
+import { labelValue, type AssessmentAction } from '../api/assessment.js';
 import { isConflict } from '../kube/errors.js';
 import type { ClusterWriter } from '../kube/writer.js';
-import type { AssessmentObject } from './types.js';
-import { apiVersion, assessmentResource } from '../kube/resources.js';
-import { labels } from './annotations.js';
-import type { ActionRecord, Mode } from './plan.js';
+import type { AssessmentObject } from '../api/objects.js';
+import { apiVersion, assessmentResource } from '../api/resources.js';
+import { labels } from '../api/annotations.js';
+import type { PolicyMode } from '../api/policy.js';
 
 export interface AssessmentSubject {
   namespace: string;
@@ -52,7 +52,7 @@ export function assessmentObject(subject: AssessmentSubject): object {
   };
 }
 
-export function assessedStatus(assessment: Assessment, mode: Mode, at: Date): Record<string, unknown> {
+export function assessedStatus(assessment: Assessment, mode: PolicyMode, at: Date): Record<string, unknown> {
   return {
     phase: 'Assessed',
     outcome: 'running',
@@ -80,7 +80,7 @@ export function assessedStatus(assessment: Assessment, mode: Mode, at: Date): Re
 }
 
 /** The phase an assessment shows after the given actions (a later action wins). */
-export function phaseAfter(actions: readonly ActionRecord[], current: string | undefined): string | undefined {
+export function phaseAfter(actions: readonly AssessmentAction[], current: string | undefined): string | undefined {
   const last = actions.at(-1);
   switch (last?.type) {
     case 'paused':
@@ -110,63 +110,60 @@ export function pastOutcomes(
     });
 }
 
+/**
+ * The status patch that appends actions not yet on record (by type) to `current`, with any other status
+ * fields. The phase follows the actions unless `alsoSet` says otherwise; an approval is recorded as such.
+ */
+export function statusWithActions(
+  current: { actions?: readonly AssessmentAction[] | undefined; phase?: string | undefined } | undefined,
+  added: readonly AssessmentAction[],
+  alsoSet: object = {},
+  revision?: number,
+): Record<string, unknown> {
+  const existing = current?.actions ?? [];
+  const known = new Set(existing.map((a) => a.type));
+  const fresher = added.filter((a) => !known.has(a.type));
+  const status: Record<string, unknown> = {};
+  if (fresher.length > 0) {
+    const actions = [...existing, ...fresher];
+    status.actions = actions;
+    const phase = phaseAfter(actions, current?.phase);
+    if (phase !== undefined) status.phase = phase;
+    const approval = fresher.find((a) => a.type === 'approved');
+    if (approval && revision !== undefined)
+      status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
+  }
+  return { ...status, ...alsoSet };
+}
+
 /** Attempts of appendActions before a conflict is handed to the caller's retry. */
 const appendAttempts = 5;
 
 /**
- * Appends actions not yet on record to an assessment, with any other status fields, in one write. It reads
- * the assessment fresh, so a reconcile working from a cache that trails its own writes never records an
- * action twice, and sends the resourceVersion, so a concurrent writer's change is never overwritten. On a
- * conflict it reads again and retries here: the caller may be finishing a verification whose verdict (the
- * steps in `alsoSet`) exists only in this call, and the other writer (the reconciler closing the revision
- * after the undo it just saw) must not make it lost. The phase follows the actions unless `alsoSet` says
- * otherwise; an approval is recorded as such.
+ * Appends actions not yet on record to an assessment, with any other status fields, in one write (see
+ * statusWithActions). It reads the assessment fresh, so a reconcile working from a cache that trails its own
+ * writes never records an action twice, and sends the resourceVersion, so a concurrent writer's change is
+ * never overwritten. On a conflict it reads again and retries here: the caller may be finishing a
+ * verification whose verdict (the steps in `alsoSet`) exists only in this call, and the other writer (the
+ * reconciler closing the revision after the undo it just saw) must not make it lost.
  */
 export async function appendActions(
   writer: ClusterWriter,
   namespace: string,
   assessmentName: string,
-  added: readonly ActionRecord[],
-  alsoSet: Record<string, unknown> = {},
+  added: readonly AssessmentAction[],
+  alsoSet: object = {},
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await appendActionsOnce(writer, namespace, assessmentName, added, alsoSet);
+      const fresh = (await writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
+      if (!fresh) return;
+      const status = statusWithActions(fresh.status, added, alsoSet, fresh.spec?.revision);
+      if (Object.keys(status).length === 0) return;
+      await writer.mergePatchAssessmentStatus(namespace, assessmentName, status, fresh.metadata?.resourceVersion);
       return;
     } catch (err) {
       if (!isConflict(err) || attempt >= appendAttempts) throw err;
     }
   }
-}
-
-async function appendActionsOnce(
-  writer: ClusterWriter,
-  namespace: string,
-  assessmentName: string,
-  added: readonly ActionRecord[],
-  alsoSet: Record<string, unknown>,
-): Promise<void> {
-  const fresh = (await writer.readAssessment(namespace, assessmentName)) as AssessmentObject | undefined;
-  if (!fresh) return;
-  const existing = (fresh.status?.actions ?? []) as ActionRecord[];
-  const known = new Set(existing.map((a) => a.type));
-  const fresher = added.filter((a) => !known.has(a.type));
-  if (fresher.length === 0 && Object.keys(alsoSet).length === 0) return;
-  const status: Record<string, unknown> = {};
-  if (fresher.length > 0) {
-    const actions = [...existing, ...fresher];
-    status.actions = actions;
-    const phase = phaseAfter(actions, fresh.status?.phase);
-    if (phase !== undefined) status.phase = phase;
-    const approval = fresher.find((a) => a.type === 'approved');
-    const revision = fresh.spec?.revision;
-    if (approval && revision !== undefined)
-      status.approval = { by: approval.by ?? 'unknown', at: approval.at, revision };
-  }
-  await writer.mergePatchAssessmentStatus(
-    namespace,
-    assessmentName,
-    { ...status, ...alsoSet },
-    fresh.metadata?.resourceVersion,
-  );
 }

@@ -2,9 +2,9 @@
 // controller's informer caches (the score API, many calls, no extra load on the API server).
 import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { isNotFound } from '../kube/errors.js';
-import { assessmentResource, policyResource } from '../kube/resources.js';
+import { assessmentResource, policyResource } from '../api/resources.js';
 import type { ClusterView } from './score-manifest.js';
-import type { AssessmentObject, Caches, PolicyObject } from './types.js';
+import type { AssessmentObject, Caches, PolicyObject } from '../api/objects.js';
 
 export function apiClusterView(kc: KubeConfig): ClusterView {
   const apps = kc.makeApiClient(AppsV1Api);

@@ -4,14 +4,14 @@
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { RiskModel } from '../assess/score.js';
-import { parsePolicySpec, resolveLevelAction, type PolicySpec } from '../api/policy.js';
-import { selectorMatches } from '../api/selector.js';
+import type { AssessmentAction } from '../api/assessment.js';
+import { resolveLevelAction, type PolicySpec } from '../api/policy.js';
 import { isAlreadyExists, isConflict } from '../kube/errors.js';
-import type { EventSink } from '../kube/events.js';
+import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
-import { annotations } from './annotations.js';
+import { annotations } from '../api/annotations.js';
 import { approverOf } from './approval.js';
 import {
   assessmentNameFor,
@@ -25,14 +25,21 @@ import {
   type KnownBadTemplate,
   type RevisionIdentity,
 } from './assessment-identity.js';
-import { appendActions, assessedStatus, assessmentObject, pastOutcomes } from './assessment-record.js';
-import { choosePolicy, describeChoice } from './policy-choice.js';
+import {
+  appendActions,
+  assessedStatus,
+  assessmentObject,
+  pastOutcomes,
+  statusWithActions,
+} from './assessment-record.js';
+import { governingPolicy, type GoverningPolicy } from './policy-choice.js';
+import { parsedPolicies } from './policy-specs.js';
 import { planActions } from './plan.js';
-import { currentRollout, type CurrentRollout } from './rollout.js';
+import { currentRollout, isRollbackRevision, type CurrentRollout } from '../api/revision.js';
 import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
 import { scanTemplate } from '../assess/secret-scan.js';
-import { isRollbackRevision, type Verifier } from './verifier.js';
-import type { AssessmentObject, Caches, PolicyObject } from './types.js';
+import type { Verifier } from './verifier.js';
+import type { AssessmentObject, Caches } from '../api/objects.js';
 
 export interface LiveSignalSource {
   /** The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. */
@@ -51,7 +58,7 @@ export interface ModelSource {
 export interface DeploymentReconcilerDeps {
   caches: Caches;
   writer: ClusterWriter;
-  events: EventSink;
+  events: DeploymentEvents;
   live: LiveSignalSource;
   model: ModelSource;
   metrics: OperatorMetrics;
@@ -62,43 +69,16 @@ export interface DeploymentReconcilerDeps {
   requestVerification: (namespace: string, name: string) => void;
 }
 
-export interface GoverningPolicy {
-  object: PolicyObject;
-  spec: PolicySpec;
-}
-
 export class DeploymentReconciler {
   /** Assessments this process created recently (identity → name): the informer cache may not show them yet. */
   private readonly written = new Map<string, string>();
-  /** Dedupe keys of Events already sent by this process, to spare the API server repeated 409s. */
-  private readonly emitted = new Set<string>();
 
   constructor(private readonly deps: DeploymentReconcilerDeps) {}
 
   /** The policy governing a Deployment (see policy-choice.ts), with an Event when several cover it. */
   governingPolicy(deployment: V1Deployment): { policy?: GoverningPolicy; conflict?: string } {
-    const namespace = deployment.metadata?.namespace ?? '';
-    const deploymentLabels = deployment.metadata?.labels ?? {};
-    const candidates = this.deps.caches
-      .policies(namespace)
-      .filter((p) => p.metadata?.deletionTimestamp === undefined)
-      .flatMap((p) => {
-        const parsed = parsePolicySpec(p.spec);
-        if (!parsed.ok || !selectorMatches(parsed.value.selector, deploymentLabels)) return [];
-        return [
-          {
-            name: p.metadata?.name ?? '',
-            priority: parsed.value.priority,
-            createdAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp) : undefined,
-            object: p,
-            spec: parsed.value,
-          },
-        ];
-      });
-    const choice = choosePolicy(candidates);
-    if (!choice) return {};
-    const policy = { object: choice.chosen.object, spec: choice.chosen.spec };
-    return choice.overruled.length > 0 ? { policy, conflict: describeChoice(choice) } : { policy };
+    const policies = parsedPolicies(this.deps.caches.policies(deployment.metadata?.namespace ?? ''));
+    return governingPolicy(policies, deployment.metadata?.labels ?? {});
   }
 
   async reconcile(namespace: string, name: string): Promise<{ requeueAfterMs?: number }> {
@@ -135,7 +115,7 @@ export class DeploymentReconciler {
     // that template already failed or was rolled back: then it is judged at least as strictly as before.
     const exemptReturn = isRollbackRevision(rollout) && knownBad === undefined;
     if (conflict) {
-      await this.emit(deployment, {
+      await this.deps.events.emit(deployment, {
         type: 'Warning',
         reason: 'PolicyConflict',
         action: 'SelectPolicy',
@@ -164,6 +144,7 @@ export class DeploymentReconciler {
         log,
       });
       if (!result) return { requeueAfterMs: 1000 };
+      record = result.record;
       status = result.record.status;
       assessmentName = result.record.metadata?.name ?? assessmentName;
       assessedNow = result.assessment;
@@ -208,9 +189,9 @@ export class DeploymentReconciler {
         log.info('approved rollout resumed');
       }
     }
-    for (const event of plan.events) await this.emit(deployment, event);
+    for (const event of plan.events) await this.deps.events.emit(deployment, event);
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
-    if (plan.actions.length > 0) await appendActions(this.deps.writer, namespace, assessmentName, plan.actions);
+    if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, record, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
     await this.closeEarlierRevisions(deployment, rollout, exemptReturn, log);
@@ -250,8 +231,31 @@ export class DeploymentReconciler {
         deployment: name,
         revision: rollout.current.revision,
       }),
-      emit: (event) => this.emit(deployment, event),
     });
+  }
+
+  /**
+   * Appends the plan's actions onto the record as read (or as the assessment write returned it), in one write
+   * conditional on its resourceVersion; only when that version is stale does it read the record again.
+   */
+  private async recordActions(
+    namespace: string,
+    assessmentName: string,
+    record: AssessmentObject | undefined,
+    actions: readonly AssessmentAction[],
+  ): Promise<void> {
+    const resourceVersion = record?.metadata?.resourceVersion;
+    if (record !== undefined && resourceVersion !== undefined) {
+      const status = statusWithActions(record.status, actions, {}, record.spec?.revision);
+      if (Object.keys(status).length === 0) return;
+      try {
+        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, status, resourceVersion);
+        return;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    await appendActions(this.deps.writer, namespace, assessmentName, actions);
   }
 
   /**
@@ -324,7 +328,7 @@ export class DeploymentReconciler {
             },
           },
         );
-        await this.emit(deployment, {
+        await this.deps.events.emit(deployment, {
           type: 'Normal',
           reason: 'RolloutUndoneByHand',
           action: 'Verify',
@@ -459,7 +463,7 @@ export class DeploymentReconciler {
   ): Promise<void> {
     for (const warning of assessment.annotationWarnings) {
       this.deps.metrics.annotationWarnings.inc();
-      await this.emit(deployment, {
+      await this.deps.events.emit(deployment, {
         type: 'Warning',
         reason: 'InvalidAnnotation',
         action: 'Assess',
@@ -475,7 +479,7 @@ export class DeploymentReconciler {
     if (pausedRevision === undefined || deployment.spec?.paused !== true) return;
     const name = deployment.metadata?.name ?? '';
     log.warn('paused by rollguard but no policy governs it any more; leaving it paused');
-    await this.emit(deployment, {
+    await this.deps.events.emit(deployment, {
       type: 'Warning',
       reason: 'LeftPaused',
       action: 'Assess',
@@ -483,35 +487,6 @@ export class DeploymentReconciler {
       dedupeKey: `left-paused/${name}/${pausedRevision}`,
     });
   }
-
-  private async emit(
-    deployment: V1Deployment,
-    event: { type: 'Normal' | 'Warning'; reason: string; action: string; note: string; dedupeKey: string },
-  ): Promise<void> {
-    const dedupeKey = scopedDedupeKey(deployment, event.dedupeKey);
-    if (this.emitted.has(dedupeKey)) return;
-    await this.deps.events.emit({
-      regarding: {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        namespace: deployment.metadata?.namespace ?? '',
-        name: deployment.metadata?.name ?? '',
-        ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}),
-      },
-      ...event,
-      dedupeKey,
-    });
-    this.emitted.add(dedupeKey);
-    if (this.emitted.size > 10_000) this.emitted.clear();
-  }
-}
-
-/**
- * An Event's de-duplication key scoped to its Deployment (namespace and uid): the same reason and revision in
- * another namespace, or of an older Deployment of the same name, is another occurrence with its own Event.
- */
-export function scopedDedupeKey(deployment: V1Deployment, dedupeKey: string): string {
-  return `${deployment.metadata?.namespace ?? ''}/${deployment.metadata?.uid ?? ''}/${dedupeKey}`;
 }
 
 function identityKey(id: RevisionIdentity): string {

@@ -5,7 +5,7 @@
 import type { LiveSignals } from '../assess/assess.js';
 import type { PolicySpec } from '../api/policy.js';
 import { parseDuration } from '../api/duration.js';
-import { buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
+import { buildBatchQuery, readBatch, readingFor } from '../prometheus/batch.js';
 import { nonNegativeReading } from '../prometheus/types.js';
 import type { LiveSignalSource } from './deployment-reconciler.js';
 import type { PrometheusAccess } from './prometheus-access.js';
@@ -28,9 +28,9 @@ export class PrometheusLiveSignals implements LiveSignalSource {
     const signal = AbortSignal.timeout(budget);
     const scope = { namespace, window: policy.metrics.rateWindow, targets: [{ deployment, podTemplateHashes }] };
     const read = async (template: string): Promise<{ value?: number; problem?: string }> => {
-      const render = buildBatchQuery(template, scope);
-      if (!render.ok) return { problem: render.error };
-      const split = splitByReplicaSet(await lookup.provider.instant(render.query, { signal }));
+      const reading = await readBatch(lookup.provider, buildBatchQuery(template, scope), { signal });
+      if (!reading.ok) return { problem: reading.error };
+      const split = reading.split;
       // The serving ReplicaSet is the previous one (the new one has only just started); fall back to any.
       for (const hash of podTemplateHashes) {
         const reading = readingFor(split, deployment, hash);

@@ -2,6 +2,7 @@
 // the pause, the Events, and the actions it records. Every scenario applies the plan to a simulated
 // Deployment and plans again, as the reconcile loop does, to show that nothing happens twice.
 import { describe, expect, it } from 'vitest';
+import type { PolicyMode as Mode } from '../api/policy.js';
 import {
   approveCommand,
   isEmptyPlan,
@@ -9,7 +10,6 @@ import {
   reasonsText,
   type ActionType,
   type Assessed,
-  type Mode,
   type Plan,
   type PlanInput,
 } from './plan.js';

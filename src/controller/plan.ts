@@ -1,27 +1,12 @@
 // The functional core of acting on an assessment: given the policy's mode, the assessed level and what the
 // Deployment and the assessment already show, what must change. Pure and idempotent: applying a plan and
 // planning again yields an empty plan.
-import type { ActionType } from '../api/assessment.js';
-import { annotations } from './annotations.js';
+import { maxAnnotationValueLength, type ActionType, type AssessmentAction } from '../api/assessment.js';
+import { annotations } from '../api/annotations.js';
+import type { PlannedEvent } from '../api/objects.js';
+import type { PolicyMode } from '../api/policy.js';
 
 export type { ActionType };
-
-export type Mode = 'enforce' | 'advisory' | 'shadow';
-
-export interface ActionRecord {
-  type: ActionType;
-  at: string;
-  message: string;
-  by?: string;
-}
-
-export interface PlannedEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  action: string;
-  note: string;
-  dedupeKey: string;
-}
 
 export interface Assessed {
   score: number;
@@ -31,7 +16,7 @@ export interface Assessed {
 }
 
 export interface PlanInput {
-  mode: Mode;
+  mode: PolicyMode;
   deploymentName: string;
   revision: number;
   assessmentName: string;
@@ -53,14 +38,12 @@ export interface Plan {
   paused?: boolean;
   events: PlannedEvent[];
   /** Actions to append to the assessment's record. */
-  actions: ActionRecord[];
+  actions: AssessmentAction[];
 }
-
-const maxReasonsAnnotation = 1000;
 
 export function reasonsText(assessed: Assessed): string {
   const text = [...assessed.hardRules, ...assessed.reasons].join('; ');
-  return text.length <= maxReasonsAnnotation ? text : `${text.slice(0, maxReasonsAnnotation - 3)}...`;
+  return text.length <= maxAnnotationValueLength ? text : `${text.slice(0, maxAnnotationValueLength - 3)}...`;
 }
 
 export function approveCommand(deploymentName: string, revision: number): string {

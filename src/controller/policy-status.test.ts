@@ -4,7 +4,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
 import { computePolicyStatus, policyStatusChanged, type Condition, type PolicyStatusInput } from './policy-status.js';
-import type { AssessmentObject } from './types.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 function spec(raw: Record<string, unknown>): PolicySpec {
   const result = parsePolicySpec({ selector: { matchLabels: { tier: 'web' } }, ...raw });

@@ -4,16 +4,10 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { formatFieldErrors, type FieldError } from '../api/issues.js';
 import type { PolicySpec } from '../api/policy.js';
-import type { AssessmentObject } from './types.js';
+import type { Condition } from '../api/meta.js';
+import type { AssessmentObject } from '../api/objects.js';
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+export type { Condition };
 
 export interface PolicyStatus {
   observedGeneration?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assessmentsToPrune } from './retention.js';
-import type { AssessmentObject } from './types.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 const day = 24 * 60 * 60 * 1000;
 const now = new Date('2026-11-22T12:00:00Z');

@@ -2,7 +2,7 @@
 // Deployment and are pruned only by age and count — the newest `keepPerDeployment` of each Deployment stay,
 // finished ones older than `maxAgeMs` go, and an assessment still running is never deleted. Pure; the
 // controller deletes what this names, periodically, on the leader only.
-import type { AssessmentObject } from './types.js';
+import type { AssessmentObject } from '../api/objects.js';
 
 export interface RetentionRule {
   maxAgeMs: number;

@@ -12,7 +12,7 @@ import {
   type ClusterView,
   type ManifestScoringDeps,
 } from './score-manifest.js';
-import type { AssessmentObject, PolicyObject } from './types.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 
 const now = new Date('2025-06-02T12:00:00Z');
 const dayMs = 86_400_000;

@@ -11,10 +11,10 @@ import { scanTemplate } from '../assess/secret-scan.js';
 import type { PastOutcome } from '../assess/history.js';
 import type { RiskModel } from '../assess/score.js';
 import { parsePolicySpec, type PolicySpec } from '../api/policy.js';
-import { selectorMatches } from '../api/selector.js';
 import { pastOutcomes } from './assessment-record.js';
-import { choosePolicy } from './policy-choice.js';
-import type { AssessmentObject, PolicyObject } from './types.js';
+import { governingPolicy } from './policy-choice.js';
+import { parsedPolicies } from './policy-specs.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 
 /** What the cluster can tell, read through informer caches (the controller) or direct API calls (the CLI). */
 export interface ClusterView {
@@ -91,23 +91,13 @@ export async function scoreManifest(
   if (deps.cluster) {
     try {
       if (!spec) {
-        const candidates = (await deps.cluster.policies(namespace)).flatMap((p) => {
-          const parsed = parsePolicySpec(p.spec);
-          if (!parsed.ok || !selectorMatches(parsed.value.selector, manifest.metadata?.labels ?? {})) return [];
-          const created = p.metadata?.creationTimestamp;
-          return [
-            {
-              name: p.metadata?.name ?? '',
-              priority: parsed.value.priority,
-              createdAt: created ? new Date(created) : undefined,
-              spec: parsed.value,
-            },
-          ];
-        });
-        const choice = choosePolicy(candidates);
+        const choice = governingPolicy(
+          parsedPolicies(await deps.cluster.policies(namespace)),
+          manifest.metadata?.labels ?? {},
+        ).policy;
         if (choice) {
-          spec = choice.chosen.spec;
-          policyName = choice.chosen.name;
+          spec = choice.spec;
+          policyName = choice.object.metadata?.name ?? '';
         } else {
           notes.push(
             `no DeploymentRiskPolicy in namespace ${namespace} covers this Deployment; default thresholds used`,

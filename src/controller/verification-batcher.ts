@@ -9,8 +9,8 @@ import {
   bucketsFor,
   buildWindowedBatchQuery,
   planBatchQueries,
+  readBatch,
   readingFor,
-  splitByReplicaSet,
   type BatchSplit,
   type BucketsReading,
   type PlannedQuery,
@@ -257,22 +257,20 @@ export class VerificationBatcher {
   ): Promise<Map<M, { split: BatchSplit; query: string }>> {
     return Promise.all(
       planned.map(async (p) => {
-        if (!p.render.ok) {
-          const split: BatchSplit = {
-            kind: 'whole',
-            result: {
-              kind: 'promql-error',
-              status: 0,
-              errorType: 'template',
-              error: p.render.error,
-              message: `the policy's ${p.metric} query cannot be used: ${p.render.error}`,
-            },
-          };
-          return [p.metric, { split, query: '' }] as const;
-        }
-        this.queriesSent += 1;
-        const result = await provider.instant(p.render.query);
-        return [p.metric, { split: splitByReplicaSet(result), query: p.render.query }] as const;
+        if (p.render.ok) this.queriesSent += 1;
+        const reading = await readBatch(provider, p.render);
+        if (reading.ok) return [p.metric, { split: reading.split, query: reading.query }] as const;
+        const split: BatchSplit = {
+          kind: 'whole',
+          result: {
+            kind: 'promql-error',
+            status: 0,
+            errorType: 'template',
+            error: reading.error,
+            message: `the policy's ${p.metric} query cannot be used: ${reading.error}`,
+          },
+        };
+        return [p.metric, { split, query: '' }] as const;
       }),
     ).then((entries) => new Map<M, { split: BatchSplit; query: string }>(entries));
   }

@@ -7,13 +7,14 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AssessmentStatus } from '../api/assessment.js';
 import { parsePolicySpec } from '../api/policy.js';
-import type { EventInput } from '../kube/events.js';
-import type { ClusterWriter, JsonPatchOp } from '../kube/writer.js';
+import { DeploymentEvents, type EventInput } from '../kube/events.js';
+import type { JsonPatchOp } from '../api/meta.js';
+import type { ClusterWriter } from '../kube/writer.js';
 import type { HealthResult, MetricsProvider, QueryResult } from '../prometheus/types.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
 import type { PrometheusAccess } from './prometheus-access.js';
-import { currentRollout } from './rollout.js';
-import type { Caches } from './types.js';
+import { currentRollout } from '../api/revision.js';
+import type { Caches } from '../api/objects.js';
 import { VerificationBatcher } from './verification-batcher.js';
 import { Verifier, type VerifyInput } from './verifier.js';
 
@@ -127,7 +128,7 @@ function setup(answer: QueryResult, verification: object = {}) {
   const verifier = new Verifier({
     caches,
     writer,
-    events: { emit: (e) => Promise.resolve(void events.push(e)) },
+    events: new DeploymentEvents({ emit: (e) => Promise.resolve(void events.push(e)) }),
     access,
     batcher: new VerificationBatcher(),
     metrics: new OperatorMetrics(),
@@ -160,7 +161,6 @@ function setup(answer: QueryResult, verification: object = {}) {
     exemptReturn: false,
     status,
     log: pino({ level: 'silent' }),
-    emit: (e) => Promise.resolve(void events.push({ regarding: { namespace: 'shop', name: 'web' }, ...e })),
   });
   return {
     writer,

@@ -5,39 +5,31 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AssessmentStatus, VerificationStatus } from '../api/assessment.js';
 import { parseDuration } from '../api/duration.js';
+import type { Caches } from '../api/objects.js';
+import type { CurrentRollout } from '../api/revision.js';
 import { isConflict } from '../kube/errors.js';
-import type { EventSink } from '../kube/events.js';
+import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
-import { bucketsFor, buildBatchQuery, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
+import { bucketsFor, buildBatchQuery, readBatch, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
 import { isProviderFailure, nonNegativeReading, type MetricsProvider, type SingleResult } from '../prometheus/types.js';
-import { planRollback, type RollbackPlan } from '../rollback/plan.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { baselineCountsOf, countObservations, unreadCounts } from '../verify/count-readings.js';
-import { verificationLimitsFor } from '../verify/levels.js';
-import { appendSteps, describeFailure, rolloutProgress } from '../verify/record.js';
+import { verificationLimitsFor, type VerificationLimits } from '../verify/levels.js';
+import { intervalRecord, planVerification, type VerificationPlan } from '../verify/plan.js';
+import { rolloutProgress, type RolloutProgress } from '../verify/record.js';
 import { plannedLooks } from '../verify/sequential.js';
 import { verificationClock } from '../verify/timeline.js';
-import {
-  INITIAL_COUNTERS,
-  checkInterval,
-  nextVerificationState,
-  type MetricCheck,
-  type VerificationDecision,
-} from '../verify/verdict.js';
-import { annotations, revisionHistoryAnnotation } from './annotations.js';
-import { appendActions } from './assessment-record.js';
-import type { GoverningPolicy } from './deployment-reconciler.js';
-import type { ActionRecord } from './plan.js';
-import type { PrometheusAccess } from './prometheus-access.js';
-import type { CurrentRollout } from './rollout.js';
-import type { Caches } from './types.js';
+import { INITIAL_COUNTERS, checkInterval, nextVerificationState, type MetricCheck } from '../verify/verdict.js';
+import { appendActions, statusWithActions } from './assessment-record.js';
+import type { GoverningPolicy } from './policy-choice.js';
+import type { PrometheusAccess, ProviderLookup } from './prometheus-access.js';
 import type { VerificationBatcher, VerifiedMetric } from './verification-batcher.js';
 
 export interface VerifierDeps {
   caches: Caches;
   writer: ClusterWriter;
-  events: EventSink;
+  events: DeploymentEvents;
   access: PrometheusAccess;
   batcher: VerificationBatcher;
   metrics: OperatorMetrics;
@@ -60,25 +52,23 @@ export interface VerifyInput {
   exemptReturn: boolean;
   status: AssessmentStatus;
   log: Logger;
-  emit: (event: {
-    type: 'Normal' | 'Warning';
-    reason: string;
-    action: string;
-    note: string;
-    dedupeKey: string;
-  }) => Promise<void>;
 }
 
 /** Start each check a little after the tick boundary, so the scrape of the boundary's second has landed. */
 const tickSlackMs = 150;
 
-/** The revision is itself a return to an older template (kubectl rollout undo, or rollguard's own). */
-export function isRollbackRevision(rollout: CurrentRollout): boolean {
-  return rollout.current.replicaSet.metadata?.annotations?.[revisionHistoryAnnotation] !== undefined;
+interface Baseline {
+  errorRate: number | undefined;
+  latency: number | undefined;
+  note?: string;
 }
 
-function formatInterval(ms: number): string {
-  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+/** One interval's readings turned into checks, with what they were read from. */
+interface IntervalReading {
+  checks: MetricCheck[];
+  queries: Record<string, string>;
+  baseline: Baseline;
+  baselineCounts: VerificationStatus['baselineCounts'];
 }
 
 export class Verifier {
@@ -100,7 +90,10 @@ export class Verifier {
     return `${input.deployment.metadata?.namespace ?? ''}/${input.policy.object.metadata?.name ?? ''}`;
   }
 
-  /** Runs the interval that is due, if any; returns when to come back. */
+  /**
+   * Runs the interval that is due, if any, and returns when to come back: gathers the readings, decides
+   * (src/verify/verdict.ts), plans what follows (src/verify/plan.ts) and carries the plan out.
+   */
   async verify(input: VerifyInput): Promise<{ requeueAfterMs?: number }> {
     const { deployment, rollout, policy, status } = input;
     const namespace = deployment.metadata?.namespace ?? '';
@@ -134,71 +127,12 @@ export class Verifier {
     if (tick <= lastTick) return { requeueAfterMs: untilNextTick };
 
     const lookup = await this.deps.access.providerFor(namespace, policy.spec);
-    let checks: MetricCheck[];
-    let queries: Record<string, string> = {};
-    let baseline: { errorRate: number | undefined; latency: number | undefined; note?: string } = {
-      errorRate: previous.baselineErrorRate,
-      latency: previous.baselineLatencySeconds,
-    };
-    let providerHealthy: boolean | undefined;
     // The statistical test judges counts since verification began; its look number comes from the clock, so a
     // restart neither repeats nor skips one, and its budget holds however many looks are taken.
     const countsSince = new Date(startedAt ?? now.getTime());
     const look = tick - Math.floor(countsSince.getTime() / limits.intervalMs) + 1;
-    let baselineCounts = previous.baselineCounts;
-    if (!lookup.ok) {
-      const failure = { kind: 'unreachable', reason: 'other', message: lookup.reason } as const;
-      checks = checkInterval(policy.spec.metrics, {
-        errorRate: { current: failure },
-        latency: { current: failure },
-        counts: unreadCounts(failure, look, plannedLooks(limits)),
-      });
-    } else if (policy.spec.metrics.statisticalTest.enabled) {
-      if (previous.startedAt === undefined && rollout.previous) {
-        baselineCounts = await this.baselineCountsBefore(input, lookup.provider, rollout.previous.podTemplateHash);
-      }
-      const counts = await this.deps.batcher.readCounts({
-        policyKey: this.policyKey(input),
-        namespace,
-        spec: policy.spec,
-        provider: lookup.provider,
-        tick,
-        at: now,
-        deployment: name,
-        newHash: rollout.current.podTemplateHash,
-        oldHash: rollout.previous?.podTemplateHash,
-        startedAt: countsSince,
-      });
-      queries = { errorRate: counts.queries.errors, latency: counts.queries.latencyBuckets };
-      checks = checkInterval(policy.spec.metrics, {
-        counts: countObservations(counts, baselineCounts, look, plannedLooks(limits)),
-      });
-    } else {
-      if (previous.startedAt === undefined && rollout.previous) {
-        baseline = await this.baselineBefore(input, lookup.provider, rollout.previous.podTemplateHash);
-      }
-      const readings = await this.deps.batcher.read({
-        policyKey: this.policyKey(input),
-        namespace,
-        spec: policy.spec,
-        provider: lookup.provider,
-        tick,
-        deployment: name,
-        newHash: rollout.current.podTemplateHash,
-        oldHash: rollout.previous?.podTemplateHash,
-      });
-      queries = { errorRate: readings.errorRate.query, latency: readings.latency.query };
-      this.reportQueries(input, readings);
-      const observation = (metric: 'errorRate' | 'latency') => ({
-        current: readings[metric].current,
-        ...(progress.oldPodsServing && readings[metric].old ? { oldReplicaSet: readings[metric].old } : {}),
-        ...(baseline[metric] !== undefined ? { baseline: baseline[metric] } : {}),
-      });
-      checks = checkInterval(policy.spec.metrics, {
-        errorRate: observation('errorRate'),
-        latency: observation('latency'),
-      });
-    }
+    const reading = await this.read(input, lookup, { tick, now, look, limits, countsSince, progress });
+    const { checks, queries } = reading;
 
     const counters = {
       consecutiveFailures: previous.consecutiveFailures ?? INITIAL_COUNTERS.consecutiveFailures,
@@ -211,6 +145,7 @@ export class Verifier {
       progressDeadlineExceeded: progress.progressDeadlineExceeded,
     };
     let step = nextVerificationState(counters, checks, limits, verificationClock(times, limits.windowMs, now));
+    let providerHealthy: boolean | undefined;
     // Before blaming the rollout, make sure Prometheus itself is healthy.
     if (step.decision.action === 'rollback' && step.decision.cause === 'metrics' && lookup.ok) {
       const health = await lookup.provider.healthy();
@@ -227,103 +162,201 @@ export class Verifier {
       );
 
     const decision = step.decision;
-    const deadline = times.completedAt
-      ? new Date(times.completedAt.getTime() + limits.windowMs).toISOString()
-      : undefined;
-    const state =
-      decision.action === 'hold'
-        ? 'held'
-        : decision.action === 'pass'
-          ? 'passed'
-          : decision.action === 'rollback'
-            ? 'failed'
-            : 'running';
-    const verification: VerificationStatus = {
-      ...previous,
-      ...(startedAt ? { startedAt } : {}),
-      ...(rolloutCompletedAt ? { rolloutCompletedAt } : {}),
-      ...(deadline ? { deadline } : {}),
-      ...(baseline.errorRate !== undefined ? { baselineErrorRate: baseline.errorRate } : {}),
-      ...(baseline.latency !== undefined ? { baselineLatencySeconds: baseline.latency } : {}),
-      ...(baselineCounts !== undefined ? { baselineCounts } : {}),
-      lastCheckAt: now.toISOString(),
-      state,
-      consecutiveFailures: step.counters.consecutiveFailures,
-      consecutiveErrors: step.counters.consecutiveErrors,
-      consecutiveNoData: step.counters.consecutiveNoData,
-      steps: appendSteps(previous.steps ?? [], checks, queries, now),
-      message: (baseline.note === undefined ? decision.message : `${decision.message} (${baseline.note})`).slice(
-        0,
-        4096,
-      ),
-    };
+    const verification = intervalRecord({
+      previous,
+      startedAt,
+      rolloutCompletedAt,
+      deadline: times.completedAt ? new Date(times.completedAt.getTime() + limits.windowMs).toISOString() : undefined,
+      baseline: reading.baseline,
+      baselineCounts: reading.baselineCounts,
+      step,
+      checks,
+      queries,
+      now,
+    });
     input.log.debug(
       { decision: decision.action, outcome: step.outcome, message: decision.message },
       'verification interval',
     );
-
-    if (decision.action === 'continue' || decision.action === 'hold') {
-      try {
-        // Conditional on the version read: a status built from a stale cache must not erase a newer interval.
-        await this.deps.writer.mergePatchAssessmentStatus(
-          namespace,
-          input.assessmentName,
-          { phase: status.phase === 'Paused' ? 'Paused' : 'Verifying', verification },
-          input.resourceVersion,
-        );
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        input.log.debug('assessment changed since it was read; judging the interval again from the new record');
-        return { requeueAfterMs: 200 };
-      }
-      this.rememberTick(tickKey, tick);
-      if (decision.action === 'hold')
-        await this.onHold(input, decision, counters.consecutiveErrors + counters.consecutiveNoData === 0);
-      return { requeueAfterMs: untilNextTick };
-    }
-    this.rememberTick(tickKey, tick);
-    if (decision.action === 'pass') {
-      await this.onPass(input, { ...verification, completedAt: now.toISOString() }, decision.message);
-      this.deps.batcher.unregister(this.policyKey(input), name);
-      return {};
-    }
-    await this.onRollback(
-      input,
-      { ...verification, completedAt: now.toISOString() },
+    const plan = planVerification({
       decision,
+      mode: status.mode,
+      rollbackEnabled: policy.spec.rollback.enabled,
+      rollback: decision.action === 'rollback' ? this.rollbackContext(input, now) : undefined,
+      deploymentName: name,
+      revision: rollout.current.revision,
+      phase: status.phase,
+      verification,
       queries,
-      limits.intervalMs,
-    );
+      intervalMs: limits.intervalMs,
+      firstOfStreak: counters.consecutiveErrors + counters.consecutiveNoData === 0,
+      previousCheckAt: previous.lastCheckAt,
+      now,
+    });
+    if (!(await this.apply(input, plan))) return { requeueAfterMs: 200 };
+    this.rememberTick(tickKey, tick);
+    if (!plan.finished) return { requeueAfterMs: untilNextTick };
     this.deps.batcher.unregister(this.policyKey(input), name);
     return {};
   }
 
-  /** The service's error rate and latency just before the rollout, from the old ReplicaSet, once. */
-  private async baselineBefore(
+  /**
+   * Carries a plan out: the status and the actions in one patch, conditional on the record the interval was
+   * judged from, the Deployment's change before or after it, then the Events, the metrics and the log. False
+   * when the record changed since it was read and nothing was done: the interval is judged again from the
+   * new record. Once a rollback has changed the Deployment, though, it is recorded whatever else changed.
+   */
+  private async apply(input: VerifyInput, plan: VerificationPlan): Promise<boolean> {
+    const namespace = input.deployment.metadata?.namespace ?? '';
+    const name = input.deployment.metadata?.name ?? '';
+    const changeDeployment = async () => {
+      const change = plan.deployment;
+      if (change?.kind === 'json') await this.deps.writer.jsonPatchDeployment(namespace, name, change.ops);
+      else if (change?.kind === 'merge') await this.deps.writer.mergePatchDeployment(namespace, name, change.patch);
+    };
+    if (plan.deploymentFirst) await changeDeployment();
+    try {
+      // Conditional on the version read: a status built from a stale cache must not erase a newer interval.
+      await this.deps.writer.mergePatchAssessmentStatus(
+        namespace,
+        input.assessmentName,
+        statusWithActions(input.status, plan.actions, plan.status),
+        input.resourceVersion,
+      );
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      if (!plan.deploymentFirst) {
+        input.log.debug('assessment changed since it was read; judging the interval again from the new record');
+        return false;
+      }
+      await appendActions(this.deps.writer, namespace, input.assessmentName, plan.actions, plan.status);
+    }
+    if (!plan.deploymentFirst) await changeDeployment();
+    for (const event of plan.events) await this.deps.events.emit(input.deployment, event);
+    if (plan.rollbackResult !== undefined) this.deps.metrics.rollbacks.inc({ result: plan.rollbackResult });
+    if (plan.log) input.log[plan.log.level](plan.log.fields ?? {}, plan.log.message);
+    return true;
+  }
+
+  /** What the rollback plan needs from the cluster, read from the caches. */
+  private rollbackContext(input: VerifyInput, now: Date) {
+    const namespace = input.deployment.metadata?.namespace ?? '';
+    const rollback = input.policy.spec.rollback;
+    return {
+      deployment: input.deployment,
+      replicaSets: this.deps.caches.replicaSets(namespace),
+      badRevisionIsRollback: input.exemptReturn,
+      previousRollbacks: this.previousRollbacks(namespace, input.deployment.metadata?.name ?? ''),
+      maxRollbacks: rollback.maxRollbacks,
+      windowMs: parseDuration(rollback.window),
+      gitOps: rollback.gitOps,
+      now,
+    };
+  }
+
+  /** This interval's readings, as checks: plain limits, the statistical test, or why Prometheus cannot be asked. */
+  private async read(
     input: VerifyInput,
-    provider: { instant: (q: string, o?: { time?: Date }) => Promise<import('../prometheus/types.js').QueryResult> },
-    oldHash: string,
-  ): Promise<{ errorRate: number | undefined; latency: number | undefined; note?: string }> {
+    lookup: ProviderLookup,
+    at: {
+      tick: number;
+      now: Date;
+      look: number;
+      limits: VerificationLimits;
+      countsSince: Date;
+      progress: RolloutProgress;
+    },
+  ): Promise<IntervalReading> {
+    const { deployment, rollout, policy, status } = input;
+    const namespace = deployment.metadata?.namespace ?? '';
+    const name = deployment.metadata?.name ?? '';
+    const previous = status.verification ?? {};
+    const firstLook = previous.startedAt === undefined ? rollout.previous : undefined;
+    let baseline: Baseline = { errorRate: previous.baselineErrorRate, latency: previous.baselineLatencySeconds };
+    let baselineCounts = previous.baselineCounts;
+    if (!lookup.ok) {
+      const failure = { kind: 'unreachable', reason: 'other', message: lookup.reason } as const;
+      const checks = checkInterval(policy.spec.metrics, {
+        errorRate: { current: failure },
+        latency: { current: failure },
+        counts: unreadCounts(failure, at.look, plannedLooks(at.limits)),
+      });
+      return { checks, queries: {}, baseline, baselineCounts };
+    }
+    const common = {
+      policyKey: this.policyKey(input),
+      namespace,
+      spec: policy.spec,
+      provider: lookup.provider,
+      tick: at.tick,
+      deployment: name,
+      newHash: rollout.current.podTemplateHash,
+      oldHash: rollout.previous?.podTemplateHash,
+    };
+    if (policy.spec.metrics.statisticalTest.enabled) {
+      if (firstLook)
+        baselineCounts = await this.baselineCountsBefore(input, lookup.provider, firstLook.podTemplateHash);
+      const counts = await this.deps.batcher.readCounts({ ...common, at: at.now, startedAt: at.countsSince });
+      const checks = checkInterval(policy.spec.metrics, {
+        counts: countObservations(counts, baselineCounts, at.look, plannedLooks(at.limits)),
+      });
+      return {
+        checks,
+        queries: { errorRate: counts.queries.errors, latency: counts.queries.latencyBuckets },
+        baseline,
+        baselineCounts,
+      };
+    }
+    if (firstLook) baseline = await this.baselineBefore(input, lookup.provider, firstLook.podTemplateHash);
+    const readings = await this.deps.batcher.read(common);
+    this.reportQueries(input, readings);
+    const observation = (metric: 'errorRate' | 'latency') => ({
+      current: readings[metric].current,
+      ...(at.progress.oldPodsServing && readings[metric].old ? { oldReplicaSet: readings[metric].old } : {}),
+      ...(baseline[metric] !== undefined ? { baseline: baseline[metric] } : {}),
+    });
+    const checks = checkInterval(policy.spec.metrics, {
+      errorRate: observation('errorRate'),
+      latency: observation('latency'),
+    });
+    return {
+      checks,
+      queries: { errorRate: readings.errorRate.query, latency: readings.latency.query },
+      baseline,
+      baselineCounts,
+    };
+  }
+
+  /**
+   * The service's error rate and latency just before the rollout, from the old ReplicaSet, once. The
+   * assessment read the same queries for the same pods at the same moment (its error_rate_before and
+   * latency_p99_before): what it recorded is reused, and only what it could not read is asked for again.
+   */
+  private async baselineBefore(input: VerifyInput, provider: MetricsProvider, oldHash: string): Promise<Baseline> {
     const at = input.status.assessedAt ? new Date(input.status.assessedAt) : this.deps.clock();
+    const deployment = input.deployment.metadata?.name ?? '';
     const scope = {
       namespace: input.deployment.metadata?.namespace ?? '',
       window: input.policy.spec.metrics.rateWindow,
-      targets: [{ deployment: input.deployment.metadata?.name ?? '', podTemplateHashes: [oldHash] }],
+      targets: [{ deployment, podTemplateHashes: [oldHash] }],
     };
-    const read = async (template: string, what: string): Promise<{ value?: number; note?: string }> => {
-      const render = buildBatchQuery(template, scope);
-      if (!render.ok) return {};
-      const reading = readingFor(
-        splitByReplicaSet(await provider.instant(render.query, { time: at })),
-        scope.targets[0]?.deployment ?? '',
-        oldHash,
-      );
+    const features = input.status.features ?? {};
+    const read = async (
+      recorded: number | undefined,
+      template: string,
+      what: string,
+    ): Promise<{ value?: number; note?: string }> => {
+      if (recorded !== undefined) return { value: recorded };
+      const reading = await readBatch(provider, buildBatchQuery(template, scope), { time: at });
+      if (!reading.ok) return {};
+      const value = readingFor(reading.split, deployment, oldHash);
       // The baseline is recorded in status, where it may not be negative.
-      return reading.kind === 'value' ? nonNegativeReading(reading.value, what) : {};
+      return value.kind === 'value' ? nonNegativeReading(value.value, what) : {};
     };
+    const metrics = input.policy.spec.metrics;
     const [errorRate, latency] = await Promise.all([
-      read(input.policy.spec.metrics.errorRate.query, 'the baseline error rate'),
-      read(input.policy.spec.metrics.latency.query, 'the baseline latency'),
+      read(features.error_rate_before, metrics.errorRate.query, 'the baseline error rate'),
+      read(features.latency_p99_before, metrics.latency.query, 'the baseline latency'),
     ]);
     const notes = [errorRate.note, latency.note].filter((n): n is string => n !== undefined);
     return {
@@ -344,9 +377,8 @@ export class Verifier {
       targets: [{ deployment, podTemplateHashes: [oldHash] }],
     };
     const ask = async (template: string) => {
-      const render = buildBatchQuery(template, scope);
-      if (!render.ok) return splitByReplicaSet({ kind: 'empty', message: render.error });
-      return splitByReplicaSet(await provider.instant(render.query, { time: at }));
+      const reading = await readBatch(provider, buildBatchQuery(template, scope), { time: at });
+      return reading.ok ? reading.split : splitByReplicaSet({ kind: 'empty', message: reading.error });
     };
     const [requests, errors, buckets] = await Promise.all([
       ask(st.requestsQuery),
@@ -358,180 +390,6 @@ export class Verifier {
       errors: readingFor(errors, deployment, oldHash),
       latencyBuckets: bucketsFor(buckets, deployment, oldHash),
     });
-  }
-
-  private async onHold(
-    input: VerifyInput,
-    decision: VerificationDecision & { action: 'hold' },
-    firstOfStreak: boolean,
-  ): Promise<void> {
-    const revision = input.rollout.current.revision;
-    const name = input.deployment.metadata?.name ?? '';
-    if (input.status.mode === 'shadow') return;
-    await input.emit({
-      type: 'Warning',
-      reason: 'VerificationHeld',
-      action: 'Verify',
-      note: `Verification of revision ${revision} is on hold, nothing is rolled back: ${decision.message}. It resumes by itself when metrics are back.`,
-      dedupeKey:
-        `held/${name}/${revision}/${decision.cause}/${firstOfStreak ? 'start' : (input.status.verification?.lastCheckAt ?? '')}`.slice(
-          0,
-          512,
-        ),
-    });
-    await this.recordActions(input, [
-      { type: 'verification-held', at: this.deps.clock().toISOString(), message: decision.message.slice(0, 4096) },
-    ]);
-  }
-
-  private async onPass(input: VerifyInput, verification: VerificationStatus, message: string): Promise<void> {
-    const namespace = input.deployment.metadata?.namespace ?? '';
-    const name = input.deployment.metadata?.name ?? '';
-    const revision = input.rollout.current.revision;
-    await this.recordActions(
-      input,
-      [
-        {
-          type: 'verified',
-          at: this.deps.clock().toISOString(),
-          message: `revision ${revision} verified: ${message}`.slice(0, 4096),
-        },
-      ],
-      { phase: 'Verified', outcome: 'succeeded', verification },
-    );
-    if (input.status.mode === 'shadow') return;
-    await this.deps.writer.mergePatchDeployment(namespace, name, {
-      metadata: { annotations: { [annotations.verification]: `passed: revision ${revision}` } },
-    });
-    await input.emit({
-      type: 'Normal',
-      reason: 'VerificationPassed',
-      action: 'Verify',
-      note: `Revision ${revision} passed verification: ${message}`,
-      dedupeKey: `verified/${name}/${revision}`,
-    });
-    input.log.info('rollout verified');
-  }
-
-  private async onRollback(
-    input: VerifyInput,
-    verification: VerificationStatus,
-    decision: VerificationDecision & { action: 'rollback' },
-    queries: Record<string, string>,
-    intervalMs: number,
-  ): Promise<void> {
-    const { deployment, rollout, policy } = input;
-    const namespace = deployment.metadata?.namespace ?? '';
-    const name = deployment.metadata?.name ?? '';
-    const revision = rollout.current.revision;
-    const now = this.deps.clock();
-    const why =
-      decision.cause === 'metrics'
-        ? describeFailure(decision.checks, queries, formatInterval(intervalMs))
-        : decision.message;
-    const finish = async (phase: 'Failed' | 'RolledBack', outcome: 'failed' | 'rolled-back', action: ActionRecord) =>
-      this.recordActions(input, [action], { phase, outcome, verification });
-
-    if (input.status.mode !== 'enforce' || !policy.spec.rollback.enabled) {
-      const what =
-        input.status.mode === 'enforce'
-          ? 'automatic rollback is off in the policy'
-          : `${input.status.mode ?? 'this'} mode never rolls back`;
-      await finish('Failed', 'failed', {
-        type: 'skipped-rollback',
-        at: now.toISOString(),
-        message: `revision ${revision} failed verification; ${what}: ${why}`.slice(0, 4096),
-      });
-      if (input.status.mode === 'shadow') return;
-      await this.deps.writer.mergePatchDeployment(namespace, name, {
-        metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } },
-      });
-      await input.emit({
-        type: 'Warning',
-        reason: 'VerificationFailed',
-        action: 'Verify',
-        note: `Revision ${revision} failed verification (${what}): ${why}`,
-        dedupeKey: `failed/${name}/${revision}`,
-      });
-      this.deps.metrics.rollbacks.inc({ result: 'skipped-disabled' });
-      return;
-    }
-
-    const plan: RollbackPlan = planRollback({
-      deployment,
-      replicaSets: this.deps.caches.replicaSets(namespace),
-      badRevision: revision,
-      badRevisionIsRollback: input.exemptReturn,
-      previousRollbacks: this.previousRollbacks(namespace, name),
-      maxRollbacks: policy.spec.rollback.maxRollbacks,
-      windowMs: parseDuration(policy.spec.rollback.window),
-      gitOps: policy.spec.rollback.gitOps,
-      now,
-      reason: decision.message,
-    });
-    if (plan.kind === 'undo') {
-      // The Deployment first: if the controller dies before the record is written, the next reconcile sees
-      // rolled-back-from on the Deployment and records the rollback then (closeEarlierRevisions). The test on
-      // resourceVersion in the patch keeps a concurrent change from being overwritten.
-      await this.deps.writer.jsonPatchDeployment(namespace, name, plan.ops);
-      await finish('RolledBack', 'rolled-back', {
-        type: 'rolled-back',
-        at: now.toISOString(),
-        message: plan.summary.slice(0, 4096),
-        by: 'rollguard',
-      });
-      await input.emit({
-        type: 'Warning',
-        reason: 'RolledBack',
-        action: 'Rollback',
-        note: `Rolled back revision ${revision} to revision ${plan.target.revision}: ${why}`,
-        dedupeKey: `rolled-back/${name}/${revision}`,
-      });
-      this.deps.metrics.rollbacks.inc({ result: 'done' });
-      input.log.warn({ to: plan.target.revision, reason: decision.message }, 'rolled back');
-      return;
-    }
-    if (plan.kind === 'pause') {
-      await this.deps.writer.mergePatchDeployment(namespace, name, {
-        metadata: {
-          annotations: {
-            [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000),
-            [annotations.pausedRevision]: String(revision),
-          },
-        },
-        spec: { paused: true },
-      });
-      await finish('Failed', 'failed', {
-        type: 'gitops-paused',
-        at: now.toISOString(),
-        message: plan.summary.slice(0, 4096),
-      });
-      await input.emit({
-        type: 'Warning',
-        reason: 'RollbackPausedForGitOps',
-        action: 'Pause',
-        note: `Revision ${revision} failed verification: ${why}. ${plan.summary}`,
-        dedupeKey: `gitops-paused/${name}/${revision}`,
-      });
-      this.deps.metrics.rollbacks.inc({ result: 'gitops-paused' });
-      return;
-    }
-    await this.deps.writer.mergePatchDeployment(namespace, name, {
-      metadata: { annotations: { [annotations.verification]: `failed: ${decision.message}`.slice(0, 1000) } },
-    });
-    await finish('Failed', 'failed', {
-      type: 'skipped-rollback',
-      at: now.toISOString(),
-      message: plan.summary.slice(0, 4096),
-    });
-    await input.emit({
-      type: 'Warning',
-      reason: 'RollbackSkipped',
-      action: 'Rollback',
-      note: `Revision ${revision} failed verification: ${why}. Not rolled back: ${plan.summary}`,
-      dedupeKey: `rollback-skipped/${name}/${revision}`,
-    });
-    this.deps.metrics.rollbacks.inc({ result: `skipped-${plan.why}` });
   }
 
   /** A query the policy got wrong is the policy's problem: its Ready condition says so (see policy-status.ts). */
@@ -560,20 +418,5 @@ export class Verifier {
       .assessments(namespace)
       .filter((a) => a.spec?.deployment === deployment)
       .flatMap((a) => (a.status?.actions ?? []).filter((x) => x.type === 'rolled-back').map((x) => new Date(x.at)));
-  }
-
-  /** Appends actions (with any other status fields, in one write): see appendActions. */
-  private recordActions(
-    input: { deployment: V1Deployment; assessmentName: string },
-    added: readonly ActionRecord[],
-    alsoSet: Record<string, unknown> = {},
-  ): Promise<void> {
-    return appendActions(
-      this.deps.writer,
-      input.deployment.metadata?.namespace ?? '',
-      input.assessmentName,
-      added,
-      alsoSet,
-    );
   }
 }

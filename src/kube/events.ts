@@ -3,7 +3,14 @@
 // from what it is about, so a controller restarted half-way through never says the same thing twice.
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { EventsV1Api, V1MicroTime, type KubeConfig, type V1ObjectReference } from '@kubernetes/client-node';
+import {
+  EventsV1Api,
+  V1MicroTime,
+  type KubeConfig,
+  type V1Deployment,
+  type V1ObjectReference,
+} from '@kubernetes/client-node';
+import type { PlannedEvent } from '../api/objects.js';
 import { isAlreadyExists } from './errors.js';
 
 export const reportingController = 'rollguard.io/controller';
@@ -67,5 +74,41 @@ export class KubeEventSink implements EventSink {
       if (event.dedupeKey !== undefined && isAlreadyExists(err)) return;
       throw err;
     }
+  }
+}
+
+/**
+ * An Event's de-duplication key scoped to its Deployment (namespace and uid): the same reason and revision in
+ * another namespace, or of an older Deployment of the same name, is another occurrence with its own Event.
+ */
+export function scopedDedupeKey(deployment: V1Deployment, dedupeKey: string): string {
+  return `${deployment.metadata?.namespace ?? ''}/${deployment.metadata?.uid ?? ''}/${dedupeKey}`;
+}
+
+/**
+ * The one path by which the reconcilers record Events about a Deployment. The sink's Event names already make
+ * a repeat a no-op on the API server (409); remembering the keys sent spares it those repeats.
+ */
+export class DeploymentEvents {
+  private readonly sent = new Set<string>();
+
+  constructor(private readonly sink: EventSink) {}
+
+  async emit(deployment: V1Deployment, event: PlannedEvent): Promise<void> {
+    const dedupeKey = scopedDedupeKey(deployment, event.dedupeKey);
+    if (this.sent.has(dedupeKey)) return;
+    await this.sink.emit({
+      regarding: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        namespace: deployment.metadata?.namespace ?? '',
+        name: deployment.metadata?.name ?? '',
+        ...(deployment.metadata?.uid ? { uid: deployment.metadata.uid } : {}),
+      },
+      ...event,
+      dedupeKey,
+    });
+    this.sent.add(dedupeKey);
+    if (this.sent.size > 10_000) this.sent.clear();
   }
 }

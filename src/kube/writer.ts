@@ -9,11 +9,9 @@ import {
   type KubeConfig,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import type { JsonPatchOp } from '../api/meta.js';
 import { isNotFound } from './errors.js';
-import { assessmentResource, policyResource } from './resources.js';
-
-export type JsonPatchOp =
-  { op: 'test' | 'replace' | 'add'; path: string; value: unknown } | { op: 'remove'; path: string };
+import { assessmentResource, policyResource } from '../api/resources.js';
 
 export interface ClusterWriter {
   mergePatchDeployment(namespace: string, name: string, patch: object): Promise<V1Deployment>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AssessmentStatus } from '../api/assessment.js';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { FEATURE_NAMES, MISSING_VALUE } from '../model/contract.js';
 import {
   examplesFrom,

@@ -2,7 +2,7 @@
 // risky (1), succeeded (verified and kept) = safe (0). Running and superseded ones are not: the first has no
 // outcome yet, the second never ran long enough to have one. The features are the ones the assessment recorded
 // (status.features), so a retrained model learns from exactly what the scorer saw.
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { isFeatureName, toFeatureVector, type FeatureName } from '../model/contract.js';
 
 export type FinishedOutcome = 'succeeded' | 'rolled-back' | 'failed';

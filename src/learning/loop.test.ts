@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { ModelHolder } from '../controller/model-source.js';
 import { FEATURE_NAMES } from '../model/contract.js';
 import { buildBundle } from '../model/pipeline.js';

@@ -6,7 +6,7 @@
 // drift.ts); this file only sequences it and does the I/O, and never lets an error out of its timer.
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { isFeatureName } from '../model/contract.js';
 import { MAX_BLOB_BYTES, decodeModelBlob, type ModelBundle } from '../model/store.js';
 import type { ForestOptions } from '../model/train.js';

@@ -2,7 +2,7 @@
 // outcomes. Risky rollouts are large, poorly tested changes; a share of outcomes is flipped as noise, as in a
 // real cluster where a small change can still fail and a big one can go fine.
 import type { AssessmentOutcome } from '../api/assessment.js';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import type { FeatureName } from '../model/contract.js';
 import { createRandom } from '../model/random.js';
 

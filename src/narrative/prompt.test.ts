@@ -1,7 +1,7 @@
 // The pure half of the narrative: the facts taken from an assessment, the prompt built from them (every
 // number with its unit, the instruction not to invent facts, bounded in size), and the reading of answers.
 import { describe, expect, it } from 'vitest';
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import {
   buildNarrativePrompt,
   maxNarrativeLength,

@@ -1,7 +1,7 @@
 // The pure half of the narrative: the facts of one assessment as a language model may see them, the chat
 // prompt built from them, and the reading of a chat-completions answer. No I/O, so what the model is told
 // and what is taken from its answer can be tested exactly.
-import type { AssessmentObject } from '../controller/types.js';
+import type { AssessmentObject } from '../api/objects.js';
 import { FEATURE_CONTRACT } from '../model/contract.js';
 
 /** What an assessment records, reduced to what a summary may mention. */

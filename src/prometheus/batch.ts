@@ -8,6 +8,8 @@ import {
   isProviderFailure,
   multipleSeries,
   singleValue,
+  type InstantQueryOptions,
+  type MetricsProvider,
   type QueryResult,
   type Series,
   type SingleResult,
@@ -121,6 +123,23 @@ function noSeries(deployment: string, hash: string): SingleResult {
   return emptyResult(
     `no series for Deployment ${deployment}, pod-template-hash ${hash} (no traffic to these pods in the window yet)`,
   );
+}
+
+/** A rendered query's answer split per ReplicaSet, or why the query could not be rendered (nothing was asked). */
+export type BatchReading = { ok: true; query: string; split: BatchSplit } | { ok: false; error: string };
+
+/**
+ * The one way rollguard reads Prometheus for its rollouts: a query rendered for a scope (buildBatchQuery), asked
+ * at one moment, its answer split per Deployment and ReplicaSet. Live signals, the baseline and the
+ * verification batcher all read through it. The provider never throws (see types.ts).
+ */
+export async function readBatch(
+  provider: Pick<MetricsProvider, 'instant'>,
+  render: RenderResult,
+  options?: InstantQueryOptions,
+): Promise<BatchReading> {
+  if (!render.ok) return { ok: false, error: render.error };
+  return { ok: true, query: render.query, split: splitByReplicaSet(await provider.instant(render.query, options)) };
 }
 
 /** The reading of one ReplicaSet: its value, `empty`, `not-a-number`, `multiple-series`, or the query's failure. */

@@ -1,9 +1,10 @@
 // The rollback plan: what `kubectl rollout undo` would send (kubectl's polymorphichelpers/rollback.go), or
 // why rollguard must not send it. Pure: the reconciler gathers the inputs and applies the patch.
 import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
-import type { JsonPatchOp } from '../kube/writer.js';
-import { annotations as rg, revisionHistoryAnnotation } from '../controller/annotations.js';
-import { ownedRevisions, sameTemplate, withoutHash, type Revision } from '../controller/rollout.js';
+import { clip, maxAnnotationValueLength } from '../api/assessment.js';
+import type { JsonPatchOp } from '../api/meta.js';
+import { annotations as rg, revisionHistoryAnnotation } from '../api/annotations.js';
+import { ownedRevisions, sameTemplate, withoutHash, type Revision } from '../api/revision.js';
 import { gitOpsManagerOf } from './gitops.js';
 
 /** Deployment annotations kubectl keeps from the Deployment itself when it copies the target's annotations. */
@@ -103,7 +104,7 @@ export function planRollback(input: RollbackInput): RollbackPlan {
   }
   // What rollguard adds so the next revision is known to be a rollback, and people can see why.
   next[rg.rolledBackFrom] = String(badRevision);
-  next[rg.verification] = `failed: ${input.reason}`.slice(0, 1000);
+  next[rg.verification] = clip(`failed: ${input.reason}`, maxAnnotationValueLength);
 
   const restored: V1PodTemplateSpec = withoutHash(template);
   const ops: JsonPatchOp[] = [

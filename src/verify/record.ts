@@ -1,7 +1,7 @@
 // What the cluster says about a rollout's progress, and how an interval's checks are written into the
 // assessment's verification record. Pure: the controller reads objects and passes them in.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
-import { maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
+import { clip, maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
 import type { MetricCheck } from './verdict.js';
 
 export interface RolloutProgress {
@@ -63,7 +63,7 @@ export function appendSteps(
       at: at.toISOString(),
       metric: metricNames[c.metric],
       verdict: c.verdict,
-      message: c.message.slice(0, 4096),
+      message: clip(c.message),
     };
     const query = queries[c.metric];
     if (query) step.query = query.slice(0, 8192);

@@ -29,7 +29,7 @@ import {
   slowerThan,
   type Histogram,
 } from './counts.js';
-import type { MetricCheck, MetricLimits } from './verdict.js';
+import type { MetricCheck, MetricLimits } from './check.js';
 
 export interface ErrorCounts {
   readonly requests: number;

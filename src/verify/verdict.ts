@@ -10,41 +10,18 @@
 // information neither lengthen nor forgive it.
 import { formatValue, isProviderFailure, type SingleResult } from '../prometheus/types.js';
 import type { OnNoData, OnProviderError } from './levels.js';
+import type { CheckVerdict, ErrorRateLimits, LatencyLimits, MetricCheck, MetricLimits, MetricName } from './check.js';
 import { checkCounts, type CountObservations } from './sequential.js';
 
-export type MetricName = 'errorRate' | 'latency';
-export type CheckVerdict = 'pass' | 'fail' | 'no-data' | 'error' | 'inconclusive';
-
-// Input shapes follow docs/contracts.md (`spec.metrics`), `| undefined`-tolerant so the parsed policy fits.
-
-export interface ErrorRateLimits {
-  /** Highest acceptable error ratio (0..1). */
-  readonly maxAbsolute?: number | undefined;
-  /** Highest acceptable increase over the reference, in ratio points. */
-  readonly maxIncrease?: number | undefined;
-}
-
-export interface LatencyLimits {
-  readonly maxAbsoluteSeconds?: number | undefined;
-  /** Highest acceptable new / reference ratio. */
-  readonly maxRelative?: number | undefined;
-}
-
-export interface StatisticalTestSpec {
-  readonly enabled?: boolean | undefined;
-  /** E.g. 0.995: a good version fails verification with probability at most 1 − confidence. */
-  readonly confidence?: number | undefined;
-  /** How much worse than the old version counts as a regression, as a ratio (e.g. 1.2). */
-  readonly margin?: number | undefined;
-  /** Requests to the new pods before any judgement; fewer is no data. */
-  readonly minRequests?: number | undefined;
-}
-
-export interface MetricLimits {
-  readonly errorRate?: ErrorRateLimits | undefined;
-  readonly latency?: LatencyLimits | undefined;
-  readonly statisticalTest?: StatisticalTestSpec | undefined;
-}
+export type {
+  CheckVerdict,
+  ErrorRateLimits,
+  LatencyLimits,
+  MetricCheck,
+  MetricLimits,
+  MetricName,
+  StatisticalTestSpec,
+} from './check.js';
 
 export interface MetricObservation {
   /** The new ReplicaSet's reading this interval. */
@@ -60,27 +37,6 @@ export interface IntervalObservations {
   readonly latency?: MetricObservation | undefined;
   /** Counts since verification began, which the statistical test judges instead of the readings above. */
   readonly counts?: CountObservations | undefined;
-}
-
-/** One metric's verdict for one interval: what the assessment's verification steps record. */
-export interface MetricCheck {
-  readonly metric: MetricName;
-  readonly verdict: CheckVerdict;
-  /** The new pods' value; null when there was none or it is not finite (the message says which). */
-  readonly value: number | null;
-  /** The reference compared with: the old pods' concurrent value, or the pre-rollout baseline. */
-  readonly baseline: number | null;
-  readonly baselineSource: 'old-replicaset' | 'before-rollout' | null;
-  /** The limit that decided: the one breached, or the tightest one met. */
-  readonly limit: number | null;
-  readonly message: string;
-  /** The kind of reading behind the verdict (`value`, `empty`, `unreachable`, ...), for holds and telemetry. */
-  readonly source: SingleResult['kind'];
-  /**
-   * A failure of the statistical test: its chance of failing a version that is no worse is already bounded
-   * over every look verification takes, so it needs no streak of failed intervals to be believed.
-   */
-  readonly conclusive?: true;
 }
 
 interface Reference {
@@ -320,7 +276,8 @@ export type VerificationDecision =
     }
   | { readonly action: 'pass'; readonly message: string };
 
-export interface VerificationStep {
+/** One interval's move: the counters after it, how the interval counted, and the decision. */
+export interface VerificationTransition {
   readonly counters: VerificationCounters;
   readonly outcome: IntervalOutcome;
   readonly decision: VerificationDecision;
@@ -381,7 +338,7 @@ export function nextVerificationState(
   checks: readonly MetricCheck[],
   limits: DecisionLimits,
   clock: VerificationClock,
-): VerificationStep {
+): VerificationTransition {
   const outcome = intervalOutcome(checks);
   // Prometheus refused the query itself (bad_data, execution) or the template could not be rendered: the
   // policy is wrong, not the rollout and not Prometheus. It says nothing about the rollout, so it moves no
@@ -389,10 +346,10 @@ export function nextVerificationState(
   const errors = checks.filter((c) => c.verdict === 'error');
   const policyFault = outcome === 'error' && errors.every((c) => c.source === 'promql-error');
   const counters = policyFault ? state : nextCounters(state, outcome);
-  const step = (decision: VerificationDecision): VerificationStep => ({ counters, outcome, decision });
+  const step = (decision: VerificationDecision): VerificationTransition => ({ counters, outcome, decision });
   const failing = checks.filter((c) => c.verdict === 'fail');
   // A sick Prometheus's numbers are not evidence: turn a rollback they would cause into a hold until it is well.
-  const unlessUnhealthy = (decision: VerificationDecision): VerificationStep => {
+  const unlessUnhealthy = (decision: VerificationDecision): VerificationTransition => {
     if (clock.providerHealthy === false && decision.action === 'rollback') {
       return step({
         action: 'hold',

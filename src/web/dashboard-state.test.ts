@@ -1,7 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { ModelBundle } from '../model/store.js';
-import type { AssessmentObject, PolicyObject } from '../controller/types.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 import { buildDashboardState, readFeatureDrift } from './dashboard-state.js';
 
 function assessment(

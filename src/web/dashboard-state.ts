@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { AssessmentStatus, VerificationStep } from '../api/assessment.js';
 import { parsePolicySpec, parsePolicyStatus } from '../api/policy.js';
 import type { ModelBundle } from '../model/store.js';
-import type { AssessmentObject, PolicyObject } from '../controller/types.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 
 export interface StepView {
   at: string;

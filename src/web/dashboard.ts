@@ -5,7 +5,7 @@ import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { ModelBundle } from '../model/store.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Caches } from '../controller/types.js';
+import type { Caches } from '../api/objects.js';
 import { buildDashboardState, readFeatureDrift } from './dashboard-state.js';
 import { dashboardPage } from './dashboard-page.js';
 import { sendError, sendJson, sendText } from './http.js';

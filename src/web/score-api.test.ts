@@ -4,7 +4,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterView } from '../controller/score-manifest.js';
-import type { AssessmentObject, PolicyObject } from '../controller/types.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/server.js';
 import { TokenAuthenticator, type ReviewResult } from './auth.js';
 import { createWebRoutes } from './routes.js';

@@ -41,7 +41,7 @@ export interface ScoreApiOptions {
    * The manifest as the API server would store it (a server-side apply dry run), so the server's defaults
    * (probe periods, canonical quantities, …) do not count as changes against the running Deployment, which
    * has them. Asked only when a Deployment of that name runs. Without it, manifests are compared as written.
-   * In the controller: `(m, ns) => defaultedByServer(kubeConfig, m, ns)` from src/cli/score-command.ts.
+   * In the controller: `(m, ns) => defaultedByServer(kubeConfig, m, ns)` from src/kube/dry-run.ts.
    */
   serverDefaults?:
     ((manifest: V1Deployment, namespace: string) => Promise<{ manifest: V1Deployment } | { note: string }>) | undefined;

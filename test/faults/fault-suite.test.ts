@@ -22,7 +22,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNotFound } from '../../src/kube/errors.js';
 import { signalOptions } from '../../src/kube/leader.js';
-import { apiVersion, assessmentResource, policyResource } from '../../src/kube/resources.js';
+import { apiVersion, assessmentResource, policyResource } from '../../src/api/resources.js';
 import { startLocalCluster, type LocalCluster } from '../harness/cluster.js';
 import { repoRoot } from '../harness/tools.js';
 import { startHangableProxy, type HangableProxy } from '../harness/tcp-proxy.js';

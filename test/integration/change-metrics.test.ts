@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChangeDescription } from '../../src/assess/change-description.js';
 import { runChangeMetricsCommand } from '../../src/changes/cli.js';
-import type { ChangeMetrics } from '../../src/changes/metrics.js';
+import type { ChangeMetrics } from '../../src/changes/release.js';
 
 const run = promisify(execFile);
 

@@ -6,9 +6,9 @@
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { AssessmentObject } from '../../src/controller/types.js';
+import type { AssessmentObject } from '../../src/api/objects.js';
 import { loadModelSource, type ModelHolder } from '../../src/controller/model-source.js';
-import { assessmentResource } from '../../src/kube/resources.js';
+import { assessmentResource } from '../../src/api/resources.js';
 import { CONFIGMAP_LIMIT_BYTES, decodeModelBlob } from '../../src/model/store.js';
 import { LearningLoop, type LearningLoopDeps } from '../../src/learning/loop.js';
 import {

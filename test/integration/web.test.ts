@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { defaultedByServer } from '../../src/cli/score-command.js';
+import { defaultedByServer } from '../../src/kube/dry-run.js';
 import { Controller } from '../../src/controller/controller.js';
 import { cacheClusterView } from '../../src/controller/cluster-view.js';
 import { PrometheusLiveSignals } from '../../src/controller/live-signals.js';

@@ -1,4 +1,5 @@
-// Coordinates of the resources rollguard reads and writes.
+// Coordinates of the resources rollguard reads and writes, the one definition of each: `version` is the bare
+// `v1alpha1`, `apiVersion` the `rollguard.io/v1alpha1` an object carries.
 export const group = 'rollguard.io';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;

@@ -2,7 +2,7 @@
 // the one-line errors a person reads. The real git is exercised by test/integration/change-metrics.test.ts.
 import { describe, expect, it } from 'vitest';
 import { ChangeMetricsError, GitError, type GitRunner } from './git.js';
-import { changeMetrics } from './metrics.js';
+import { changeMetrics } from './release.js';
 
 const FROM = '1'.repeat(40);
 const TO = '2'.repeat(40);

@@ -2,8 +2,8 @@
 // `deployment.kubernetes.io/revision` with a new ReplicaSet (new `pod-template-hash`). Until the Deployment
 // controller has created the ReplicaSet for a changed template, there is no new revision to assess yet.
 import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
-import { canonical } from '../assess/canonical.js';
-import { podTemplateHashLabel, revisionAnnotation } from './annotations.js';
+import { canonical } from './canonical.js';
+import { podTemplateHashLabel, revisionAnnotation, revisionHistoryAnnotation } from './annotations.js';
 
 export interface Revision {
   revision: number;
@@ -61,4 +61,9 @@ export function currentRollout(
   if (!current || !sameTemplate(current.replicaSet.spec?.template, deployment.spec?.template)) return undefined;
   const previous = owned.find((r) => r.revision < revision);
   return previous ? { current, previous } : { current };
+}
+
+/** The revision is itself a return to an older template (kubectl rollout undo, or rollguard's own). */
+export function isRollbackRevision(rollout: CurrentRollout): boolean {
+  return rollout.current.replicaSet.metadata?.annotations?.[revisionHistoryAnnotation] !== undefined;
 }

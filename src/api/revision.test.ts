@@ -2,7 +2,7 @@
 // ReplicaSets as the API server returns them.
 import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { currentRollout, ownedRevisions, revisionOf, sameTemplate, withoutHash } from './rollout.js';
+import { currentRollout, ownedRevisions, revisionOf, sameTemplate, withoutHash } from './revision.js';
 
 const uid = '6f1c-web';
 

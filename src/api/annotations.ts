@@ -1,5 +1,5 @@
 // The annotations rollguard writes on Deployments and the one people write to approve a paused rollout.
-import { assessmentLabels } from '../api/assessment.js';
+import { assessmentLabels } from './assessment.js';
 
 export const annotations = {
   riskScore: 'rollguard.io/risk-score',

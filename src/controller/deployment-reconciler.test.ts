@@ -1,0 +1,182 @@
+// The Deployment reconciler over an in-memory cluster (testing.ts): what a new rollout leaves behind — the
+// RolloutAssessment, the Deployment's annotations and pause, the Events — and what it costs in API calls and
+// status writes; that a second pass over the same state writes nothing; that approval resumes the rollout;
+// and that the verification pass is queued and routed to the verifier with the assessment's record.
+import type { V1Container, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { PolicyObject } from '../api/objects.js';
+import { DeploymentEvents } from '../kube/events.js';
+import { OperatorMetrics } from '../telemetry/metrics.js';
+import { DeploymentReconciler } from './deployment-reconciler.js';
+import type { PrometheusAccess } from './prometheus-access.js';
+import { MemoryCluster } from './testing.js';
+import { VerificationBatcher } from './verification-batcher.js';
+import { Verifier } from './verifier.js';
+
+const now = new Date('2026-12-01T10:00:00Z');
+const owner = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'u1', controller: true };
+
+function template(containers: V1Container[]) {
+  return { metadata: { labels: { app: 'web' } }, spec: { containers } };
+}
+
+const safe = [{ name: 'web', image: 'shop/web:1.4.2' }];
+const withPassword = [
+  { name: 'web', image: 'shop/web:1.4.2', env: [{ name: 'DB_PASSWORD', value: 'hunter2-is-long' }] },
+];
+
+function replicaSet(revision: number, hash: string, containers: V1Container[]): V1ReplicaSet {
+  const t = template(containers);
+  return {
+    metadata: {
+      name: `web-${hash}`,
+      namespace: 'shop',
+      labels: { app: 'web', 'pod-template-hash': hash },
+      annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+      ownerReferences: [owner],
+    },
+    spec: { selector: {}, template: { ...t, metadata: { labels: { app: 'web', 'pod-template-hash': hash } } } },
+  };
+}
+
+function deployment(revision: number, containers: V1Container[]): V1Deployment {
+  return {
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      uid: 'u1',
+      labels: { app: 'web' },
+      annotations: { 'deployment.kubernetes.io/revision': String(revision) },
+    },
+    spec: { replicas: 2, selector: {}, template: template(containers) },
+  };
+}
+
+const policy: PolicyObject = {
+  apiVersion: 'rollguard.io/v1alpha1',
+  kind: 'DeploymentRiskPolicy',
+  metadata: { name: 'guard', namespace: 'shop', creationTimestamp: new Date('2026-11-01T00:00:00Z') },
+  spec: { selector: { matchLabels: { app: 'web' } }, mode: 'enforce' },
+};
+
+/** A cluster with revision 1 running and revision 2 (`next`) just created by the Deployment controller. */
+function setup(next: V1Container[]) {
+  const cluster = new MemoryCluster();
+  cluster.putPolicy(policy);
+  cluster.putReplicaSet(replicaSet(1, 'old111', safe));
+  cluster.putReplicaSet(replicaSet(2, 'new222', next));
+  cluster.putDeployment(deployment(2, next));
+  const verifications: string[] = [];
+  const events = new DeploymentEvents(cluster);
+  const metrics = new OperatorMetrics();
+  const verifier = new Verifier({
+    caches: cluster,
+    writer: cluster,
+    events,
+    access: { providerFor: () => Promise.reject(new Error('no Prometheus here')) } as unknown as PrometheusAccess,
+    batcher: new VerificationBatcher(),
+    metrics,
+    clock: () => now,
+  });
+  const reconciler = new DeploymentReconciler({
+    caches: cluster,
+    writer: cluster,
+    events,
+    live: { sample: () => Promise.resolve({ unavailable: 'not asked' }) },
+    model: { current: () => undefined },
+    metrics,
+    logger: pino({ level: 'silent' }),
+    clock: () => now,
+    verifier,
+    requestVerification: (namespace, name) => verifications.push(`${namespace}/${name}`),
+  });
+  return { cluster, reconciler, verifications, metrics };
+}
+
+describe('DeploymentReconciler: a new rollout', () => {
+  it('records the assessment, annotates the Deployment and says so, in a counted number of API calls', async () => {
+    const t = setup(safe);
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+
+    const assessment = t.cluster.assessment('shop', 'web-2');
+    expect(assessment?.spec).toMatchObject({
+      deployment: 'web',
+      revision: 2,
+      podTemplateHash: 'new222',
+      policy: 'guard',
+    });
+    expect(assessment?.status).toMatchObject({ outcome: 'running', mode: 'enforce', scorer: 'rules' });
+    expect(assessment?.status?.actions?.map((a) => a.type)).toEqual(['annotated']);
+    const annotations = t.cluster.deployment('shop', 'web')?.metadata?.annotations ?? {};
+    expect(annotations['rollguard.io/assessment']).toBe('web-2');
+    expect(annotations['rollguard.io/risk-level']).toBe(assessment?.status?.level);
+    expect(t.cluster.deployment('shop', 'web')?.spec?.paused).toBeUndefined();
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    expect(t.verifications).toEqual(['shop/web']);
+
+    // What one new rollout costs: the assessment created and its status written twice (the assessment, then
+    // the actions once the Deployment carries them), the Deployment patched once, one Event. No read: the
+    // actions are written onto the version the assessment write returned.
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'create' })).toBe(1);
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(2);
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'get' })).toBe(0);
+    expect(t.cluster.count({ resource: 'deployments' })).toBe(1);
+    expect(t.cluster.count({ resource: 'events' })).toBe(1);
+    expect(t.cluster.count()).toBe(5);
+  });
+
+  it('changes nothing on a second pass over the same state', async () => {
+    const t = setup(safe);
+    await t.reconciler.reconcile('shop', 'web');
+    t.cluster.resetCalls();
+    await t.reconciler.reconcile('shop', 'web');
+    expect(t.cluster.calls.filter((c) => c.verb !== 'get')).toEqual([]);
+    expect(t.cluster.events).toHaveLength(1);
+  });
+
+  it('pauses a blocked rollout for approval, and resumes it when the revision is approved', async () => {
+    const t = setup(withPassword);
+    await t.reconciler.reconcile('shop', 'web');
+    const paused = t.cluster.deployment('shop', 'web');
+    expect(paused?.spec?.paused).toBe(true);
+    expect(paused?.metadata?.annotations?.['rollguard.io/paused-revision']).toBe('2');
+    expect(t.cluster.assessment('shop', 'web-2')?.status).toMatchObject({ level: 'block', phase: 'Paused' });
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed', 'RolloutPaused']);
+    // The pause costs no more status writes than a safe rollout: it is recorded with the annotation.
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(2);
+    expect(t.cluster.count()).toBe(6);
+
+    await t.cluster.mergePatchDeployment('shop', 'web', { metadata: { annotations: { 'rollguard.io/approve': '2' } } });
+    await t.reconciler.reconcile('shop', 'web');
+    const resumed = t.cluster.deployment('shop', 'web');
+    expect(resumed?.spec?.paused).toBe(false);
+    expect(resumed?.metadata?.annotations?.['rollguard.io/paused-revision']).toBeUndefined();
+    expect(t.cluster.assessment('shop', 'web-2')?.status?.actions?.map((a) => a.type)).toEqual([
+      'annotated',
+      'paused',
+      'approved',
+    ]);
+    expect(t.cluster.events.map((e) => e.reason)).toContain('RolloutApproved');
+  });
+
+  it('does nothing for a Deployment no policy covers', async () => {
+    const t = setup(safe);
+    await t.cluster.mergePatchDeployment('shop', 'web', { metadata: { labels: { app: 'other' } } });
+    t.cluster.resetCalls();
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+    expect(t.cluster.calls).toEqual([]);
+    expect(t.cluster.assessments('shop')).toEqual([]);
+  });
+});
+
+describe('DeploymentReconciler: the verification pass', () => {
+  it('waits for the assessment, then hands the record to the verifier, which stops for a policy without Prometheus', async () => {
+    const t = setup(safe);
+    expect(await t.reconciler.verify('shop', 'web')).toEqual({});
+    await t.reconciler.reconcile('shop', 'web');
+    t.cluster.resetCalls();
+    expect(await t.reconciler.verify('shop', 'web')).toEqual({});
+    expect(t.cluster.calls).toEqual([]);
+  });
+});
