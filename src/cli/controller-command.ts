@@ -16,6 +16,7 @@ import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
+import { tuneApiClient } from '../kube/api-client.js';
 import { KubeEventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { KubeClusterWriter } from '../kube/writer.js';
@@ -49,6 +50,8 @@ Options:
   --metrics-address ADDR   where to serve /metrics, /healthz and /readyz (default :8080)
   --model-dir DIR          the risk model to load (default: the model shipped in models/default)
   --workers N              rollouts reconciled in parallel (default 4)
+  --kube-api-qps N         requests per second to the Kubernetes API on average (default 50; 0: no limit)
+  --kube-api-burst N       requests allowed at once above that average (default 300)
   --leader-elect           run as one of several replicas: only the holder of the leader Lease acts
   --leader-election-namespace NAME
                            where the Lease lives (default: $POD_NAMESPACE, else default)
@@ -97,6 +100,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'metrics-address': { type: 'string', default: ':8080' },
         'model-dir': { type: 'string' },
         workers: { type: 'string', default: '4' },
+        'kube-api-qps': { type: 'string', default: '50' },
+        'kube-api-burst': { type: 'string', default: '300' },
         learning: { type: 'boolean', default: true },
         'model-configmap': { type: 'string', default: DEFAULT_MODEL_CONFIGMAP },
         'model-namespace': { type: 'string' },
@@ -131,6 +136,15 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1) {
     process.stderr.write(
       `rollguard controller: --workers must be a whole number of at least 1, not "${values.workers}"\n`,
+    );
+    return 2;
+  }
+
+  const qps = Number(values['kube-api-qps']);
+  const burst = Number(values['kube-api-burst']);
+  if (!Number.isFinite(qps) || qps < 0 || !Number.isInteger(burst) || burst < 1) {
+    process.stderr.write(
+      `rollguard controller: --kube-api-qps must be a number of at least 0 and --kube-api-burst a whole number of at least 1, not "${values['kube-api-qps']}" and "${values['kube-api-burst']}"\n`,
     );
     return 2;
   }
@@ -178,6 +192,14 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const metrics = new OperatorMetrics();
+  tuneApiClient(kubeConfig, {
+    qps,
+    burst,
+    onRequest: (verb, waitedMs) => {
+      metrics.kubeApiRequests.inc({ verb });
+      if (waitedMs > 0) metrics.kubeApiWait.inc(waitedMs / 1000);
+    },
+  });
   const model = await loadModelSource(values['model-dir'], logger, metrics);
   const access = new PrometheusAccess(new KubeSecretReader(kubeConfig), (seconds, outcome) => {
     metrics.prometheusQueryDuration.observe({ outcome }, seconds);

@@ -13,6 +13,7 @@ import {
 import { parsePolicySpec } from '../api/policy.js';
 import { selectorMatches } from '../api/selector.js';
 import { ResilientInformer } from '../kube/informer.js';
+import { slimDeployment, withoutManagedFields } from '../kube/informer-transform.js';
 import type { EventSink } from '../kube/events.js';
 import { assessmentResource, policyResource } from '../kube/resources.js';
 import { WorkQueue } from '../kube/workqueue.js';
@@ -21,6 +22,7 @@ import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { DeploymentReconciler, type LiveSignalSource, type ModelSource } from './deployment-reconciler.js';
 import { computePolicyStatus, policyStatusChanged, type Condition } from './policy-status.js';
+import { ReplicaSetScope } from './cache-scope.js';
 import { assessmentsToPrune, type RetentionRule } from './retention.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
@@ -63,6 +65,7 @@ export class Controller {
   private readonly replicaSets: ResilientInformer<V1ReplicaSet>;
   private readonly policies: ResilientInformer<PolicyObject>;
   private readonly assessments: ResilientInformer<AssessmentObject>;
+  private readonly replicaSetScope: ReplicaSetScope;
   private readonly reconciler: DeploymentReconciler;
   /** Read-only views of the informer caches, for the score API and the dashboard. */
   readonly caches: Caches;
@@ -106,6 +109,11 @@ export class Controller {
       name: 'deployments',
       path: `/apis/apps/v1${prefix}/deployments`,
       list: () => (ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces()),
+      listPage: (token, limit) =>
+        ns
+          ? apps.listNamespacedDeployment({ namespace: ns, limit, ...(token ? { _continue: token } : {}) })
+          : apps.listDeploymentForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) }),
+      transform: slimDeployment,
       onObject: (d) => {
         this.enqueueDeployment(d.metadata?.namespace, d.metadata?.name);
         this.enqueuePoliciesOf(d.metadata?.namespace);
@@ -119,6 +127,11 @@ export class Controller {
       name: 'replicasets',
       path: `/apis/apps/v1${prefix}/replicasets`,
       list: () => (ns ? apps.listNamespacedReplicaSet({ namespace: ns }) : apps.listReplicaSetForAllNamespaces()),
+      listPage: (token, limit) =>
+        ns
+          ? apps.listNamespacedReplicaSet({ namespace: ns, limit, ...(token ? { _continue: token } : {}) })
+          : apps.listReplicaSetForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) }),
+      transform: (rs) => this.replicaSetScope.transform(rs),
       onObject: (rs) => {
         const owner = rs.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'Deployment');
         if (owner) this.enqueueDeployment(rs.metadata?.namespace, owner.name);
@@ -132,8 +145,10 @@ export class Controller {
       name: 'deploymentriskpolicies',
       path: `/apis/${policyResource.group}/${policyResource.version}${prefix}/${policyResource.plural}`,
       list: customList(policyResource),
+      transform: withoutManagedFields,
       onObject: (p) => {
         const namespace = p.metadata?.namespace;
+        this.replicaSetScope.policyChanged(namespace, this.replicaSets.hasSynced());
         if (namespace && p.metadata?.name) this.queue.add(key('policy', namespace, p.metadata.name));
         for (const d of this.deployments.list(namespace)) this.enqueueDeployment(namespace, d.metadata?.name);
       },
@@ -146,6 +161,7 @@ export class Controller {
       name: 'rolloutassessments',
       path: `/apis/${assessmentResource.group}/${assessmentResource.version}${prefix}/${assessmentResource.plural}`,
       list: customList(assessmentResource),
+      transform: withoutManagedFields,
       onObject: (a) => {
         const namespace = a.metadata?.namespace;
         this.enqueueDeployment(namespace, a.spec?.deployment);
@@ -155,6 +171,12 @@ export class Controller {
       onRestart: () => {
         metrics.informerRestarts.inc({ resource: 'rolloutassessments' });
       },
+    });
+
+    this.replicaSetScope = new ReplicaSetScope({
+      policiesIn: (namespace) => this.policies.list(namespace),
+      relist: () => this.replicaSets.relist(),
+      logger,
     });
 
     this.caches = {
@@ -206,12 +228,9 @@ export class Controller {
    * over has nothing to catch up on; keys queue up meanwhile and are worked off once it leads.
    */
   async startCaches(): Promise<void> {
-    await Promise.all([
-      this.deployments.start(),
-      this.replicaSets.start(),
-      this.policies.start(),
-      this.assessments.start(),
-    ]);
+    // Policies first: which ReplicaSets are cached depends on where policies are (cache-scope.ts).
+    await this.policies.start();
+    await Promise.all([this.deployments.start(), this.replicaSets.start(), this.assessments.start()]);
     this.options.logger.info({ namespace: this.options.namespace ?? 'all' }, 'caches synced');
   }
 
@@ -251,6 +270,7 @@ export class Controller {
   /** Stops taking work and waits for the keys in flight; informers stop last. */
   async stop(): Promise<void> {
     this.queue.shutdown();
+    this.replicaSetScope.stop();
     if (this.depthTimer) clearInterval(this.depthTimer);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.running;
