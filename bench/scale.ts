@@ -71,7 +71,8 @@ async function until<T>(
     try {
       const v = await probe();
       if (v !== undefined) return v;
-    } catch {
+    } catch (err) {
+      if (err instanceof Fatal) throw err;
       // not yet
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
@@ -79,6 +80,8 @@ async function until<T>(
   }
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** An error that ends a wait at once instead of being retried. */
+class Fatal extends Error {}
 
 async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -206,7 +209,7 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     `rollguard-${label}`,
     process.execPath,
     [
-      path.join(repoRoot, 'dist/cli/main.js'),
+      path.join(repoRoot, 'dist/src/cli/main.js'),
       'controller',
       `--kubeconfig=${kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
@@ -217,14 +220,22 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
   const logFile = path.join(cluster.dir, 'logs', `rollguard-${label}.log`);
   const port = await until(
     async () => {
-      if (proc.exited()) throw new Error(`the operator exited; see ${logFile}`);
+      if (proc.exited()) throw new Fatal(`the operator exited; see ${logFile}`);
       return /"metricsPort":(\d+)/.exec(await readFile(logFile, 'utf8'))?.[1];
     },
     120_000,
     'the operator to start',
   );
   const metricsUrl = `http://127.0.0.1:${port}`;
-  await until(async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined), 600_000, 'caches synced', 100);
+  await until(
+    async () => {
+      if (proc.exited()) throw new Fatal(`the operator exited; see ${logFile}`);
+      return (await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined;
+    },
+    600_000,
+    'caches synced',
+    100,
+  );
   return {
     process: proc,
     metricsUrl,
@@ -314,6 +325,7 @@ rules:
   - level: None
 `,
       apiserverArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'],
+      componentArgs: ['--kube-api-qps=300', '--kube-api-burst=600'],
     },
     simulator: { labelSelector: 'sim.rollguard.io/serve=true', refreshMs: 3000 },
   });

@@ -45,6 +45,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** How long finished assessments are kept, and how many per Deployment at most. */
   retention?: RetentionRule;
+  /** Sharding (src/shard): whether this replica acts on a namespace now; default: on every namespace. */
+  owns?: (namespace: string) => boolean;
   /** The learning loop's drift verdict, shown as each policy's ModelDrift condition. */
   modelDrift?: () => { high: boolean; message: string } | undefined;
 }
@@ -255,7 +257,10 @@ export class Controller {
   /** Deletes assessments past the retention rule (see retention.ts). */
   async pruneAssessments(): Promise<number> {
     const rule = this.options.retention ?? { maxAgeMs: 90 * 24 * 3_600_000, keepPerDeployment: 100 };
-    const doomed = assessmentsToPrune(this.assessments.list(), this.clock(), rule);
+    const owns = this.options.owns;
+    const doomed = assessmentsToPrune(this.assessments.list(), this.clock(), rule).filter(
+      (a) => owns === undefined || owns(a.namespace),
+    );
     for (const { namespace, name } of doomed) await this.options.writer.deleteAssessment(namespace, name);
     if (doomed.length > 0) this.options.logger.info({ pruned: doomed.length }, 'pruned old RolloutAssessments');
     return doomed.length;
@@ -291,6 +296,25 @@ export class Controller {
     }
   }
 
+  /** Queues every Deployment and policy of the namespaces chosen (a shard just taken over). */
+  requeueNamespaces(chosen: (namespace: string) => boolean): void {
+    for (const d of this.deployments.list()) {
+      if (chosen(d.metadata?.namespace ?? '')) this.enqueueDeployment(d.metadata?.namespace, d.metadata?.name);
+    }
+    for (const p of this.policies.list()) {
+      const namespace = p.metadata?.namespace ?? '';
+      if (chosen(namespace) && p.metadata?.name) this.queue.add(key('policy', namespace, p.metadata.name));
+    }
+  }
+
+  /** Stops the batched verification queries for the namespaces chosen (a shard given up). */
+  forgetNamespaces(chosen: (namespace: string) => boolean): void {
+    for (const d of this.deployments.list()) {
+      const namespace = d.metadata?.namespace ?? '';
+      if (chosen(namespace)) this.batcher.forgetDeployment(namespace, d.metadata?.name ?? '');
+    }
+  }
+
   private enqueueDeployment(namespace: string | undefined, name: string | undefined): void {
     if (namespace && name) this.queue.add(key('deployment', namespace, name));
   }
@@ -304,6 +328,8 @@ export class Controller {
 
   private async reconcileKey(k: string): Promise<{ requeueAfterMs?: number } | undefined> {
     const { kind, namespace, name } = parseKey(k);
+    // Another replica holds this namespace's shard; this one is queued again if it takes the shard over.
+    if (this.options.owns && !this.options.owns(namespace)) return undefined;
     const end = this.options.metrics.reconcileDuration.startTimer({ kind });
     try {
       if (kind === 'deployment') return await this.reconciler.reconcile(namespace, name);

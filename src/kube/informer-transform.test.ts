@@ -1,7 +1,7 @@
 // What the caches keep of each object: identity, what decisions read, and nothing of managedFields except
 // who approved. The approval lookup and the template comparison must give the same answer on the slim
 // object as on the full one.
-import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1ManagedFieldsEntry, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { approverOf } from '../controller/approval.js';
 import { sameTemplate } from '../controller/rollout.js';
@@ -18,6 +18,7 @@ const template = {
   spec: { containers: [{ name: 'app', image: 'web:1.2.3', env: [{ name: 'A', value: '1' }] }] },
 };
 
+// As a watch event delivers them: times are strings.
 const managedFields = [
   {
     manager: 'kubectl-client-side-apply',
@@ -31,7 +32,7 @@ const managedFields = [
     time: '2026-11-30T11:00:00Z',
     fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:rollguard.io/approve': {}, 'f:other': {} } } },
   },
-];
+] as unknown as V1ManagedFieldsEntry[];
 
 const deployment: V1Deployment = {
   apiVersion: 'apps/v1',
@@ -112,7 +113,7 @@ describe('slimDeployment', () => {
   it('keeps no managedFields at all when nobody approved', () => {
     const slimmer = slimDeployment({
       ...deployment,
-      metadata: { ...deployment.metadata, managedFields: [managedFields[0]!] },
+      metadata: { ...deployment.metadata, managedFields: managedFields.slice(0, 1) },
     });
     expect(slimmer.metadata?.managedFields).toBeUndefined();
   });
@@ -152,7 +153,7 @@ describe('slimReplicaSet', () => {
 
 describe('withoutManagedFields and approveEntries', () => {
   it('keeps spec and status of any object whole', () => {
-    const policy = {
+    const policy: KubernetesObject & { spec: object; status: object } = {
       apiVersion: 'rollguard.io/v1alpha1',
       kind: 'DeploymentRiskPolicy',
       metadata: { name: 'p', namespace: 'shop', managedFields },
