@@ -203,12 +203,22 @@ interface Operator {
   metrics(): Promise<string>;
   rssMiB(): Promise<number>;
 }
+/** The node flags the image starts the operator with (the Dockerfile's ENTRYPOINT), so the figures are the image's. */
+async function imageNodeFlags(): Promise<string[]> {
+  const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (entrypoint === undefined) throw new Error('no ENTRYPOINT [...] in the Dockerfile');
+  const argv = JSON.parse(entrypoint) as string[];
+  return argv.slice(1).filter((a) => a.startsWith('--'));
+}
+
 async function startOperator(cluster: LocalCluster, kubeconfig: string, label: string): Promise<Operator> {
   const startedAt = Date.now();
   const proc = startProcess(
     `rollguard-${label}`,
     process.execPath,
     [
+      ...(await imageNodeFlags()),
       path.join(repoRoot, 'dist/src/cli/main.js'),
       'controller',
       `--kubeconfig=${kubeconfig}`,
@@ -446,20 +456,37 @@ rules:
     // Watch the covered Deployments: when a new revision shows, when rollguard's annotations show.
     const revisionSeen = new Map<string, number>();
     const annotatedSeen = new Map<string, number>();
-    const rv = (await apps.listDeploymentForAllNamespaces({ limit: 1 })).metadata?.resourceVersion ?? '';
-    const watchDeployments = await new Watch(kc).watch(
-      '/apis/apps/v1/deployments',
-      { labelSelector: 'rollguard.io/enabled=true', resourceVersion: rv, allowWatchBookmarks: false },
-      (_type: string, d: V1Deployment) => {
-        const key = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
-        const rev = d.metadata?.annotations?.['deployment.kubernetes.io/revision'];
-        const assessed = d.metadata?.annotations?.['rollguard.io/assessed-revision'];
-        if (rev && !revisionSeen.has(`${key}@${rev}`)) revisionSeen.set(`${key}@${rev}`, performance.now());
-        if (assessed && !annotatedSeen.has(`${key}@${assessed}`))
-          annotatedSeen.set(`${key}@${assessed}`, performance.now());
+    // client-node's Watch ends after 30 s without events: watch again from the last version seen, for good.
+    let lastVersion = (await apps.listDeploymentForAllNamespaces({ limit: 1 })).metadata?.resourceVersion ?? '';
+    let watching = true;
+    let currentWatch: AbortController | undefined;
+    const watchAgain = async (): Promise<void> => {
+      if (!watching) return;
+      currentWatch = await new Watch(kc).watch(
+        '/apis/apps/v1/deployments',
+        { labelSelector: 'rollguard.io/enabled=true', resourceVersion: lastVersion },
+        (_type: string, d: V1Deployment) => {
+          lastVersion = d.metadata?.resourceVersion ?? lastVersion;
+          const key = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
+          const rev = d.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+          const assessed = d.metadata?.annotations?.['rollguard.io/assessed-revision'];
+          if (rev && !revisionSeen.has(`${key}@${rev}`)) revisionSeen.set(`${key}@${rev}`, performance.now());
+          if (assessed && !annotatedSeen.has(`${key}@${assessed}`))
+            annotatedSeen.set(`${key}@${assessed}`, performance.now());
+        },
+        (err: unknown) => {
+          if ((err as { code?: number } | null)?.code === 410) lastVersion = '';
+          setTimeout(() => void watchAgain().catch(() => setTimeout(() => void watchAgain(), 1000)), 50);
+        },
+      );
+    };
+    await watchAgain();
+    const watchDeployments = {
+      abort: () => {
+        watching = false;
+        currentWatch?.abort();
       },
-      () => undefined,
-    );
+    };
 
     // ---- 2. first start: every covered Deployment assessed, then verified all at once ----
     const covered = all.filter(({ i, j }) => isCovered(i, j));
