@@ -52,7 +52,7 @@ Options:
   --namespace NAME         watch only this namespace (for installs without cluster-wide rights)
   --metrics-address ADDR   where to serve /metrics, /healthz and /readyz (default :8080)
   --model-dir DIR          the risk model to load (default: the model shipped in models/default)
-  --workers N              rollouts reconciled in parallel (default 4)
+  --workers N              rollouts reconciled in parallel (default 16: a reconcile mostly waits on the API)
   --kube-api-qps N         requests per second to the Kubernetes API on average (default 50; 0: no limit)
   --kube-api-burst N       requests allowed at once above that average (default 300)
   --leader-elect           run as one of several replicas: only the holder of the leader Lease acts
@@ -107,7 +107,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         namespace: { type: 'string' },
         'metrics-address': { type: 'string', default: ':8080' },
         'model-dir': { type: 'string' },
-        workers: { type: 'string', default: '4' },
+        workers: { type: 'string', default: '16' },
         'kube-api-qps': { type: 'string', default: '50' },
         'kube-api-burst': { type: 'string', default: '300' },
         learning: { type: 'boolean', default: true },
