@@ -28,5 +28,7 @@ COPY package.json ./
 # The distroless "nonroot" user; the Helm chart runs it with runAsNonRoot and a read-only root filesystem.
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+# A 2 MiB young generation instead of V8's default 16 MiB semi-spaces: about 40 MiB less resident memory for a
+# few more (short) scavenges; measured by bench/scale.ts, which starts the operator with these same flags.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/src/cli/main.js"]
 CMD ["controller"]

@@ -105,6 +105,10 @@ cluster-down: deps ## Stop the local cluster started by cluster-up
 bench: deps tools ## Benchmarks: credential-check recall and false positives, assessment latency, verification reaction time, query batching, model training
 	tsx bench/run.ts
 
+.PHONY: bench-scale
+bench-scale: deps tools ## rollguard at 5,000 Deployments: memory, sync time, assessment latency, verification and API load (SCALE=0.1 for a tenth, JSON=1 for a JSON line)
+	SCALE=$(or $(SCALE),1) JSON=$(or $(JSON),0) tsx bench/scale.ts
+
 .PHONY: model
 model: deps ## Retrain the default model in models/default from the public data in data/jit
 	tsx bench/train-default-model.ts

@@ -16,8 +16,12 @@ import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
+import { tuneApiClient } from '../kube/api-client.js';
 import { KubeEventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
+import { ShardCoordinator } from '../shard/coordinator.js';
+import { guardedEvents, guardedWriter } from '../shard/guard.js';
+import { shardOf } from '../shard/hash.js';
 import { KubeClusterWriter } from '../kube/writer.js';
 import { createLogger } from '../telemetry/logger.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
@@ -48,12 +52,19 @@ Options:
   --namespace NAME         watch only this namespace (for installs without cluster-wide rights)
   --metrics-address ADDR   where to serve /metrics, /healthz and /readyz (default :8080)
   --model-dir DIR          the risk model to load (default: the model shipped in models/default)
-  --workers N              rollouts reconciled in parallel (default 4)
+  --workers N              rollouts reconciled in parallel (default 16: a reconcile mostly waits on the API)
+  --kube-api-qps N         requests per second to the Kubernetes API on average (default 50; 0: no limit)
+  --kube-api-burst N       requests allowed at once above that average (default 300)
   --leader-elect           run as one of several replicas: only the holder of the leader Lease acts
   --leader-election-namespace NAME
                            where the Lease lives (default: $POD_NAMESPACE, else default)
   --leader-election-id NAME
                            the Lease's name (default rollguard-controller)
+  --shards N               share the work between replicas: namespaces are hashed into N shards, each
+                           replica holds the Leases of about N/replicas of them (default 1: one leader
+                           does everything; more than 1 implies --leader-elect's Lease namespace and id)
+  --lease-duration D       how long a replica's Lease lasts without renewal, e.g. 15s (default 15s; the
+                           renew deadline is two thirds of it): a dead replica's work moves after this
   --no-learning            do not retrain the model on this cluster's outcomes (default: learn)
   --model-configmap NAME   the ConfigMap that keeps the learned model (default rollguard-model)
   --model-namespace NS     where that ConfigMap lives (default: $POD_NAMESPACE, else the kubeconfig's)
@@ -96,7 +107,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         namespace: { type: 'string' },
         'metrics-address': { type: 'string', default: ':8080' },
         'model-dir': { type: 'string' },
-        workers: { type: 'string', default: '4' },
+        workers: { type: 'string', default: '16' },
+        'kube-api-qps': { type: 'string', default: '50' },
+        'kube-api-burst': { type: 'string', default: '300' },
         learning: { type: 'boolean', default: true },
         'model-configmap': { type: 'string', default: DEFAULT_MODEL_CONFIGMAP },
         'model-namespace': { type: 'string' },
@@ -108,6 +121,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'leader-elect': { type: 'boolean', default: false },
         'leader-election-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'default' },
         'leader-election-id': { type: 'string', default: 'rollguard-controller' },
+        shards: { type: 'string', default: '1' },
+        'lease-duration': { type: 'string', default: '15s' },
         'score-api': { type: 'boolean', default: false },
         dashboard: { type: 'boolean', default: false },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
@@ -134,6 +149,36 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
+
+  const qps = Number(values['kube-api-qps']);
+  const burst = Number(values['kube-api-burst']);
+  if (!Number.isFinite(qps) || qps < 0 || !Number.isInteger(burst) || burst < 1) {
+    process.stderr.write(
+      `rollguard controller: --kube-api-qps must be a number of at least 0 and --kube-api-burst a whole number of at least 1, not "${values['kube-api-qps']}" and "${values['kube-api-burst']}"\n`,
+    );
+    return 2;
+  }
+
+  const shards = Number(values.shards);
+  if (!Number.isInteger(shards) || shards < 1 || shards > 1024) {
+    process.stderr.write(
+      `rollguard controller: --shards must be a whole number from 1 to 1024, not "${values.shards}"\n`,
+    );
+    return 2;
+  }
+  const leaseDurationMs = durationMs(values['lease-duration']);
+  if (leaseDurationMs === undefined || leaseDurationMs < 3000) {
+    process.stderr.write(
+      `rollguard controller: --lease-duration must be a duration of at least 3s, like 15s, not "${values['lease-duration']}"\n`,
+    );
+    return 2;
+  }
+  // controller-runtime's proportions: 15 s lease, 10 s renew deadline, 2 s retry.
+  const leaseTimings = {
+    leaseDurationMs,
+    renewDeadlineMs: Math.floor((leaseDurationMs * 2) / 3),
+    retryPeriodMs: Math.max(200, Math.floor(leaseDurationMs / 7.5)),
+  };
 
   const maxAgeMs = durationMs(values['assessment-max-age']);
   const keepPerDeployment = Number(values['assessments-per-deployment']);
@@ -178,6 +223,14 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const metrics = new OperatorMetrics();
+  tuneApiClient(kubeConfig, {
+    qps,
+    burst,
+    onRequest: (verb, waitedMs) => {
+      metrics.kubeApiRequests.inc({ verb });
+      if (waitedMs > 0) metrics.kubeApiWait.inc(waitedMs / 1000);
+    },
+  });
   const model = await loadModelSource(values['model-dir'], logger, metrics);
   const access = new PrometheusAccess(new KubeSecretReader(kubeConfig), (seconds, outcome) => {
     metrics.prometheusQueryDuration.observe({ outcome }, seconds);
@@ -186,10 +239,27 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     }
   });
   const live = new PrometheusLiveSignals(access);
+  const coordinator =
+    shards > 1
+      ? ShardCoordinator.forKube(
+          kubeConfig,
+          {
+            namespace: values['leader-election-namespace'],
+            group: values['leader-election-id'],
+            shards,
+            ...leaseTimings,
+          },
+          logger,
+        )
+      : undefined;
+  const owns = coordinator ? (namespace: string) => coordinator.ownsNamespace(namespace) : undefined;
+  const writer = new KubeClusterWriter(kubeConfig);
+  const events = new KubeEventSink(kubeConfig);
   const controller: Controller = new Controller({
     kubeConfig,
-    writer: new KubeClusterWriter(kubeConfig),
-    events: new KubeEventSink(kubeConfig),
+    writer: owns ? guardedWriter(writer, owns) : writer,
+    events: owns ? guardedEvents(events, owns) : events,
+    ...(owns ? { owns } : {}),
     live,
     access,
     model,
@@ -214,7 +284,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         metrics,
         logger,
         options: { minNewOutcomes: retrainMinNew, minTotalOutcomes: retrainMinTotal, checkEveryMs: retrainEveryMs },
-        isLeader: () => elector?.isLeader() ?? true,
+        // With shards, the holder of shard 0 learns for everyone.
+        isLeader: () => (coordinator ? coordinator.owns(0) : (elector?.isLeader() ?? true)),
         // Only the outcomes of policies that allow learning (spec.learning.enabled) train the model.
         includeAssessment: (a) => {
           const namespace = a.metadata?.namespace ?? '';
@@ -227,13 +298,14 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         },
       })
     : undefined;
-  const elector = values['leader-elect']
-    ? LeaderElector.forKube(
-        kubeConfig,
-        { namespace: values['leader-election-namespace'], name: values['leader-election-id'] },
-        logger,
-      )
-    : undefined;
+  const elector =
+    values['leader-elect'] && !coordinator
+      ? LeaderElector.forKube(
+          kubeConfig,
+          { namespace: values['leader-election-namespace'], name: values['leader-election-id'], ...leaseTimings },
+          logger,
+        )
+      : undefined;
   const kc = kubeConfig;
   const webRoutes = createWebRoutes({
     scoreApi: values['score-api']
@@ -280,7 +352,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       metricsPort: server.port,
       dashboardPort: dashboardServer?.port,
       namespace: values.namespace ?? 'all',
-      identity: elector?.identity,
+      identity: coordinator?.identity ?? elector?.identity,
+      shards,
       scoreApi: values['score-api'],
       dashboard: values.dashboard,
     },
@@ -313,6 +386,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())
+        .then(() => coordinator?.stop())
         .then(() => {
           access.close();
         })
@@ -341,17 +415,39 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     if (isStopping()) return;
     await learning?.start();
     if (isStopping()) return;
-    if (elector) {
+    if (coordinator) {
+      // Workers run from the start; keys of namespaces whose shard another replica holds are skipped.
       metrics.isLeader.set(0);
+      for (let shard = 0; shard < shards; shard++) metrics.shardOwned.set({ shard: String(shard) }, 0);
+      controller.startWorkers();
+      const inShard = (shard: number) => (namespace: string) => shardOf(namespace, shards) === shard;
+      coordinator.run({
+        onAcquired: (shard) => {
+          metrics.shardOwned.set({ shard: String(shard) }, 1);
+          metrics.isLeader.set(1);
+          if (!isStopping()) controller.requeueNamespaces(inShard(shard));
+        },
+        onLost: (shard, why) => {
+          metrics.shardOwned.set({ shard: String(shard) }, 0);
+          metrics.isLeader.set(coordinator.ownedShards().length > 0 ? 1 : 0);
+          if (!isStopping()) logger.warn({ shard, why }, 'no longer acting on this shard');
+          controller.forgetNamespaces(inShard(shard));
+        },
+      });
+    } else if (elector) {
+      metrics.isLeader.set(0);
+      metrics.shardOwned.set({ shard: '0' }, 0);
       elector.run({
         onStartedLeading: () => {
           if (isStopping()) return;
           metrics.isLeader.set(1);
+          metrics.shardOwned.set({ shard: '0' }, 1);
           controller.startWorkers();
         },
         onStoppedLeading: (why) => {
           // Another replica may already act: stop at once, and let Kubernetes restart this one as a standby.
           metrics.isLeader.set(0);
+          metrics.shardOwned.set({ shard: '0' }, 0);
           if (isStopping()) return;
           logger.error({ why }, 'lost the leader lease; stopping now');
           process.exit(1);
@@ -359,6 +455,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       });
     } else {
       metrics.isLeader.set(1);
+      metrics.shardOwned.set({ shard: '0' }, 1);
       controller.startWorkers();
     }
   };

@@ -35,6 +35,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   /** How long finished assessments are kept, and how many per Deployment at most. */
   retention?: RetentionRule;
+  /** Sharding (src/shard): whether this replica acts on a namespace now; default: on every namespace. */
+  owns?: (namespace: string) => boolean;
   /** The learning loop's drift verdict, shown as each policy's ModelDrift condition. */
   modelDrift?: () => { high: boolean; message: string } | undefined;
 }
@@ -124,6 +126,7 @@ export class Controller {
       logger,
       clock,
       rule: options.retention,
+      owns: options.owns,
     });
     // One path for Events, shared, so an Event the verifier sent is not sent again by the reconciler.
     const events = new DeploymentEvents(options.events);
@@ -179,7 +182,13 @@ export class Controller {
       verify: (namespace, name) => this.reconciler.verify(namespace, name),
       policy: (namespace, name) => this.policyReconciler.reconcile(namespace, name),
     };
-    this.running = this.queue.run(this.options.workers ?? 4, (k) => dispatchKey(k, handlers, this.options.metrics));
+    const owns = this.options.owns;
+    this.running = this.queue.run(this.options.workers ?? 4, (k) =>
+      // Another replica holds this namespace's shard; this one is queued again if it takes the shard over.
+      owns !== undefined && !owns(parseWorkKey(k).namespace)
+        ? Promise.resolve(undefined)
+        : dispatchKey(k, handlers, this.options.metrics),
+    );
     this.pruner.start();
   }
 
@@ -201,6 +210,26 @@ export class Controller {
     this.pruner.stop();
     await this.running;
     await this.informers.stop();
+  }
+
+  /** Queues every Deployment and policy of the namespaces chosen (a shard just taken over). */
+  requeueNamespaces(chosen: (namespace: string) => boolean): void {
+    for (const d of this.caches.deployments()) {
+      const namespace = d.metadata?.namespace ?? '';
+      if (chosen(namespace) && d.metadata?.name) this.queue.add(workKey('deployment', namespace, d.metadata.name));
+    }
+    for (const p of this.caches.policies()) {
+      const namespace = p.metadata?.namespace ?? '';
+      if (chosen(namespace) && p.metadata?.name) this.queue.add(workKey('policy', namespace, p.metadata.name));
+    }
+  }
+
+  /** Stops the batched verification queries for the namespaces chosen (a shard given up). */
+  forgetNamespaces(chosen: (namespace: string) => boolean): void {
+    for (const d of this.caches.deployments()) {
+      const namespace = d.metadata?.namespace ?? '';
+      if (chosen(namespace)) this.batcher.forgetDeployment(namespace, d.metadata?.name ?? '');
+    }
   }
 
   /** Re-evaluates every policy's status (e.g. when the model's drift verdict changed). */

@@ -6,12 +6,13 @@ import { assessRollout, type Assessment, type LiveSignals } from '../assess/asse
 import type { RiskModel } from '../assess/score.js';
 import type { AssessmentAction } from '../api/assessment.js';
 import { resolveLevelAction, type PolicySpec } from '../api/policy.js';
-import { isAlreadyExists, isConflict } from '../kube/errors.js';
+import { isAlreadyExists, isConflict, isInvalid } from '../kube/errors.js';
 import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { annotations } from '../api/annotations.js';
+import { guardedDeploymentPatch } from './deployment-patch.js';
 import { approverOf } from './approval.js';
 import {
   assessmentNameFor,
@@ -172,10 +173,10 @@ export class DeploymentReconciler {
 
     if (Object.keys(plan.annotations).length > 0 || plan.paused !== undefined) {
       try {
-        await this.deps.writer.mergePatchDeployment(namespace, name, deploymentPatch(plan, deployment));
+        await this.deps.writer.jsonPatchDeployment(namespace, name, guardedDeploymentPatch(plan, deployment));
       } catch (err) {
         // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
-        if (!isConflict(err)) throw err;
+        if (!isConflict(err) && !isInvalid(err)) throw err;
         log.debug('Deployment changed while planning; planning again');
         // The next pass finds this assessment recorded and does not assess again: its warnings go out now.
         if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);

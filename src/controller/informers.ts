@@ -13,8 +13,10 @@ import {
 import type { AssessmentObject, Caches, PolicyObject } from '../api/objects.js';
 import { assessmentResource, policyResource } from '../api/resources.js';
 import { ResilientInformer } from '../kube/informer.js';
+import { slimDeployment, withoutManagedFields } from '../kube/informer-transform.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
+import { ReplicaSetScope } from './cache-scope.js';
 
 export interface InformerOptions {
   kubeConfig: KubeConfig;
@@ -38,6 +40,7 @@ export class ClusterInformers {
   readonly assessments: ResilientInformer<AssessmentObject>;
   /** Read-only views of the caches, for the reconcilers, the score API and the dashboard. */
   readonly caches: Caches;
+  private readonly replicaSetScope: ReplicaSetScope;
 
   constructor(options: InformerOptions, on: ChangeHandlers) {
     const { kubeConfig, logger, metrics } = options;
@@ -71,6 +74,11 @@ export class ClusterInformers {
       ...common('deployments'),
       path: `/apis/apps/v1${prefix}/deployments`,
       list: () => (ns ? apps.listNamespacedDeployment({ namespace: ns }) : apps.listDeploymentForAllNamespaces()),
+      listPage: (token, limit) =>
+        ns
+          ? apps.listNamespacedDeployment({ namespace: ns, limit, ...(token ? { _continue: token } : {}) })
+          : apps.listDeploymentForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) }),
+      transform: slimDeployment,
       onObject: (d) => {
         deployment(d.metadata?.namespace, d.metadata?.name);
         policiesOf(d.metadata?.namespace);
@@ -80,6 +88,11 @@ export class ClusterInformers {
       ...common('replicasets'),
       path: `/apis/apps/v1${prefix}/replicasets`,
       list: () => (ns ? apps.listNamespacedReplicaSet({ namespace: ns }) : apps.listReplicaSetForAllNamespaces()),
+      listPage: (token, limit) =>
+        ns
+          ? apps.listNamespacedReplicaSet({ namespace: ns, limit, ...(token ? { _continue: token } : {}) })
+          : apps.listReplicaSetForAllNamespaces({ limit, ...(token ? { _continue: token } : {}) }),
+      transform: (rs) => this.replicaSetScope.transform(rs),
       onObject: (rs) => {
         const owner = rs.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'Deployment');
         if (owner) deployment(rs.metadata?.namespace, owner.name);
@@ -89,8 +102,10 @@ export class ClusterInformers {
       ...common('deploymentriskpolicies'),
       path: `/apis/${policyResource.group}/${policyResource.version}${prefix}/${policyResource.plural}`,
       list: customList(policyResource),
+      transform: withoutManagedFields,
       onObject: (p) => {
         const namespace = p.metadata?.namespace;
+        this.replicaSetScope.policyChanged(namespace, this.replicaSets.hasSynced());
         if (namespace && p.metadata?.name) on.policy(namespace, p.metadata.name);
         for (const d of this.deployments.list(namespace)) deployment(namespace, d.metadata?.name);
       },
@@ -99,12 +114,19 @@ export class ClusterInformers {
       ...common('rolloutassessments'),
       path: `/apis/${assessmentResource.group}/${assessmentResource.version}${prefix}/${assessmentResource.plural}`,
       list: customList(assessmentResource),
+      transform: withoutManagedFields,
       onObject: (a) => {
         const namespace = a.metadata?.namespace;
         deployment(namespace, a.spec?.deployment);
         const policy = a.spec?.policy;
         if (namespace && policy) on.policy(namespace, policy);
       },
+    });
+
+    this.replicaSetScope = new ReplicaSetScope({
+      policiesIn: (namespace) => this.policies.list(namespace),
+      relist: () => this.replicaSets.relist(),
+      logger,
     });
 
     this.caches = {
@@ -127,10 +149,13 @@ export class ClusterInformers {
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.all.map((i) => i.start()));
+    // Policies first: which ReplicaSets are cached depends on where policies are (cache-scope.ts).
+    await this.policies.start();
+    await Promise.all([this.deployments.start(), this.replicaSets.start(), this.assessments.start()]);
   }
 
   async stop(): Promise<void> {
+    this.replicaSetScope.stop();
     await Promise.all(this.all.map((i) => i.stop()));
   }
 }

@@ -68,13 +68,16 @@ export function planActions(input: PlanInput): Plan {
   for (const [key, value] of Object.entries(desired)) if (current[key] !== value) plan.annotations[key] = value;
 
   const risky = assessed.level === 'block' || assessed.level === 'rollback-ready';
-  plan.events.push({
-    type: risky || assessed.hardRules.length > 0 ? 'Warning' : 'Normal',
-    reason: 'RiskAssessed',
-    action: 'Assess',
-    note: `Revision ${rev} scored ${assessed.score.toFixed(2)} (${assessed.level}): ${reasonsText(assessed)}. Details: kubectl get rolloutassessment ${input.assessmentName} -o yaml`,
-    dedupeKey: `assessed/${deploymentName}/${rev}`,
-  });
+  // Once recorded as annotated, the Event went out too (it is sent before the action is recorded): a restarted
+  // controller sends nothing again for a revision that changed nothing.
+  if (!input.recorded.has('annotated') || Object.keys(plan.annotations).length > 0)
+    plan.events.push({
+      type: risky || assessed.hardRules.length > 0 ? 'Warning' : 'Normal',
+      reason: 'RiskAssessed',
+      action: 'Assess',
+      note: `Revision ${rev} scored ${assessed.score.toFixed(2)} (${assessed.level}): ${reasonsText(assessed)}. Details: kubectl get rolloutassessment ${input.assessmentName} -o yaml`,
+      dedupeKey: `assessed/${deploymentName}/${rev}`,
+    });
   if (!input.recorded.has('annotated')) {
     plan.actions.push({ type: 'annotated', at, message: `annotations and an Event written for revision ${rev}` });
   }

@@ -14,6 +14,8 @@ export interface RetentionPrunerDeps {
   logger: Logger;
   clock: () => Date;
   rule?: RetentionRule | undefined;
+  /** Sharding (src/shard): whether this replica acts on a namespace now; default: on every namespace. */
+  owns?: ((namespace: string) => boolean) | undefined;
 }
 
 export class RetentionPruner {
@@ -40,11 +42,12 @@ export class RetentionPruner {
 
   /** Deletes assessments past the retention rule; returns how many. */
   async prune(): Promise<number> {
+    const owns = this.deps.owns;
     const doomed = assessmentsToPrune(
       this.deps.caches.assessments(),
       this.deps.clock(),
       this.deps.rule ?? defaultRetention,
-    );
+    ).filter((a) => owns === undefined || owns(a.namespace));
     for (const { namespace, name } of doomed) await this.deps.writer.deleteAssessment(namespace, name);
     if (doomed.length > 0) this.deps.logger.info({ pruned: doomed.length }, 'pruned old RolloutAssessments');
     return doomed.length;

@@ -10,6 +10,8 @@ export function statusCode(err: unknown): number | undefined {
 export const isNotFound = (err: unknown) => statusCode(err) === 404;
 export const isConflict = (err: unknown) => statusCode(err) === 409;
 export const isAlreadyExists = (err: unknown) => statusCode(err) === 409;
+/** 422: also what a JSON Patch whose `test` operation failed gets. */
+export const isInvalid = (err: unknown) => statusCode(err) === 422;
 
 const httpMeanings: Readonly<Record<number, string>> = {
   400: 'bad request',

@@ -2,7 +2,19 @@
 // has no periodic resync, and cannot tell a quiet watch from a dead one. This wrapper restarts it with
 // exponential backoff after errors, calls `onResync` for every cached object on a period (so a missed event
 // is repaired by the next resync), and restarts a watch that has been silent longer than the watchdog period.
-import { makeInformer, type KubeConfig, type KubernetesObject, type ListPromise } from '@kubernetes/client-node';
+//
+// At scale (thousands of Deployments and their ReplicaSets) two more things matter. A `transform` slims every
+// object before it is cached, or leaves it out (see informer-transform.ts); an object that stops passing the
+// filter is removed from the cache as if deleted. And the first list is read in pages (`listPage`), so the
+// whole list is never in memory at once as client-node's model objects.
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ListPromise,
+} from '@kubernetes/client-node';
 import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import { backoffDelay } from './workqueue.js';
@@ -14,6 +26,18 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** The watch path, e.g. /apis/apps/v1/deployments. */
   path: string;
   list: ListPromise<T>;
+  /**
+   * One page of the list (`continueToken` undefined for the first); when given, it is used instead of `list`,
+   * so the first list never holds every object at once.
+   */
+  listPage?: (continueToken: string | undefined, limit: number) => Promise<KubernetesListObject<T>>;
+  /** Objects per page (default 500, as client-go's pager). */
+  pageSize?: number;
+  /**
+   * What the cache keeps of an object (undefined: leave it out). Must be pure and cheap: it runs for every
+   * event. An object it leaves out that is in the cache is removed as if deleted.
+   */
+  transform?: (obj: T) => T | undefined;
   logger: Logger;
   /** Called for every add, update and delete, and for every cached object at each resync. */
   onObject: (obj: T) => void;
@@ -23,8 +47,80 @@ export interface InformerOptions<T extends KubernetesObject> {
   onRestart?: (reason: string) => void;
 }
 
+/** A Watch whose events pass through `transform` before the cache sees them. */
+class TransformingWatch<T extends KubernetesObject> extends Watch {
+  constructor(
+    kc: KubeConfig,
+    private readonly transform: (obj: T) => T | undefined,
+  ) {
+    super(kc);
+  }
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(
+      path,
+      queryParams,
+      (phase: string, obj: T, raw?: unknown) => {
+        if (phase !== 'ADDED' && phase !== 'MODIFIED') {
+          callback(phase, obj, raw);
+          return;
+        }
+        const kept = this.transform(obj);
+        // Left out now: if it was cached, it goes (the cache only reads namespace and name of a deletion).
+        if (kept === undefined) callback('DELETED', obj, raw);
+        else callback(phase, kept, raw);
+      },
+      done,
+    );
+  }
+}
+
+/** The list function the ListWatch calls: paged and transformed when the options say so. */
+export function listFunction<T extends KubernetesObject>(options: {
+  list: ListPromise<T>;
+  listPage?: (continueToken: string | undefined, limit: number) => Promise<KubernetesListObject<T>>;
+  pageSize?: number;
+  transform?: (obj: T) => T | undefined;
+}): ListPromise<T> {
+  const keep = (items: readonly T[]): T[] => {
+    const transform = options.transform;
+    if (!transform) return [...items];
+    const out: T[] = [];
+    for (const item of items) {
+      const kept = transform(item);
+      if (kept !== undefined) out.push(kept);
+    }
+    return out;
+  };
+  const listPage = options.listPage;
+  if (!listPage) {
+    return async () => {
+      const list = await options.list();
+      return { ...list, items: keep(list.items) };
+    };
+  }
+  return async () => {
+    const limit = options.pageSize ?? 500;
+    const first = await listPage(undefined, limit);
+    const items = keep(first.items);
+    let token = first.metadata?._continue;
+    // Every page comes from the first page's snapshot: its resourceVersion is the one to watch from.
+    while (token) {
+      const page = await listPage(token, limit);
+      for (const item of keep(page.items)) items.push(item);
+      token = page.metadata?._continue;
+    }
+    const { _continue: _last, ...metadata } = first.metadata ?? {};
+    return { ...first, metadata, items };
+  };
+}
+
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly informer;
+  private informer: ListWatch<T>;
   private failures = 0;
   private lastActivity = Date.now();
   private synced = false;
@@ -33,23 +129,59 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly intervals: NodeJS.Timeout[] = [];
 
   constructor(private readonly options: InformerOptions<T>) {
-    this.informer = makeInformer<T>(options.kubeConfig, options.path, options.list);
+    this.informer = this.makeListWatch();
+  }
+
+  private makeListWatch(): ListWatch<T> {
+    const options = this.options;
+    const transform = options.transform;
+    const watch = transform ? new TransformingWatch(options.kubeConfig, transform) : new Watch(options.kubeConfig);
+    const informer = new ListWatch<T>(options.path, watch, listFunction(options), false);
     const touch = (obj: T) => {
       this.lastActivity = Date.now();
       this.failures = 0;
       options.onObject(obj);
     };
-    this.informer.on('add', touch);
-    this.informer.on('update', touch);
-    this.informer.on('delete', touch);
-    this.informer.on('connect', () => {
+    informer.on('add', touch);
+    informer.on('update', touch);
+    informer.on('delete', touch);
+    informer.on('connect', () => {
       this.lastActivity = Date.now();
     });
-    this.informer.on('error', (err: unknown) => {
-      // Before the first sync, start() owns the retries.
-      if (!this.synced) return;
+    informer.on('error', (err: unknown) => {
+      // Before the first sync, start() owns the retries; an informer replaced by relist() is no longer ours.
+      if (!this.synced || informer !== this.informer) return;
       this.scheduleRestart(`watch failed: ${err instanceof Error ? err.message : String(err)}`);
     });
+    return informer;
+  }
+
+  /**
+   * Lists everything again into a fresh cache and swaps it in once it is complete (reads keep using the old
+   * one meanwhile). For when the transform's filter lets more through than before, e.g. a namespace that just
+   * got its first policy: objects it left out earlier were never cached and no event will bring them.
+   */
+  async relist(): Promise<void> {
+    if (this.stopped || !this.synced) return;
+    const fresh = this.makeListWatch();
+    const old = this.informer;
+    let failed: unknown;
+    const onError = (err: unknown) => {
+      failed = err;
+    };
+    fresh.on('error', onError);
+    try {
+      await fresh.start();
+    } finally {
+      fresh.off('error', onError);
+    }
+    if (failed !== undefined || this.isStopped()) {
+      await fresh.stop();
+      if (failed !== undefined) throw failed instanceof Error ? failed : new Error(inspect(failed));
+      return;
+    }
+    this.informer = fresh;
+    await old.stop();
   }
 
   /** Resolves once the first list has been cached (retrying with backoff until then). */

@@ -116,6 +116,23 @@ export class OperatorMetrics {
     labelNames: ['feature'] as const,
     registers: [this.registry],
   });
+  readonly kubeApiRequests = new Counter({
+    name: 'rollguard_kube_api_requests_total',
+    help: 'Requests to the Kubernetes API server (watches not counted), by verb.',
+    labelNames: ['verb'] as const,
+    registers: [this.registry],
+  });
+  readonly kubeApiWait = new Counter({
+    name: 'rollguard_kube_api_rate_limit_wait_seconds_total',
+    help: 'Time requests waited for the client-side rate limit (--kube-api-qps, --kube-api-burst).',
+    registers: [this.registry],
+  });
+  readonly shardOwned = new Gauge({
+    name: 'rollguard_shard_owned',
+    help: 'Per shard: 1 while this replica holds the shard Lease and reconciles its namespaces, 0 otherwise.',
+    labelNames: ['shard'] as const,
+    registers: [this.registry],
+  });
   readonly isLeader = new Gauge({
     name: 'rollguard_leader',
     help: '1 while this instance holds the leader lease and acts, 0 otherwise.',

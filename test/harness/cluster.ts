@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startControlPlane, stopAll, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { freePort } from './ports.js';
 import { startPrometheus, type LocalPrometheus } from './prometheus.js';
-import { startSimulator, type WorkloadSimulator } from './simulator.js';
+import { startSimulator, type SimulatorOptions, type WorkloadSimulator } from './simulator.js';
 import { ensureTools, type ToolPaths } from './tools.js';
 
 export interface LocalCluster {
@@ -27,6 +27,8 @@ export interface ClusterOptions {
   log?: (line: string) => void;
   /** Extra users, an audit log, more API server flags (the fault suite). */
   controlPlane?: ControlPlaneOptions;
+  /** Which pods the workload simulator serves and how often it looks (the scale benchmark). */
+  simulator?: SimulatorOptions;
 }
 
 export async function startLocalCluster(options: ClusterOptions = {}): Promise<LocalCluster> {
@@ -47,7 +49,7 @@ export async function startLocalCluster(options: ClusterOptions = {}): Promise<L
   try {
     controlPlane = await startControlPlane(dir, tools.binDir, options.controlPlane);
     log(`control plane ready at ${controlPlane.server} (${elapsed(started)})`);
-    simulator = await startSimulator(controlPlane.kubeconfig, await freePort());
+    simulator = await startSimulator(controlPlane.kubeconfig, await freePort(), undefined, options.simulator);
     prometheus = await startPrometheus(dir, tools.prometheusDir, `127.0.0.1:${simulator.port}`);
     log(`Prometheus ready at ${prometheus.url}, scraping the workload simulator (${elapsed(started)})`);
   } catch (err) {

@@ -48,6 +48,11 @@ export interface ControlPlaneOptions {
   users?: string[];
   /** An audit policy (YAML); the log goes to `auditLog`. */
   auditPolicy?: string;
+  /**
+   * More flags for kube-controller-manager and kube-scheduler alike (e.g. a higher --kube-api-qps, so
+   * thousands of pods are created and bound in minutes, not the quarter hour their default 20/s takes).
+   */
+  componentArgs?: string[];
 }
 
 export const kwokNodeAnnotation = 'kwok.x-k8s.io/node';
@@ -192,6 +197,7 @@ export async function startControlPlane(
           '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,endpointslice-controller,clusterrole-aggregation-controller',
           `--service-account-private-key-file=${saKey}`,
           '--use-service-account-credentials=false',
+          ...(options.componentArgs ?? []),
         ],
         { logDir },
       ),
@@ -200,7 +206,7 @@ export async function startControlPlane(
       startProcess(
         'kube-scheduler',
         bin('kube-scheduler'),
-        await componentArgs(kubeconfig, path.join(dir, 'scheduler-certs')),
+        [...(await componentArgs(kubeconfig, path.join(dir, 'scheduler-certs'))), ...(options.componentArgs ?? [])],
         { logDir },
       ),
     );

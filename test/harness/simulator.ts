@@ -134,10 +134,18 @@ function defaultSeed(): string {
   return process.env.ROLLGUARD_SIM_SEED ?? '1';
 }
 
+export interface SimulatorOptions {
+  /** Serve only pods with these labels (a label selector), e.g. the covered ones in a cluster of thousands. */
+  labelSelector?: string;
+  /** How often the pod list is read again (default 500 ms). */
+  refreshMs?: number;
+}
+
 export async function startSimulator(
   kubeconfigPath: string,
   port: number,
   seed: string = defaultSeed(),
+  options: SimulatorOptions = {},
 ): Promise<WorkloadSimulator> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
@@ -145,7 +153,9 @@ export async function startSimulator(
   const series = new Map<string, PodSeries>();
 
   const refresh = async () => {
-    const pods = await core.listPodForAllNamespaces({});
+    const pods = await core.listPodForAllNamespaces(
+      options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector },
+    );
     const now = Date.now();
     const seen = new Set<string>();
     for (const pod of pods.items) {
@@ -184,7 +194,7 @@ export async function startSimulator(
     while (!stopped) {
       refreshing = refresh().catch(() => undefined);
       await refreshing;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, options.refreshMs ?? 500));
     }
   };
   void loop();

@@ -65,7 +65,10 @@ const workloadRights = rights([
 /** Where Secrets may be read: the watched namespace with rbac.namespaced=true, or rbac.secretNamespaces. */
 const secretRights = rights(['secrets: get']);
 /** In the release namespace only: leader election and the learned model. */
-const selfRights = rights(['leases.coordination.k8s.io: get create update', 'configmaps: get create update']);
+const selfRights = rights([
+  'leases.coordination.k8s.io: get list create update delete',
+  'configmaps: get create update',
+]);
 /** Cluster-wide, only with scoreApi.enabled. */
 const tokenReviewRights = rights([
   'tokenreviews.authentication.k8s.io: create',
@@ -556,7 +559,12 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       // One Lease per release, so two installs in one namespace never share a leader.
       `--leader-election-id=${clusterRelease}-rollguard`,
       '--log-level=info',
-      '--workers=4',
+      '--workers=16',
+      // One shard: the single leader does all the work; the client-side API limit the chart sets.
+      '--shards=1',
+      '--lease-duration=15s',
+      '--kube-api-qps=50',
+      '--kube-api-burst=300',
     ]);
     expect(container?.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath])).toEqual([
       ['POD_NAME', 'metadata.name'],

@@ -1,0 +1,778 @@
+// `make bench-scale`: rollguard on a cluster of thousands of Deployments. The local control plane with kwok
+// (pods are bound by the real scheduler and reported Running by kwok), the workload simulator and a real
+// Prometheus, and the operator as a separate process built from dist/, the way the image runs it. It measures:
+//   rssMiB          the operator's resident memory (/proc) after the first sync and after churn
+//   syncSeconds     start to ready: caches synced and the first reconcile of every covered Deployment done
+//   assess*         new revision seen → rollguard's annotations, one at a time and 100 at once
+//   verifyingAtOnce the covered rollouts under verification at once: Prometheus queries per interval, the
+//                   interval's processing time, intervals skipped
+//   reconcileP99Ms  during steady state, and the work done for events that change nothing
+//   API requests    from the API server's audit log (the operator runs as its own user): per new rollout,
+//                   status writes, and the request rate against the client-side limit
+//
+// SCALE=0.1 makes everything a tenth (500 Deployments) for development; SCALE=1 is 5,000 Deployments in 500
+// namespaces, 100 of which have a policy covering 5 of their 10 Deployments. JSON=1 ends with one JSON line.
+import { createReadStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js';
+import { startProcess, type ManagedProcess } from '../test/harness/processes.js';
+import { repoRoot } from '../test/harness/tools.js';
+import { safeChange } from '../test/support/changes.js';
+import { tuneApiClient } from '../src/kube/api-client.js';
+import { slimDeployment, slimReplicaSet } from '../src/kube/informer-transform.js';
+
+const run = promisify(execFile);
+const scale = Number(process.env.SCALE ?? '1');
+const json = process.env.JSON === '1';
+if (!(scale > 0 && scale <= 4)) throw new Error(`SCALE must be a number in (0, 4], not ${process.env.SCALE ?? ''}`);
+
+const namespaces = Math.max(2, Math.round(500 * scale));
+const perNamespace = 10;
+const coveredPerNamespace = 5;
+const policyNamespaces = Math.max(1, Math.round(100 * scale));
+const replicas = 2;
+const intervalMs = 10_000;
+const operatorUser = 'rollguard-operator';
+const say = (line: string) => {
+  console.log(line);
+};
+const nsName = (i: number) => `scale-${String(i).padStart(3, '0')}`;
+const depName = (j: number) => `svc-${j}`;
+const isCovered = (i: number, j: number) => i < policyNamespaces && j < coveredPerNamespace;
+
+// ---------- small helpers ----------
+async function until<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+  everyMs = 200,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      if (err instanceof Fatal) throw err;
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** An error that ends a wait at once instead of being retried. */
+class Fatal extends Error {}
+
+async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await fn(item);
+            break;
+          } catch (err) {
+            if (attempt >= 5) throw err;
+            await sleep(200 * attempt);
+          }
+        }
+      }
+    }),
+  );
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+function deploymentBody(ns: string, name: string, version: number, covered: boolean, replicaCount = replicas) {
+  const podLabels: Record<string, string> = { app: name };
+  // Only covered Deployments' pods serve metrics: the simulator and Prometheus stay small.
+  if (covered) podLabels['sim.rollguard.io/serve'] = 'true';
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels: covered ? { 'rollguard.io/enabled': 'true' } : { tier: 'other' } },
+    spec: {
+      replicas: replicaCount,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: podLabels, annotations: { ...safeChange, 'rollguard.io/commit': `v${version}` } },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: `shop/${name}:1.${version}.0`,
+              env: [
+                { name: 'LOG_LEVEL', value: 'info' },
+                { name: 'PORT', value: '8080' },
+              ],
+              ports: [{ containerPort: 8080, name: 'http' }],
+              readinessProbe: { httpGet: { path: '/healthz', port: 8080 } },
+              resources: { limits: { memory: '128Mi', cpu: '500m' }, requests: { memory: '64Mi', cpu: '50m' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+function policyBody(ns: string, prometheusUrl: string) {
+  const level = { pause: false, verificationWindow: '3m' };
+  return {
+    apiVersion: 'rollguard.io/v1alpha1',
+    kind: 'DeploymentRiskPolicy',
+    metadata: { name: 'scale', namespace: ns },
+    spec: {
+      selector: { matchLabels: { 'rollguard.io/enabled': 'true' } },
+      prometheus: { address: prometheusUrl },
+      verification: { interval: `${intervalMs / 1000}s` },
+      levels: { safe: level, monitor: level, rollbackReady: level, block: level },
+    },
+  };
+}
+
+// ---------- the audit log: every request the operator's user made ----------
+interface AuditEntry {
+  at: number;
+  verb: string;
+  resource: string;
+  namespace: string;
+}
+async function readAudit(file: string, from: number, to: number): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  const lines = createInterface({ input: createReadStream(file) });
+  for await (const line of lines) {
+    if (!line.includes(operatorUser)) continue;
+    const e = JSON.parse(line) as {
+      stage: string;
+      verb: string;
+      stageTimestamp: string;
+      user?: { username?: string };
+      objectRef?: { resource?: string; subresource?: string; namespace?: string };
+    };
+    if (e.stage !== 'ResponseComplete' || e.user?.username !== operatorUser || e.verb === 'watch') continue;
+    const at = Date.parse(e.stageTimestamp);
+    if (at < from || at > to) continue;
+    const resource = `${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+    out.push({ at, verb: e.verb, resource, namespace: e.objectRef?.namespace ?? '' });
+  }
+  return out;
+}
+const isWrite = (e: AuditEntry) => !['get', 'list', 'watch'].includes(e.verb);
+function tally(entries: readonly AuditEntry[]): string {
+  const counts = new Map<string, number>();
+  for (const e of entries) counts.set(`${e.verb} ${e.resource}`, (counts.get(`${e.verb} ${e.resource}`) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ');
+}
+
+// ---------- the operator as a process ----------
+interface Operator {
+  process: ManagedProcess;
+  metricsUrl: string;
+  startedAt: number;
+  readyAt: number;
+  metrics(): Promise<string>;
+  rssMiB(): Promise<number>;
+}
+/** The node flags the image starts the operator with (the Dockerfile's ENTRYPOINT), so the figures are the image's. */
+async function imageNodeFlags(): Promise<string[]> {
+  const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (entrypoint === undefined) throw new Error('no ENTRYPOINT [...] in the Dockerfile');
+  const argv = JSON.parse(entrypoint) as string[];
+  return argv.slice(1).filter((a) => a.startsWith('--'));
+}
+
+async function startOperator(cluster: LocalCluster, kubeconfig: string, label: string): Promise<Operator> {
+  const startedAt = Date.now();
+  const proc = startProcess(
+    `rollguard-${label}`,
+    process.execPath,
+    [
+      ...(await imageNodeFlags()),
+      path.join(repoRoot, 'dist/src/cli/main.js'),
+      'controller',
+      `--kubeconfig=${kubeconfig}`,
+      '--metrics-address=127.0.0.1:0',
+      '--log-level=info',
+    ],
+    { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot },
+  );
+  const logFile = path.join(cluster.dir, 'logs', `rollguard-${label}.log`);
+  const port = await until(
+    async () => {
+      if (proc.exited()) throw new Fatal(`the operator exited; see ${logFile}`);
+      return /"metricsPort":(\d+)/.exec(await readFile(logFile, 'utf8'))?.[1];
+    },
+    120_000,
+    'the operator to start',
+  );
+  const metricsUrl = `http://127.0.0.1:${port}`;
+  await until(
+    async () => {
+      if (proc.exited()) throw new Fatal(`the operator exited; see ${logFile}`);
+      return (await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined;
+    },
+    600_000,
+    'caches synced',
+    100,
+  );
+  return {
+    process: proc,
+    metricsUrl,
+    startedAt,
+    readyAt: Date.now(),
+    metrics: async () => (await fetch(`${metricsUrl}/metrics`)).text(),
+    rssMiB: async () => {
+      const status = await readFile(`/proc/${proc.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+    },
+  };
+}
+function metricSum(text: string, name: string, labelFilter = ''): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && l.includes(labelFilter))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+/** histogram_quantile over the difference of two scrapes of a histogram's buckets. */
+function histogramQuantile(before: string, after: string, name: string, q: number, labelFilter = ''): number {
+  const buckets = (text: string) => {
+    const m = new Map<number, number>();
+    for (const l of text.split('\n')) {
+      if (!l.startsWith(`${name}_bucket{`) || !l.includes(labelFilter)) continue;
+      const le = /le="([^"]+)"/.exec(l)?.[1];
+      if (le === undefined) continue;
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      m.set(bound, (m.get(bound) ?? 0) + Number(l.split(' ').pop()));
+    }
+    return m;
+  };
+  const a = buckets(before);
+  const b = buckets(after);
+  const bounds = [...b.keys()].sort((x, y) => x - y);
+  const counts = bounds.map((bound) => (b.get(bound) ?? 0) - (a.get(bound) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total <= 0) return NaN;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const [i, bound] of bounds.entries()) {
+    const count = counts[i] ?? 0;
+    if (count >= rank) {
+      if (bound === Infinity) return prevBound;
+      return prevBound + ((bound - prevBound) * (rank - prevCount)) / Math.max(1, count - prevCount);
+    }
+    prevBound = bound;
+    prevCount = count;
+  }
+  return NaN;
+}
+
+// ---------- the per-object cost of the caches ----------
+function heapOf(make: () => unknown[]): number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const kept = make();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  return (after - before) / Math.max(1, kept.length);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  say(
+    `bench-scale: SCALE=${scale}: ${namespaces * perNamespace} Deployments in ${namespaces} namespaces, ${policyNamespaces} policies covering ${policyNamespaces * coveredPerNamespace} of them, ${replicas} replicas each`,
+  );
+  say('building dist/ (the operator runs as users run it: compiled, not through tsx)');
+  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
+
+  const pods = namespaces * perNamespace * replicas;
+  const cluster = await startLocalCluster({
+    log: (l) => {
+      say(`[harness] ${l}`);
+    },
+    controlPlane: {
+      nodes: Math.ceil(pods / 400) + 1,
+      users: [operatorUser],
+      auditPolicy: `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    users: ["${operatorUser}"]
+  - level: None
+`,
+      apiserverArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'],
+      componentArgs: ['--kube-api-qps=300', '--kube-api-burst=600'],
+    },
+    simulator: { labelSelector: 'sim.rollguard.io/serve=true', refreshMs: 3000 },
+  });
+  const results: Record<string, number | string> = {};
+  const loadSamples: number[] = [];
+  const loadTimer = setInterval(() => loadSamples.push(os.loadavg()[0] ?? 0), 5000);
+  try {
+    const kubectl = path.join(cluster.tools.binDir, 'kubectl');
+    await run(kubectl, [
+      `--kubeconfig=${cluster.kubeconfig}`,
+      'apply',
+      '--server-side',
+      '-f',
+      path.join(repoRoot, 'crds'),
+    ]);
+    await run(kubectl, [`--kubeconfig=${cluster.kubeconfig}`, 'wait', '--for=condition=Established', 'crd', '--all']);
+    // The operator's own identity, so the audit log tells its requests apart.
+    const operatorConfig = parse(await readFile(cluster.kubeconfig, 'utf8')) as {
+      users: { user: { token?: string } }[];
+    };
+    for (const u of operatorConfig.users) u.user = { token: cluster.controlPlane.userTokens[operatorUser] ?? '' };
+    const operatorKubeconfig = path.join(cluster.dir, 'kubeconfig-operator');
+    await writeFile(operatorKubeconfig, stringify(operatorConfig), { mode: 0o600 });
+    const auditLog = cluster.controlPlane.auditLog ?? '';
+
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    tuneApiClient(kc, { qps: 0, burst: 1 });
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const apply = (body: ReturnType<typeof deploymentBody>) =>
+      apps.patchNamespacedDeployment(
+        { name: body.metadata.name, namespace: body.metadata.namespace, body, fieldManager: 'bench', force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+
+    // ---- 1. the cluster: namespaces, policies, Deployments (server-side apply, 16 at a time) ----
+    let t = Date.now();
+    const nsIndexes = Array.from({ length: namespaces }, (_, i) => i);
+    await pool(nsIndexes, 16, async (i) => {
+      await core.createNamespace({ body: { metadata: { name: nsName(i) } } }).catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 409) throw err;
+      });
+    });
+    await pool(
+      nsIndexes.filter((i) => i < policyNamespaces),
+      16,
+      async (i) => {
+        await custom.patchNamespacedCustomObject(
+          {
+            group: 'rollguard.io',
+            version: 'v1alpha1',
+            plural: 'deploymentriskpolicies',
+            namespace: nsName(i),
+            name: 'scale',
+            body: policyBody(nsName(i), cluster.prometheus.url),
+            fieldManager: 'bench',
+            force: true,
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+        );
+      },
+    );
+    const all = nsIndexes.flatMap((i) => Array.from({ length: perNamespace }, (_, j) => ({ i, j })));
+    await pool(all, 16, async ({ i, j }) => {
+      await apply(deploymentBody(nsName(i), depName(j), 0, isCovered(i, j)));
+    });
+    say(
+      `created ${all.length} Deployments in ${((Date.now() - t) / 1000).toFixed(0)} s; waiting for ${pods} pods to be Running`,
+    );
+    t = Date.now();
+    await until(
+      async () => {
+        let ready = 0;
+        let token: string | undefined;
+        do {
+          const page = await apps.listDeploymentForAllNamespaces({
+            limit: 1000,
+            ...(token ? { _continue: token } : {}),
+          });
+          for (const d of page.items)
+            if (d.metadata?.namespace?.startsWith('scale-')) ready += d.status?.readyReplicas ?? 0;
+          token = page.metadata?._continue;
+        } while (token);
+        return ready >= pods ? ready : undefined;
+      },
+      1_800_000,
+      `${pods} pods Ready`,
+      5000,
+    );
+    say(`all pods Ready after ${((Date.now() - t) / 1000).toFixed(0)} s`);
+
+    // What one cached object costs, as listed and as kept.
+    const sampleDeployments = (await apps.listNamespacedDeployment({ namespace: nsName(0) })).items;
+    const sampleReplicaSets = (await apps.listNamespacedReplicaSet({ namespace: nsName(0) })).items;
+    const copies = 200;
+    // As a watch event delivers it (plain JSON), and as the cache keeps it after the transform.
+    const listed = (items: readonly object[]) => () =>
+      Array.from({ length: copies }, (_, k) => JSON.parse(JSON.stringify(items[k % items.length])) as object);
+    const deploymentBytes = heapOf(listed(sampleDeployments));
+    const deploymentSlimBytes = heapOf(() =>
+      Array.from({ length: copies }, (_, k) =>
+        slimDeployment(JSON.parse(JSON.stringify(sampleDeployments[k % sampleDeployments.length])) as V1Deployment),
+      ),
+    );
+    const rsBytes = heapOf(listed(sampleReplicaSets));
+    const rsSlimBytes = heapOf(() =>
+      Array.from({ length: copies }, (_, k) =>
+        slimReplicaSet(JSON.parse(JSON.stringify(sampleReplicaSets[k % sampleReplicaSets.length])) as V1ReplicaSet),
+      ),
+    );
+    results.deploymentBytes = Math.round(deploymentBytes);
+    results.deploymentCachedBytes = Math.round(deploymentSlimBytes);
+    results.replicaSetBytes = Math.round(rsBytes);
+    results.replicaSetCachedBytes = Math.round(rsSlimBytes);
+
+    // Watch the covered Deployments: when a new revision shows, when rollguard's annotations show.
+    const revisionSeen = new Map<string, number>();
+    const annotatedSeen = new Map<string, number>();
+    // client-node's Watch ends after 30 s without events: watch again from the last version seen, for good.
+    let lastVersion = (await apps.listDeploymentForAllNamespaces({ limit: 1 })).metadata?.resourceVersion ?? '';
+    let watching = true;
+    let currentWatch: AbortController | undefined;
+    const watchAgain = async (): Promise<void> => {
+      if (!watching) return;
+      currentWatch = await new Watch(kc).watch(
+        '/apis/apps/v1/deployments',
+        { labelSelector: 'rollguard.io/enabled=true', resourceVersion: lastVersion },
+        (_type: string, d: V1Deployment) => {
+          lastVersion = d.metadata?.resourceVersion ?? lastVersion;
+          const key = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
+          const rev = d.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+          const assessed = d.metadata?.annotations?.['rollguard.io/assessed-revision'];
+          if (rev && !revisionSeen.has(`${key}@${rev}`)) revisionSeen.set(`${key}@${rev}`, performance.now());
+          if (assessed && !annotatedSeen.has(`${key}@${assessed}`))
+            annotatedSeen.set(`${key}@${assessed}`, performance.now());
+        },
+        (err: unknown) => {
+          if ((err as { code?: number } | null)?.code === 410) lastVersion = '';
+          setTimeout(() => void watchAgain().catch(() => setTimeout(() => void watchAgain(), 1000)), 50);
+        },
+      );
+    };
+    await watchAgain();
+    const watchDeployments = {
+      abort: () => {
+        watching = false;
+        currentWatch?.abort();
+      },
+    };
+
+    // ---- 2. first start: every covered Deployment assessed, then verified all at once ----
+    const covered = all.filter(({ i, j }) => isCovered(i, j));
+    let operator = await startOperator(cluster, operatorKubeconfig, 'first');
+    const assessedAll = () => {
+      let n = 0;
+      for (const { i, j } of covered) if (annotatedSeen.has(`${nsName(i)}/${depName(j)}@1`)) n++;
+      return n;
+    };
+    // Revision 1 was written before the watch started: ask the API for the ones the watch did not see change.
+    await until(
+      async () => {
+        const count = assessedAll();
+        if (count >= covered.length) return true;
+        let token: string | undefined;
+        do {
+          const page = await apps.listDeploymentForAllNamespaces({
+            labelSelector: 'rollguard.io/enabled=true',
+            limit: 1000,
+            ...(token ? { _continue: token } : {}),
+          });
+          for (const d of page.items) {
+            const assessed = d.metadata?.annotations?.['rollguard.io/assessed-revision'];
+            const key = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}@${assessed ?? ''}`;
+            if (assessed && !annotatedSeen.has(key)) annotatedSeen.set(key, performance.now());
+          }
+          token = page.metadata?._continue;
+        } while (token);
+        return assessedAll() >= covered.length ? true : undefined;
+      },
+      900_000,
+      `all ${covered.length} covered Deployments assessed`,
+      2000,
+    );
+    results.firstSyncSeconds = Number(((Date.now() - operator.startedAt) / 1000).toFixed(1));
+    results.firstReadySeconds = Number(((operator.readyAt - operator.startedAt) / 1000).toFixed(1));
+    say(
+      `first start: caches synced in ${results.firstReadySeconds} s, all ${covered.length} covered Deployments assessed after ${results.firstSyncSeconds} s`,
+    );
+
+    // Verification of all of them at once.
+    const verifying = async () => metricSum(await operator.metrics(), 'rollguard_rollouts_verifying');
+    const atOnce = await until(
+      async () => {
+        const v = await verifying();
+        return v >= covered.length * 0.98 ? v : undefined;
+      },
+      300_000,
+      'the covered rollouts under verification',
+      1000,
+    ).catch(async () => verifying());
+    await sleep(2 * intervalMs);
+    const qBefore = await operator.metrics();
+    const windowStart = Date.now();
+    const intervals = 6;
+    await sleep(intervals * intervalMs);
+    const qAfter = await operator.metrics();
+    const windowEnd = Date.now();
+    const queries =
+      metricSum(qAfter, 'rollguard_prometheus_query_duration_seconds_count') -
+      metricSum(qBefore, 'rollguard_prometheus_query_duration_seconds_count');
+    // Skipped intervals and processing time, from what the assessments recorded.
+    const assessments = (await custom.listClusterCustomObject({
+      group: 'rollguard.io',
+      version: 'v1alpha1',
+      plural: 'rolloutassessments',
+    })) as { items: { status?: { verification?: { steps?: { at: string }[] } } }[] };
+    const firstTick = Math.ceil(windowStart / intervalMs);
+    const lastTick = Math.floor(windowEnd / intervalMs) - 1;
+    let skipped = 0;
+    let judged = 0;
+    const spreadByTick = new Map<number, number>();
+    for (const a of assessments.items) {
+      const ticks = new Set<number>();
+      for (const s of a.status?.verification?.steps ?? []) {
+        const at = Date.parse(s.at);
+        const tick = Math.floor(at / intervalMs);
+        ticks.add(tick);
+        spreadByTick.set(tick, Math.max(spreadByTick.get(tick) ?? 0, at - tick * intervalMs));
+      }
+      const inWindow = [...ticks].filter((k) => k >= firstTick && k <= lastTick).length;
+      if (inWindow === 0) continue;
+      judged++;
+      skipped += lastTick - firstTick + 1 - inWindow;
+    }
+    const spreads = [...spreadByTick.entries()].filter(([k]) => k >= firstTick && k <= lastTick).map(([, v]) => v);
+    results.verifyingAtOnce = atOnce;
+    results.queriesPerInterval = Number((queries / intervals).toFixed(1));
+    results.intervalProcessingMs = Math.round(Math.max(...spreads, 0));
+    results.intervalsSkipped = skipped;
+    say(
+      `verification: ${atOnce} rollouts at once; ${judged} judged in the window; ${results.queriesPerInterval} Prometheus queries per interval; last check of an interval ${results.intervalProcessingMs} ms after its start; ${skipped} intervals skipped`,
+    );
+    const verifyWrites = (await readAudit(auditLog, windowStart, windowEnd)).filter(isWrite);
+    results.writesPerVerifyInterval = Number((verifyWrites.length / intervals).toFixed(1));
+    say(`  API writes per interval while verifying: ${results.writesPerVerifyInterval} (${tally(verifyWrites)})`);
+
+    await until(async () => ((await verifying()) === 0 ? true : undefined), 600_000, 'verification to finish', 5000);
+    await sleep(10_000);
+    results.rssMiBAfterSync = Math.round(await operator.rssMiB());
+    say(`RSS after the first sync and verification: ${results.rssMiBAfterSync} MiB`);
+
+    // ---- 3. steady state: events that change nothing ----
+    const before = await operator.metrics();
+    const noopStart = Date.now();
+    await pool(all, 16, async ({ i, j }) => {
+      await apps.patchNamespacedDeployment(
+        {
+          namespace: nsName(i),
+          name: depName(j),
+          body: { metadata: { labels: { 'bench.rollguard.io/touched': '1' } } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    });
+    await sleep(15_000);
+    const noopEnd = Date.now();
+    const after = await operator.metrics();
+    const noopRequests = await readAudit(auditLog, noopStart, noopEnd);
+    results.noopEvents = all.length;
+    results.noopApiWrites = noopRequests.filter(isWrite).length;
+    results.noopApiReads = noopRequests.filter((e) => !isWrite(e)).length;
+    results.noopQueries =
+      metricSum(after, 'rollguard_prometheus_query_duration_seconds_count') -
+      metricSum(before, 'rollguard_prometheus_query_duration_seconds_count');
+    results.reconcileP99Ms = Number(
+      (
+        histogramQuantile(before, after, 'rollguard_reconcile_duration_seconds', 0.99, 'kind="deployment"') * 1000
+      ).toFixed(1),
+    );
+    say(
+      `steady state: ${all.length} label changes → ${results.noopApiWrites} API writes, ${results.noopApiReads} reads, ${results.noopQueries} Prometheus queries; reconcile p99 ${results.reconcileP99Ms} ms`,
+    );
+
+    // ---- 4. restart: start to ready ----
+    await operator.process.stop();
+    operator = await startOperator(cluster, operatorKubeconfig, 'restart');
+    await until(
+      async () => {
+        const m = await operator.metrics();
+        const reconciled = metricSum(m, 'rollguard_reconcile_duration_seconds_count', 'kind="deployment"');
+        return reconciled >= all.length && metricSum(m, 'rollguard_workqueue_depth') === 0 ? true : undefined;
+      },
+      600_000,
+      'the first reconcile of every Deployment',
+      100,
+    );
+    results.syncSeconds = Number(((Date.now() - operator.startedAt) / 1000).toFixed(1));
+    results.readySeconds = Number(((operator.readyAt - operator.startedAt) / 1000).toFixed(1));
+    const restartWrites = (await readAudit(auditLog, operator.startedAt, Date.now())).filter(isWrite);
+    say(
+      `restart: caches synced in ${results.readySeconds} s, every Deployment reconciled after ${results.syncSeconds} s, ${restartWrites.length} writes (${tally(restartWrites)})`,
+    );
+
+    // ---- 5. one rollout at a time ----
+    const rollout = async (i: number, j: number, version: number): Promise<number> => {
+      const ns = nsName(i);
+      const name = depName(j);
+      const key = `${ns}/${name}`;
+      const current = await apps.readNamespacedDeployment({ namespace: ns, name });
+      const next = Number(current.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '0') + 1;
+      await apply(deploymentBody(ns, name, version, true));
+      const annotated = await until(() => annotatedSeen.get(`${key}@${next}`), 120_000, `${key}@${next} assessed`, 5);
+      const seen = revisionSeen.get(`${key}@${next}`) ?? annotated;
+      return annotated - seen;
+    };
+    const single: number[] = [];
+    const singleCount = Math.min(20, policyNamespaces);
+    const singleStart = Date.now();
+    for (let k = 0; k < singleCount; k++) {
+      single.push(await rollout(k, 0, 1));
+      await sleep(1500);
+    }
+    const singleRequests = await readAudit(auditLog, singleStart, Date.now());
+    // Attribute requests to rollouts by namespace: one rollout per namespace here.
+    const perRollout = singleRequests.filter((e) => e.namespace.startsWith('scale-'));
+    results.assessP50Ms = Math.round(percentile(single, 50));
+    results.assessP99Ms = Math.round(percentile(single, 99));
+    results.apiCallsPerRollout = Number((perRollout.length / singleCount).toFixed(1));
+    results.statusWritesPerRollout = Number(
+      (perRollout.filter((e) => e.resource.endsWith('/status')).length / singleCount).toFixed(1),
+    );
+    say(
+      `one at a time (${singleCount}): new revision → annotations p50 ${results.assessP50Ms} ms, p99 ${results.assessP99Ms} ms`,
+    );
+    say(
+      `  API calls per new rollout (until 1.5 s after its annotations): ${results.apiCallsPerRollout}, of them status writes ${results.statusWritesPerRollout}: ${tally(perRollout)}`,
+    );
+
+    // ---- 6. 100 rollouts at once ----
+    const burstCount = Math.min(100, policyNamespaces * coveredPerNamespace);
+    const burstTargets = covered.filter(({ j }) => j > 0).slice(0, burstCount);
+    const burst = await Promise.all(burstTargets.map(({ i, j }) => rollout(i, j, 2)));
+    results.assessP50Ms100 = Math.round(percentile(burst, 50));
+    results.assessP99Ms100 = Math.round(percentile(burst, 99));
+    say(
+      `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms`,
+    );
+
+    // ---- 7. an hour of churn in a few minutes: rollouts and scaling across the cluster ----
+    const churnStart = Date.now();
+    const uncovered = all.filter(({ i, j }) => !isCovered(i, j));
+    const churnRollouts = uncovered.filter((_, k) => k % 5 === 0);
+    const churnCovered = covered.filter((_, k) => k % 5 === 1);
+    const churnScale = uncovered.filter((_, k) => k % 9 === 3);
+    await pool([...churnRollouts, ...churnCovered], 8, async ({ i, j }) => {
+      await apply(deploymentBody(nsName(i), depName(j), 3, isCovered(i, j)));
+    });
+    await pool(churnScale, 8, async ({ i, j }) => {
+      await apps.patchNamespacedDeployment(
+        { namespace: nsName(i), name: depName(j), body: { spec: { replicas: replicas + 1 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    });
+    const churnSeconds = (Date.now() - churnStart) / 1000;
+    say(
+      `churn: ${churnRollouts.length + churnCovered.length} rollouts (${churnCovered.length} covered) and ${churnScale.length} scalings in ${churnSeconds.toFixed(0)} s`,
+    );
+    await until(async () => ((await verifying()) === 0 ? true : undefined), 600_000, 'verification after churn', 5000);
+    await sleep(15_000);
+    results.rssMiB = Math.round(await operator.rssMiB());
+    const replicaSetCount = (await apps.listReplicaSetForAllNamespaces({ limit: 1 })).metadata?.remainingItemCount;
+    results.replicaSets = (replicaSetCount ?? 0) + 1;
+    say(`RSS after churn: ${results.rssMiB} MiB (${results.replicaSets} ReplicaSets in the cluster)`);
+
+    // ---- 8. the request rate against the client-side limit ----
+    const everything = await readAudit(auditLog, started, Date.now());
+    const perSecond = new Map<number, number>();
+    for (const e of everything)
+      perSecond.set(Math.floor(e.at / 1000), (perSecond.get(Math.floor(e.at / 1000)) ?? 0) + 1);
+    const activeSeconds = perSecond.size;
+    results.apiRequests = everything.length;
+    results.apiPeakPerSecond = Math.max(...perSecond.values(), 0);
+    results.apiMeanPerActiveSecond = Number((everything.length / Math.max(1, activeSeconds)).toFixed(1));
+    const m = await operator.metrics();
+    results.rateLimitWaitSeconds = Number(metricSum(m, 'rollguard_kube_api_rate_limit_wait_seconds_total').toFixed(2));
+    say(
+      `API requests by the operator: ${everything.length}, peak ${results.apiPeakPerSecond}/s, mean ${results.apiMeanPerActiveSecond}/s over seconds with any; client limit 50/s, burst 300 (waited ${results.rateLimitWaitSeconds} s in the last process)`,
+    );
+    watchDeployments.abort();
+    await operator.process.stop();
+  } finally {
+    clearInterval(loadTimer);
+    await cluster.stop();
+  }
+  results.load1Mean = Number((loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length)).toFixed(2));
+  results.load1Max = Number(Math.max(...loadSamples, 0).toFixed(2));
+  results.minutes = Number(((Date.now() - started) / 60_000).toFixed(1));
+  printTable(results);
+  if (json) console.log(JSON.stringify({ scale, deployments: namespaces * perNamespace, ...results }));
+}
+
+function printTable(r: Record<string, number | string>): void {
+  const rows: [string, string, string][] = [
+    ['rssMiB (after churn)', `${r.rssMiB} MiB`, '≤ 256 MiB'],
+    ['rssMiB after the first sync', `${r.rssMiBAfterSync} MiB`, '≤ 256 MiB'],
+    ['syncSeconds (restart: ready + every Deployment reconciled)', `${r.syncSeconds} s`, ''],
+    ['first start: every covered Deployment assessed', `${r.firstSyncSeconds} s`, ''],
+    ['assessP50Ms / assessP99Ms (one at a time)', `${r.assessP50Ms} / ${r.assessP99Ms} ms`, 'p99 ≤ 200 ms'],
+    ['assessP99Ms100 (100 at once)', `${r.assessP99Ms100} ms (p50 ${r.assessP50Ms100})`, '≤ 1000 ms'],
+    ['API calls / status writes per new rollout', `${r.apiCallsPerRollout} / ${r.statusWritesPerRollout}`, ''],
+    ['verifyingAtOnce', `${r.verifyingAtOnce}`, '500'],
+    ['  Prometheus queries per interval', `${r.queriesPerInterval}`, 'flat in rollouts'],
+    ['  interval processing (last check after tick)', `${r.intervalProcessingMs} ms`, '< 10000 ms'],
+    ['  intervals skipped', `${r.intervalsSkipped}`, '0'],
+    ['  API writes per interval', `${r.writesPerVerifyInterval}`, ''],
+    ['reconcileP99Ms (steady state)', `${r.reconcileP99Ms} ms`, ''],
+    [
+      'events that change nothing: writes / queries',
+      `${r.noopApiWrites} / ${r.noopQueries} (of ${r.noopEvents})`,
+      '0 / 0',
+    ],
+    [
+      'API requests: peak / mean per second',
+      `${r.apiPeakPerSecond} / ${r.apiMeanPerActiveSecond}`,
+      'limit 50, burst 300',
+    ],
+    ['cached Deployment: as listed → kept', `${r.deploymentBytes} → ${r.deploymentCachedBytes} B`, ''],
+    ['cached ReplicaSet: as listed → kept', `${r.replicaSetBytes} → ${r.replicaSetCachedBytes} B`, ''],
+    ['machine load (1-min average): mean / max', `${r.load1Mean} / ${r.load1Max} on ${os.cpus().length} cores`, ''],
+  ];
+  const w = Math.max(...rows.map((x) => x[0].length));
+  const v = Math.max(...rows.map((x) => x[1].length));
+  console.log(`\n| ${'measure'.padEnd(w)} | ${'value'.padEnd(v)} | goal |`);
+  console.log(`|${'-'.repeat(w + 2)}|${'-'.repeat(v + 2)}|------|`);
+  for (const [a, b, c] of rows) console.log(`| ${a.padEnd(w)} | ${b.padEnd(v)} | ${c} |`);
+}
+
+await main();

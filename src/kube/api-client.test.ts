@@ -1,0 +1,78 @@
+// The client-side rate limit and the verb names used to count requests. The bucket runs on a fake clock: the
+// assertions are about how long requests were told to wait, not about real time.
+import { describe, expect, it } from 'vitest';
+import { TokenBucket, verbOf } from './api-client.js';
+
+function fakeClock() {
+  let now = 0;
+  const slept: number[] = [];
+  return {
+    now: () => now,
+    sleep: (ms: number) => {
+      slept.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+    slept,
+  };
+}
+
+describe('TokenBucket', () => {
+  it('lets a burst through at once, then spaces requests at the rate', async () => {
+    const clock = fakeClock();
+    const bucket = new TokenBucket(10, 3, clock.now, clock.sleep);
+    const waits = [];
+    for (let i = 0; i < 5; i++) waits.push(await bucket.take());
+    expect(waits.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(waits[3]).toBeCloseTo(100);
+    expect(waits[4]).toBeCloseTo(100);
+  });
+
+  it('refills while idle, but never above the burst', async () => {
+    const clock = fakeClock();
+    const bucket = new TokenBucket(10, 2, clock.now, clock.sleep);
+    await bucket.take();
+    await bucket.take();
+    clock.advance(10_000);
+    expect(await bucket.take()).toBe(0);
+    expect(await bucket.take()).toBe(0);
+    expect(await bucket.take()).toBeCloseTo(100);
+  });
+
+  it('serves concurrent callers in order', async () => {
+    const clock = fakeClock();
+    const bucket = new TokenBucket(1, 1, clock.now, clock.sleep);
+    const order: number[] = [];
+    await Promise.all([0, 1, 2].map((i) => bucket.take().then(() => order.push(i))));
+    expect(order).toEqual([0, 1, 2]);
+    expect(clock.slept.reduce((a, b) => a + b, 0)).toBeCloseTo(2000);
+  });
+
+  it('does not limit at all with a rate of 0', async () => {
+    const clock = fakeClock();
+    const bucket = new TokenBucket(0, 1, clock.now, clock.sleep);
+    for (let i = 0; i < 100; i++) expect(await bucket.take()).toBe(0);
+    expect(clock.slept).toEqual([]);
+  });
+});
+
+describe('verbOf', () => {
+  it.each([
+    ['GET', 'https://k/apis/apps/v1/deployments', 'list'],
+    ['GET', 'https://k/apis/apps/v1/namespaces/a/deployments', 'list'],
+    ['GET', 'https://k/apis/apps/v1/namespaces/a/deployments/web', 'get'],
+    ['GET', 'https://k/apis/apps/v1/deployments?watch=true', 'watch'],
+    ['GET', 'https://k/api/v1/namespaces', 'list'],
+    ['GET', 'https://k/api/v1/namespaces/a', 'get'],
+    ['GET', 'https://k/api/v1/namespaces/a/pods', 'list'],
+    ['PATCH', 'https://k/apis/rollguard.io/v1alpha1/namespaces/a/rolloutassessments/x/status', 'patch'],
+    ['POST', 'https://k/apis/events.k8s.io/v1/namespaces/a/events', 'create'],
+    ['PUT', 'https://k/apis/coordination.k8s.io/v1/namespaces/a/leases/l', 'update'],
+    ['DELETE', 'https://k/apis/rollguard.io/v1alpha1/namespaces/a/rolloutassessments/x', 'delete'],
+  ])('%s %s is %s', (method, url, verb) => {
+    expect(verbOf(method, url)).toBe(verb);
+  });
+});

@@ -1,0 +1,108 @@
+// How the operator's Kubernetes client behaves under load, set once on the KubeConfig every API client and
+// watch is made from:
+//   - one connection pool. client-node 2.0 builds a new undici Agent for every request, so every call opens a
+//     new TLS connection (a handshake on the API server and here, and an idle socket left behind). The first
+//     Agent is kept and the later ones are closed unused, so calls reuse warm keep-alive connections.
+//   - a client-side rate limit (token bucket: `qps` per second, bursts up to `burst`), as client-go has, so a
+//     burst of rollouts or a resync never floods the API server. Watches are not limited: they are long-lived.
+//   - a count of requests by verb, for rollguard_kube_api_requests_total.
+import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
+
+export interface ApiClientOptions {
+  /** Requests per second on average; 0 or less: no limit. */
+  qps: number;
+  /** Requests allowed at once above the average. */
+  burst: number;
+  /** Told about every request (not watches) once it may go. */
+  onRequest?: (verb: string, waitedMs: number) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A token bucket: `take()` resolves when a request may go, in the order asked. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly qps: number,
+    private readonly burst: number,
+    private readonly now: () => number = () => performance.now(),
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    this.tokens = Math.max(1, burst);
+    this.last = now();
+  }
+
+  /** Milliseconds waited. */
+  take(): Promise<number> {
+    if (!(this.qps > 0)) return Promise.resolve(0);
+    const started = this.now();
+    const turn = this.queue.then(async () => {
+      this.refill();
+      if (this.tokens < 1) {
+        await this.sleep(((1 - this.tokens) / this.qps) * 1000);
+        this.refill();
+      }
+      this.tokens -= 1;
+    });
+    this.queue = turn;
+    return turn.then(() => this.now() - started);
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(Math.max(1, this.burst), this.tokens + ((now - this.last) / 1000) * this.qps);
+    this.last = now;
+  }
+}
+
+/** The verb of a request as the API server's audit log names it (get/list/create/patch/update/delete/watch). */
+export function verbOf(method: string, url: string): string {
+  const u = new URL(url);
+  if (u.searchParams.get('watch') === 'true') return 'watch';
+  const parts = u.pathname.split('/').filter((p) => p !== '');
+  // /api/v1/{resource} or /api/v1/namespaces/{ns}/{resource}: a collection; one more segment: an object.
+  const base = parts[0] === 'api' ? 2 : 3;
+  const rest = parts.slice(base);
+  const collection = rest[0] === 'namespaces' ? rest.length === 1 || rest.length === 3 : rest.length === 1;
+  switch (method.toUpperCase()) {
+    case 'GET':
+      return collection ? 'list' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PATCH':
+      return 'patch';
+    case 'PUT':
+      return 'update';
+    case 'DELETE':
+      return collection ? 'deletecollection' : 'delete';
+    default:
+      return method.toLowerCase();
+  }
+}
+
+/** Changes `kc` in place: shared connections, the rate limit and the request count (see the header). */
+export function tuneApiClient(kc: KubeConfig, options: ApiClientOptions): KubeConfig {
+  const bucket = new TokenBucket(options.qps, options.burst, options.now, options.sleep);
+  const original = kc.applySecurityAuthentication.bind(kc);
+  let shared: ReturnType<RequestContext['getDispatcher']>;
+  kc.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
+    await original(context);
+    const fresh = context.getDispatcher();
+    if (fresh !== undefined) {
+      if (shared === undefined) shared = fresh;
+      else if (fresh !== shared) {
+        context.setDispatcher(shared);
+        // Never used: it has no connection to close, only its bookkeeping.
+        void fresh.close().catch(() => undefined);
+      }
+    }
+    const verb = verbOf(context.getHttpMethod(), context.getUrl());
+    if (verb === 'watch') return;
+    const waited = await bucket.take();
+    options.onRequest?.(verb, waited);
+  };
+  return kc;
+}

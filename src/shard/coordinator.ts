@@ -1,0 +1,323 @@
+// Holds this replica's shards: one coordination.k8s.io/v1 Lease per shard, plus a membership Lease per replica
+// so every replica knows how many share the work. Every round (the retry period) it lists the group's Leases
+// once, renews its membership and its shards, and carries out balance.ts's plan, each write a compare-and-swap
+// on the Lease's resourceVersion. The timings and their guarantees are the leader election's
+// (src/kube/leader.ts): expiry is judged by when this replica last saw a Lease change, by its own clock; every
+// round has a deadline shorter than the renew deadline; and a watchdog drops a shard the moment its last
+// successful renewal is older than the renew deadline, whether or not a call is still hanging. A replica that
+// takes over waits the full lease duration from the last change it saw, which is longer than the renew
+// deadline: the old holder has stopped before anyone else starts.
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isConflict, isNotFound } from '../kube/errors.js';
+import { electionTimings, signalOptions } from '../kube/leader.js';
+import { planShards } from './balance.js';
+import { memberLeaseName, shardLeaseName, shardOf } from './hash.js';
+
+export const groupLabel = 'rollguard.io/shard-group';
+const roleLabel = 'rollguard.io/shard-role';
+
+export interface ShardLeaseStore {
+  list(signal: AbortSignal): Promise<V1Lease[]>;
+  create(lease: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+  /** Throws an error with code 409 when the Lease changed since it was read. */
+  replace(lease: V1Lease, signal: AbortSignal): Promise<V1Lease>;
+  delete(name: string, signal: AbortSignal): Promise<void>;
+}
+
+export class KubeShardLeaseStore implements ShardLeaseStore {
+  private readonly api: CoordinationV1Api;
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+    private readonly group: string,
+  ) {
+    this.api = kc.makeApiClient(CoordinationV1Api);
+  }
+  async list(signal: AbortSignal): Promise<V1Lease[]> {
+    const list = await this.api.listNamespacedLease(
+      { namespace: this.namespace, labelSelector: `${groupLabel}=${this.group}` },
+      signalOptions(signal),
+    );
+    return list.items;
+  }
+  create(lease: V1Lease, signal: AbortSignal): Promise<V1Lease> {
+    return this.api.createNamespacedLease({ namespace: this.namespace, body: lease }, signalOptions(signal));
+  }
+  replace(lease: V1Lease, signal: AbortSignal): Promise<V1Lease> {
+    return this.api.replaceNamespacedLease(
+      { name: lease.metadata?.name ?? '', namespace: this.namespace, body: lease },
+      signalOptions(signal),
+    );
+  }
+  async delete(name: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.api.deleteNamespacedLease({ name, namespace: this.namespace }, signalOptions(signal));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+export interface ShardOptions {
+  namespace: string;
+  /** Names the Leases (`<group>-shard-<i>`, `<group>-member-<identity>`) and labels them. */
+  group: string;
+  shards: number;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+  attemptTimeoutMs?: number;
+}
+
+export interface ShardCallbacks {
+  /** This replica now holds the shard: reconcile its namespaces. */
+  onAcquired: (shard: number) => void;
+  /** It no longer does (lost, or handed over): stop acting on its namespaces at once. */
+  onLost: (shard: number, why: string) => void;
+}
+
+function deadline(ms: number): { signal: AbortSignal; clear: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(new DOMException(`the Lease calls took longer than ${ms} ms`, 'TimeoutError'));
+  }, ms);
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+    },
+  };
+}
+
+export class ShardCoordinator {
+  readonly identity: string;
+  private readonly timings: ReturnType<typeof electionTimings>;
+  /** Per Lease name: its resourceVersion and when this replica saw it change. */
+  private readonly observed = new Map<string, { resourceVersion: string | undefined; at: number }>();
+  /** Shards held, with the start of their last successful renewal and the Lease as last written. */
+  private readonly held = new Map<number, { lastRenew: number; lease: V1Lease }>();
+  private callbacks: ShardCallbacks | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  static forKube(kc: KubeConfig, options: ShardOptions, logger: Logger): ShardCoordinator {
+    return new ShardCoordinator(new KubeShardLeaseStore(kc, options.namespace, options.group), options, logger);
+  }
+
+  constructor(
+    private readonly store: ShardLeaseStore,
+    private readonly options: ShardOptions,
+    private readonly logger: Logger,
+  ) {
+    if (!Number.isInteger(options.shards) || options.shards < 1) throw new Error('shards must be at least 1');
+    this.identity = options.identity ?? `${process.env.POD_NAME ?? os.hostname()}_${randomBytes(4).toString('hex')}`;
+    this.timings = electionTimings({ ...options, name: options.group });
+  }
+
+  /** True only while the shard's last successful renewal is younger than the renew deadline. */
+  owns(shard: number): boolean {
+    const h = this.held.get(shard);
+    return h !== undefined && Date.now() - h.lastRenew < this.timings.renewDeadlineMs;
+  }
+
+  ownsNamespace(namespace: string): boolean {
+    return this.owns(shardOf(namespace, this.options.shards));
+  }
+
+  /** The shards held now, ascending. */
+  ownedShards(): number[] {
+    return [...this.held.keys()].filter((s) => this.owns(s)).sort((a, b) => a - b);
+  }
+
+  private isStopped(): boolean {
+    return this.stopped;
+  }
+
+  run(callbacks: ShardCallbacks): void {
+    this.callbacks = callbacks;
+    this.watchdog = setInterval(
+      () => {
+        this.expire();
+      },
+      Math.max(100, Math.floor(this.timings.renewDeadlineMs / 10)),
+    );
+    const tick = async () => {
+      if (this.stopped) return;
+      const attempt = deadline(this.timings.attemptTimeoutMs);
+      try {
+        await this.round(Date.now(), attempt.signal);
+      } catch (err) {
+        this.logger.warn({ err, group: this.options.group }, 'shards: could not reach the Leases');
+      } finally {
+        attempt.clear();
+      }
+      this.expire();
+      if (this.isStopped()) return;
+      this.timer = setTimeout(() => void tick(), this.timings.retryPeriodMs);
+    };
+    void tick();
+  }
+
+  /** Drops every shard whose last renewal is older than the renew deadline. */
+  private expire(): void {
+    for (const shard of [...this.held.keys()]) {
+      if (!this.owns(shard))
+        this.drop(shard, `could not renew its Lease within ${this.timings.renewDeadlineMs / 1000}s`);
+    }
+  }
+
+  private drop(shard: number, why: string): void {
+    if (!this.held.delete(shard)) return;
+    this.logger.warn({ shard, why }, 'shard given up');
+    this.callbacks?.onLost(shard, why);
+  }
+
+  private gained(shard: number, startedAt: number, lease: V1Lease): void {
+    const had = this.held.has(shard);
+    this.held.set(shard, { lastRenew: startedAt, lease });
+    if (!had) {
+      this.logger.info({ shard, identity: this.identity }, 'shard taken');
+      this.callbacks?.onAcquired(shard);
+    }
+  }
+
+  private seen(lease: V1Lease, now: number): number {
+    const name = lease.metadata?.name ?? '';
+    const rv = lease.metadata?.resourceVersion;
+    const prior = this.observed.get(name);
+    if (prior !== undefined && prior.resourceVersion === rv) return prior.at;
+    this.observed.set(name, { resourceVersion: rv, at: now });
+    return now;
+  }
+
+  private live(lease: V1Lease | undefined, now: number): boolean {
+    const holder = lease?.spec?.holderIdentity;
+    if (!lease || !holder) return false;
+    if (holder === this.identity) return true;
+    const duration = (lease.spec?.leaseDurationSeconds ?? this.timings.leaseDurationMs / 1000) * 1000;
+    return this.seen(lease, now) + duration > now;
+  }
+
+  private leaseBody(name: string, role: 'shard' | 'member', holder: string, now: number, prior?: V1Lease): V1Lease {
+    const spec = prior?.spec ?? {};
+    const takingOver = spec.holderIdentity !== holder;
+    return {
+      ...(prior ?? {}),
+      metadata: {
+        ...(prior?.metadata ?? {}),
+        name,
+        namespace: this.options.namespace,
+        labels: { ...(prior?.metadata?.labels ?? {}), [groupLabel]: this.options.group, [roleLabel]: role },
+      },
+      spec: {
+        ...spec,
+        holderIdentity: holder,
+        leaseDurationSeconds: Math.ceil(this.timings.leaseDurationMs / 1000),
+        renewTime: new V1MicroTime(now),
+        ...(takingOver || !prior
+          ? { acquireTime: new V1MicroTime(now), leaseTransitions: (spec.leaseTransitions ?? -1) + 1 }
+          : {}),
+      },
+    };
+  }
+
+  /** One round: list, renew membership and shards, then take or hand over as balance.ts says. */
+  private async round(now: number, signal: AbortSignal): Promise<void> {
+    const { group, shards } = this.options;
+    const leases = await this.store.list(signal);
+    const byName = new Map(leases.map((l) => [l.metadata?.name ?? '', l]));
+    // Membership: renew ours (create it the first time); others count while their Lease keeps changing.
+    const memberName = memberLeaseName(group, this.identity);
+    const mine = byName.get(memberName);
+    try {
+      if (mine) await this.store.replace(this.leaseBody(memberName, 'member', this.identity, now, mine), signal);
+      else await this.store.create(this.leaseBody(memberName, 'member', this.identity, now), signal);
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+    const members = leases
+      .filter((l) => l.metadata?.labels?.[roleLabel] === 'member' && this.live(l, now))
+      .map((l) => l.spec?.holderIdentity ?? '');
+    // Renew the shards whose Lease names us (including one just handed to us).
+    const holders: (string | undefined)[] = [];
+    for (let shard = 0; shard < shards; shard++) {
+      const lease = byName.get(shardLeaseName(group, shard));
+      const holder = lease?.spec?.holderIdentity;
+      if (lease && holder === this.identity) {
+        if (this.isStopped()) return;
+        try {
+          const renewed = await this.store.replace(
+            this.leaseBody(shardLeaseName(group, shard), 'shard', this.identity, now, lease),
+            signal,
+          );
+          this.gained(shard, now, renewed);
+          holders.push(this.identity);
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          // Someone else wrote it since the list: whoever it is, we no longer hold it for sure.
+          this.drop(shard, 'its Lease changed under us');
+          holders.push('?');
+        }
+      } else {
+        if (this.held.has(shard)) this.drop(shard, `its Lease is held by ${holder ?? 'nobody'} now`);
+        holders.push(this.live(lease, now) ? holder : undefined);
+      }
+    }
+    const plan = planShards({ shards, me: this.identity, members: [...members, this.identity], holders });
+    if (plan.handover) {
+      const { shard, to } = plan.handover;
+      const lease = this.held.get(shard)?.lease;
+      // Stop acting first, then write: the recipient starts at its next renewal.
+      this.drop(shard, `handed over to ${to} for balance`);
+      if (lease) {
+        try {
+          await this.store.replace(this.leaseBody(shardLeaseName(group, shard), 'shard', to, now, lease), signal);
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
+    }
+    for (const shard of plan.acquire) {
+      if (this.isStopped()) return;
+      const name = shardLeaseName(group, shard);
+      const lease = byName.get(name);
+      try {
+        const written = lease
+          ? await this.store.replace(this.leaseBody(name, 'shard', this.identity, now, lease), signal)
+          : await this.store.create(this.leaseBody(name, 'shard', this.identity, now), signal);
+        this.gained(shard, now, written);
+      } catch (err) {
+        if (!isConflict(err)) throw err; // another replica was quicker
+      }
+    }
+  }
+
+  /** Stops; releases every shard (a standby takes them at once) and the membership. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    const attempt = deadline(this.timings.attemptTimeoutMs);
+    try {
+      for (const [shard, { lease }] of [...this.held.entries()]) {
+        this.held.delete(shard);
+        this.callbacks?.onLost(shard, 'shutting down');
+        const released = this.leaseBody(lease.metadata?.name ?? '', 'shard', '', Date.now(), lease);
+        if (released.spec) released.spec.leaseDurationSeconds = 1;
+        await this.store.replace(released, attempt.signal).catch((err: unknown) => {
+          this.logger.warn({ err, shard }, 'could not release a shard; another replica takes it when it expires');
+        });
+      }
+      await this.store.delete(memberLeaseName(this.options.group, this.identity), attempt.signal);
+    } catch (err) {
+      this.logger.warn({ err }, 'could not remove the membership Lease; it expires by itself');
+    } finally {
+      attempt.clear();
+    }
+  }
+}
