@@ -30,6 +30,8 @@ import {
   TokenAuthenticator,
 } from '../web/routes.js';
 import { connectCluster } from './output.js';
+import { GateInstaller, gateModes, type GateMode } from '../gate/installer.js';
+import { KubeAssessmentSpecWriter, OperatorGate } from '../gate/operator-hooks.js';
 import { defaultedByServer } from './score-command.js';
 
 /** How long the API server gets to answer GET /version at start. */
@@ -70,6 +72,12 @@ Options:
                            default; it has no login of its own and shows every namespace rollguard watches)
   --dashboard-address ADDR where to serve the dashboard (default 127.0.0.1:8081, loopback: reach it with
                            kubectl port-forward; any other address only behind an authenticating proxy)
+  --gate                   hold a covered Deployment's new pod template at admission, before its first pod,
+                           until rollguard has assessed it; installs and keeps up to date the admission
+                           objects for this operator's own identity (needs the right to write them)
+  --gate-mode MODE         auto (default: a MutatingAdmissionPolicy where the API server serves them, 1.36+),
+                           policy or webhook
+  --no-gate-install        act on held templates but leave the admission objects to the chart or deploy/
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -78,6 +86,7 @@ Examples:
   rollguard controller --kubeconfig ~/.kube/staging --metrics-address 127.0.0.1:9090
   rollguard controller --namespace payments
   rollguard controller --score-api --dashboard
+  rollguard controller --gate
 `;
 
 /** True for 127.0.0.1:P, [::1]:P, localhost:P: an address only this pod (or a port-forward) reaches. */
@@ -110,6 +119,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'leader-election-id': { type: 'string', default: 'rollguard-controller' },
         'score-api': { type: 'boolean', default: false },
         dashboard: { type: 'boolean', default: false },
+        gate: { type: 'boolean', default: false },
+        'gate-mode': { type: 'string', default: 'auto' },
+        'gate-install': { type: 'boolean', default: true },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
@@ -167,6 +179,11 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const gateMode = values['gate-mode'] as GateMode;
+  if (!gateModes.includes(gateMode)) {
+    process.stderr.write(`rollguard controller: --gate-mode must be auto, policy or webhook, not "${gateMode}"\n`);
+    return 2;
+  }
   const logger = createLogger(values['log-level']);
   let kubeConfig;
   try {
@@ -186,9 +203,24 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     }
   });
   const live = new PrometheusLiveSignals(access);
+  const gateInstaller =
+    values.gate && values['gate-install'] ? new GateInstaller({ kubeConfig, mode: gateMode, logger }) : undefined;
+  if (gateInstaller) {
+    try {
+      // Before any rollout is reconciled: a gate that cannot be installed is a start-up failure, said plainly.
+      await gateInstaller.install();
+    } catch (err) {
+      process.stderr.write(
+        `rollguard controller: could not install the admission gate: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      return 2;
+    }
+    gateInstaller.keepUpToDate();
+  }
+  const writer = new KubeClusterWriter(kubeConfig);
   const controller: Controller = new Controller({
     kubeConfig,
-    writer: new KubeClusterWriter(kubeConfig),
+    writer,
     events: new KubeEventSink(kubeConfig),
     live,
     access,
@@ -199,6 +231,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     workers,
     retention: { maxAgeMs, keepPerDeployment },
     modelDrift: () => learning?.driftVerdict(),
+    gate: values.gate
+      ? new OperatorGate({ writer, specs: new KubeAssessmentSpecWriter(kubeConfig), logger })
+      : undefined,
   });
   const modelNamespace = controllerNamespace({
     explicit: values['model-namespace'],
@@ -283,6 +318,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       identity: elector?.identity,
       scoreApi: values['score-api'],
       dashboard: values.dashboard,
+      gate: values.gate ? (gateInstaller?.resolvedMode ?? 'external') : 'off',
     },
     'rollguard controller starting',
   );
@@ -310,6 +346,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
           `the rollouts in flight did not finish within ${shutdownGraceMs / 1000} s; stopping anyway (the next leader picks them up from their assessments)`,
         );
       }, shutdownGraceMs);
+      gateInstaller?.stop();
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())

@@ -25,6 +25,7 @@ import { assessmentsToPrune, type RetentionRule } from './retention.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import type { AssessmentObject, Caches, PolicyObject } from './types.js';
 import { VerificationBatcher } from './verification-batcher.js';
+import type { OperatorGate } from '../gate/operator-hooks.js';
 import { Verifier } from './verifier.js';
 
 export interface ControllerOptions {
@@ -45,6 +46,8 @@ export interface ControllerOptions {
   retention?: RetentionRule;
   /** The learning loop's drift verdict, shown as each policy's ModelDrift condition. */
   modelDrift?: () => { high: boolean; message: string } | undefined;
+  /** The admission gate's hooks, when the gate is on (src/gate). */
+  gate?: OperatorGate | undefined;
 }
 
 const key = (kind: 'deployment' | 'policy' | 'verify', namespace: string, name: string) =>
@@ -193,6 +196,7 @@ export class Controller {
       requestVerification: (namespace, name) => {
         this.queue.add(key('verify', namespace, name));
       },
+      gate: options.gate,
     });
   }
 
