@@ -120,13 +120,9 @@ export class DeploymentReconciler {
       revision: rollout?.current.revision,
     });
 
-    if (
-      this.deps.gate &&
-      (gated.kind === 'unchanged' || (gated.kind === 'holding' && policy?.spec.mode !== 'enforce'))
-    ) {
-      // Nothing to hold: the template already runs, or no enforcing policy covers it now. Assessed, if at all,
-      // once its ReplicaSet exists, as without the gate.
-      await this.deps.gate.release(deployment, gated.kind === 'unchanged' ? 'template unchanged' : 'not enforced', log);
+    if (this.deps.gate && gated.kind === 'holding' && policy?.spec.mode !== 'enforce') {
+      // No enforcing policy covers it now: nothing to hold. Assessed, if at all, once its ReplicaSet exists.
+      await this.deps.gate.release(deployment, 'not enforced', log);
       return {};
     }
     if (!policy) {

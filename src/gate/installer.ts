@@ -86,10 +86,7 @@ export class GateInstaller {
       ...(this.options.failurePolicy !== undefined ? { failurePolicy: this.options.failurePolicy } : {}),
       labels: { 'app.kubernetes.io/managed-by': 'rollguard' },
     };
-    this.objects = [
-      mutatingAdmissionPolicy(options),
-      mutatingAdmissionPolicyBinding(options),
-    ];
+    this.objects = [mutatingAdmissionPolicy(options), mutatingAdmissionPolicyBinding(options)];
     await this.apply();
     logger.info(
       { gate: mode, identity: this.username, objects: this.objects.map((o) => o.metadata?.name) },

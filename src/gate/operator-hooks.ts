@@ -113,13 +113,13 @@ export class OperatorGate {
     );
     if (held === undefined) return undefined;
     try {
-      adopted = (await this.deps.specs.mergePatchAssessment(id.namespace, held.metadata?.name ?? '', {
+      adopted = await this.deps.specs.mergePatchAssessment(id.namespace, held.metadata?.name ?? '', {
         metadata: {
           resourceVersion: held.metadata?.resourceVersion,
           labels: { 'rollguard.io/pod-template-hash': id.podTemplateHash },
         },
         spec: { podTemplateHash: id.podTemplateHash },
-      }));
+      });
     } catch (err) {
       if (!isConflict(err) && !isNotFound(err)) throw err;
     }

@@ -21,8 +21,6 @@ const podTemplateHashLabel = 'pod-template-hash';
 export type GateView =
   /** The gate does not hold this Deployment. */
   | { kind: 'open' }
-  /** Held, but the template is the one already running (changed and changed back): nothing to assess. */
-  | { kind: 'unchanged' }
   /** Held before its ReplicaSet exists: the rollout it will become, to assess now. */
   | { kind: 'holding'; rollout: CurrentRollout };
 
@@ -38,20 +36,21 @@ export function bypassReason(deployment: V1Deployment): string | undefined {
 
 /**
  * What the gate holds. A held template becomes revision max(existing) + 1, as the Deployment controller
- * numbers it; when an old ReplicaSet has the same template (an undo, a re-apply) the controller reuses it, so
- * its pod-template-hash is known; otherwise the hash is `pending` until the ReplicaSet exists.
+ * numbers it. When an old ReplicaSet has the same template (an undo, a re-apply) the controller reuses it and,
+ * even while paused, gives it that revision at once: then it is the current rollout already, with its hash.
+ * Otherwise the hash is `pending` until the ReplicaSet exists.
  */
 export function gateView(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): GateView {
   const state = gateState(deployment);
   if (deployment.spec?.paused !== true || !holdingStates.includes(state as GateState)) return { kind: 'open' };
-  if (currentRollout(deployment, replicaSets) !== undefined) return { kind: 'unchanged' };
+  const existing = currentRollout(deployment, replicaSets);
+  if (existing !== undefined) return { kind: 'holding', rollout: existing };
   const owned = ownedRevisions(deployment, replicaSets);
   const running = revisionOf(deployment);
   const previous = owned.find((r) => r.revision === running);
   // With no revision yet (a new Deployment held at creation), nothing ran before: revision 1.
   const revision = (owned[0]?.revision ?? 0) + 1;
   const reused = owned.find((r) => sameTemplate(r.replicaSet.spec?.template, deployment.spec?.template));
-  if (reused !== undefined && reused === previous) return { kind: 'unchanged' };
   const hash = reused?.podTemplateHash ?? pendingPodTemplateHash;
   const replicaSet: V1ReplicaSet = {
     metadata: {

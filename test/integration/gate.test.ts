@@ -49,9 +49,9 @@ function policy() {
 
 /** A Deployment as applied by a user, with the gate's team label and, optionally, Deployment annotations. */
 async function apply(o: Omit<DeploymentOptions, 'namespace'> & { deploymentAnnotations?: Record<string, string> }) {
-  const manifest = JSON.parse(
-    deploymentManifest({ namespace: ns, labels: { team: 'gated', ...o.labels }, ...o }),
-  ) as { metadata: { annotations?: Record<string, string> } };
+  const manifest = JSON.parse(deploymentManifest({ namespace: ns, labels: { team: 'gated', ...o.labels }, ...o })) as {
+    metadata: { annotations?: Record<string, string> };
+  };
   if (o.deploymentAnnotations) manifest.metadata.annotations = o.deploymentAnnotations;
   await kubectl(['apply', '-f', '-'], JSON.stringify(manifest));
 }

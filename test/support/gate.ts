@@ -88,7 +88,11 @@ export async function watchPods(namespace: string, app: string): Promise<PodWatc
       if (name && image) seen.set(name, { image, hash: hash ?? '' });
     }
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   // The watch is established once kubectl has listed the Pods already running (the callers have some).
   await waitFor('kubectl get pods --watch to list the running Pods', () =>
     Promise.resolve(seen.size > 0 ? true : undefined),
