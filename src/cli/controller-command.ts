@@ -72,12 +72,12 @@ Options:
                            default; it has no login of its own and shows every namespace rollguard watches)
   --dashboard-address ADDR where to serve the dashboard (default 127.0.0.1:8081, loopback: reach it with
                            kubectl port-forward; any other address only behind an authenticating proxy)
-  --gate                   hold a covered Deployment's new pod template at admission, before its first pod,
-                           until rollguard has assessed it; installs and keeps up to date the admission
-                           objects for this operator's own identity (needs the right to write them)
+  --gate                   install the admission gate for this operator's own identity and keep it up to
+                           date: a covered Deployment's new pod template then starts no pod until rollguard
+                           has assessed it (needs the right to write the admission objects; the chart's
+                           gate.enabled installs them instead). Held templates are assessed either way.
   --gate-mode MODE         auto (default: a MutatingAdmissionPolicy where the API server serves them, 1.36+),
                            policy or webhook
-  --no-gate-install        act on held templates but leave the admission objects to the chart or deploy/
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -121,7 +121,6 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         dashboard: { type: 'boolean', default: false },
         gate: { type: 'boolean', default: false },
         'gate-mode': { type: 'string', default: 'auto' },
-        'gate-install': { type: 'boolean', default: true },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
@@ -203,8 +202,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     }
   });
   const live = new PrometheusLiveSignals(access);
-  const gateInstaller =
-    values.gate && values['gate-install'] ? new GateInstaller({ kubeConfig, mode: gateMode, logger }) : undefined;
+  const gateInstaller = values.gate ? new GateInstaller({ kubeConfig, mode: gateMode, logger }) : undefined;
   if (gateInstaller) {
     try {
       // Before any rollout is reconciled: a gate that cannot be installed is a start-up failure, said plainly.
@@ -218,6 +216,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     gateInstaller.keepUpToDate();
   }
   const writer = new KubeClusterWriter(kubeConfig);
+  const gate = new OperatorGate({ writer, specs: new KubeAssessmentSpecWriter(kubeConfig), logger, metrics });
   const controller: Controller = new Controller({
     kubeConfig,
     writer,
@@ -231,10 +230,13 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     workers,
     retention: { maxAgeMs, keepPerDeployment },
     modelDrift: () => learning?.driftVerdict(),
-    gate: values.gate
-      ? new OperatorGate({ writer, specs: new KubeAssessmentSpecWriter(kubeConfig), logger })
-      : undefined,
+    // Always: a gate installed by the chart or deploy/ holds templates this operator must assess and release.
+    gate,
   });
+  const pendingGauges = gate.watchPending(
+    () => controller.caches.deployments(),
+    () => new Date(),
+  );
   const modelNamespace = controllerNamespace({
     explicit: values['model-namespace'],
     env: process.env,
@@ -318,7 +320,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       identity: elector?.identity,
       scoreApi: values['score-api'],
       dashboard: values.dashboard,
-      gate: values.gate ? (gateInstaller?.resolvedMode ?? 'external') : 'off',
+      gate: gateInstaller?.resolvedMode ?? 'not installed by this operator',
     },
     'rollguard controller starting',
   );
@@ -347,6 +349,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         );
       }, shutdownGraceMs);
       gateInstaller?.stop();
+      clearInterval(pendingGauges);
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())

@@ -19,7 +19,15 @@ import { assessmentResource } from '../kube/resources.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import { gateAnnotations, pausedRevisionAnnotation } from './annotations.js';
-import { abandonedHeldRecords, adjustPlanForGate, gateView, type GateAdjustInput, type GateView } from './pending.js';
+import {
+  abandonedHeldRecords,
+  adjustPlanForGate,
+  gateView,
+  pendingGates,
+  type GateAdjustInput,
+  type GateView,
+} from './pending.js';
+import type { OperatorMetrics } from '../telemetry/metrics.js';
 
 /** The one write the gate needs beyond ClusterWriter: an assessment's spec (its hash, filled in once). */
 export interface AssessmentSpecWriter {
@@ -43,6 +51,7 @@ export interface OperatorGateDeps {
   writer: ClusterWriter;
   specs: AssessmentSpecWriter;
   logger: Logger;
+  metrics?: OperatorMetrics;
 }
 
 export class OperatorGate {
@@ -53,7 +62,20 @@ export class OperatorGate {
   }
 
   adjust(plan: Plan, input: GateAdjustInput): Plan {
-    return adjustPlanForGate(plan, input);
+    const adjusted = adjustPlanForGate(plan, input);
+    const next = adjusted.annotations[gateAnnotations.gate];
+    if (next === 'passed' || next === 'held' || next === 'bypassed')
+      this.deps.metrics?.gateDecisions.inc({ result: next });
+    return adjusted;
+  }
+
+  /** Keeps the pending-gate gauges current from the Deployment cache, every few seconds. */
+  watchPending(deployments: () => readonly V1Deployment[], clock: () => Date): NodeJS.Timeout {
+    return setInterval(() => {
+      const { count, oldestSeconds } = pendingGates(deployments(), clock());
+      this.deps.metrics?.gatePending.set(count);
+      this.deps.metrics?.gateOldestPending.set(oldestSeconds);
+    }, 5000).unref();
   }
 
   /**

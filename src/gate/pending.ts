@@ -196,3 +196,19 @@ export function adjustPlanForGate(plan: Plan, input: GateAdjustInput): Plan {
   setState('passed');
   return out;
 }
+
+/** How many Deployments wait at the gate unassessed, and the longest wait in seconds (for the gauges). */
+export function pendingGates(
+  deployments: readonly V1Deployment[],
+  now: Date,
+): { count: number; oldestSeconds: number } {
+  let count = 0;
+  let oldest = 0;
+  for (const d of deployments) {
+    if (d.spec?.paused !== true || gateState(d) !== 'pending') continue;
+    count += 1;
+    const since = Date.parse(d.metadata?.annotations?.[gateAnnotations.pendingSince] ?? '');
+    if (!Number.isNaN(since)) oldest = Math.max(oldest, (now.getTime() - since) / 1000);
+  }
+  return { count, oldestSeconds: Math.round(oldest) };
+}
