@@ -31,6 +31,7 @@ import {
 } from '../web/routes.js';
 import { connectCluster } from './output.js';
 import { GateInstaller, gateModes, type GateMode } from '../gate/installer.js';
+import { startGateWebhook } from '../gate/webhook-runner.js';
 import { KubeAssessmentSpecWriter, OperatorGate } from '../gate/operator-hooks.js';
 import { defaultedByServer } from './score-command.js';
 
@@ -77,7 +78,12 @@ Options:
                            has assessed it (needs the right to write the admission objects; the chart's
                            gate.enabled installs them instead). Held templates are assessed either way.
   --gate-mode MODE         auto (default: a MutatingAdmissionPolicy where the API server serves them, 1.36+),
-                           policy or webhook
+                           policy or webhook (served by this operator, for older clusters)
+  --gate-failure-policy P  Fail or Ignore: what the API server does when the gate cannot answer (default:
+                           Fail for the policy, Ignore for the webhook, so a stopped operator blocks nobody)
+  --webhook-address ADDR   where the webhook gate listens (default :9443)
+  --webhook-url URL        how the API server reaches it (default https://127.0.0.1:PORT/gate when the
+                           address is loopback; required otherwise)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -121,6 +127,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         dashboard: { type: 'boolean', default: false },
         gate: { type: 'boolean', default: false },
         'gate-mode': { type: 'string', default: 'auto' },
+        'gate-failure-policy': { type: 'string' },
+        'webhook-address': { type: 'string', default: ':9443' },
+        'webhook-url': { type: 'string' },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
@@ -202,18 +211,31 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     }
   });
   const live = new PrometheusLiveSignals(access);
-  const gateInstaller = values.gate ? new GateInstaller({ kubeConfig, mode: gateMode, logger }) : undefined;
+  const failurePolicy = values['gate-failure-policy'];
+  if (failurePolicy !== undefined && failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
+    process.stderr.write(
+      `rollguard controller: --gate-failure-policy must be Fail or Ignore, not "${failurePolicy}"\n`,
+    );
+    return 2;
+  }
+  const gateInstaller = values.gate
+    ? new GateInstaller({ kubeConfig, mode: gateMode, logger, ...(failurePolicy ? { failurePolicy } : {}) })
+    : undefined;
+  const gateFailed = (err: unknown) => {
+    process.stderr.write(
+      `rollguard controller: could not install the admission gate: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 2;
+  };
+  let resolvedGateMode: 'policy' | 'webhook' | undefined;
   if (gateInstaller) {
     try {
       // Before any rollout is reconciled: a gate that cannot be installed is a start-up failure, said plainly.
-      await gateInstaller.install();
+      resolvedGateMode = (await gateInstaller.resolve()).mode;
+      if (resolvedGateMode === 'policy') await gateInstaller.install();
     } catch (err) {
-      process.stderr.write(
-        `rollguard controller: could not install the admission gate: ${err instanceof Error ? err.message : String(err)}\n`,
-      );
-      return 2;
+      return gateFailed(err);
     }
-    gateInstaller.keepUpToDate();
   }
   const writer = new KubeClusterWriter(kubeConfig);
   const gate = new OperatorGate({ writer, specs: new KubeAssessmentSpecWriter(kubeConfig), logger, metrics });
@@ -288,6 +310,25 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   });
   const health = { notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet') };
   const server = await startTelemetryServer(values['metrics-address'], metrics.registry, health, webRoutes);
+  let webhook: Awaited<ReturnType<typeof startGateWebhook>> | undefined;
+  if (gateInstaller && resolvedGateMode === 'webhook') {
+    try {
+      webhook = await startGateWebhook({
+        kubeConfig,
+        address: values['webhook-address'],
+        url: values['webhook-url'],
+        secretNamespace: modelNamespace,
+        policiesOf: (namespace) => controller.caches.policies(namespace),
+        operatorUsername: gateInstaller.username ?? '',
+        installer: gateInstaller,
+        logger,
+      });
+    } catch (err) {
+      await server.close();
+      return gateFailed(err);
+    }
+  }
+  gateInstaller?.keepUpToDate();
   // The dashboard shows every namespace and has no login: never on the metrics port, which a Service and
   // every scraper reach; on loopback unless the operator's own configuration says otherwise.
   const dashboardServer = values.dashboard
@@ -349,6 +390,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         );
       }, shutdownGraceMs);
       gateInstaller?.stop();
+      webhook?.stop();
       clearInterval(pendingGauges);
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())

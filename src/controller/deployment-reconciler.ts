@@ -182,6 +182,8 @@ export class DeploymentReconciler {
     if (status?.score === undefined || status.level === undefined) return {};
 
     const bypass = this.deps.gate ? bypassReason(deployment) : undefined;
+    const pauseForApproval =
+      resolveLevelAction(policy.spec, status.level).pause && !exemptReturn && bypass === undefined;
     const planned = planActions({
       mode,
       deploymentName: name,
@@ -194,7 +196,7 @@ export class DeploymentReconciler {
         hardRules: status.hardRules ?? [],
       },
       // A rollback is never held back for approval: it is the way out (unless its template is known-bad).
-      pauseForApproval: resolveLevelAction(policy.spec, status.level).pause && !exemptReturn && bypass === undefined,
+      pauseForApproval,
       deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
       recorded: new Set((status.actions ?? []).map((a) => a.type)),
       approver: approverOf(deployment.metadata?.managedFields),
@@ -211,6 +213,7 @@ export class DeploymentReconciler {
           mode,
           revision,
           level: status.level,
+          pauseForApproval,
           bypass,
           recorded: new Set((status.actions ?? []).map((a) => a.type)),
           now: this.deps.clock(),

@@ -144,3 +144,57 @@ export function mutatingAdmissionPolicyBinding(o: GateObjectOptions): object {
     },
   };
 }
+
+export interface WebhookObjectOptions extends GateObjectOptions {
+  /** Where the API server reaches the operator: a URL (an operator outside the cluster) ... */
+  url?: string;
+  /** ... or a Service in front of the operator's pods. */
+  service?: { namespace: string; name: string; port: number };
+  /** PEM of the CA that signed the webhook's serving certificate. */
+  caPem: string;
+}
+
+/**
+ * The gate as a mutating webhook (Kubernetes before 1.36). The API server filters with the same CEL as the
+ * policy, except coverage (a webhook has no params): the operator decides that from its policy cache.
+ * failurePolicy defaults to Ignore: with the operator down, changes go through ungated (and are assessed and
+ * paused once their ReplicaSet exists, as without the gate) instead of refusing every template change.
+ */
+export function mutatingWebhookConfiguration(o: WebhookObjectOptions): object {
+  const conditions = gateMatchConditions(o.operatorUsername).filter((c) => c.name !== 'covered-by-an-enforcing-policy');
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: o.name ?? defaultGateName, ...(o.labels ? { labels: o.labels } : {}) },
+    webhooks: [
+      {
+        name: 'gate.rollguard.io',
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        timeoutSeconds: 5,
+        failurePolicy: o.failurePolicy ?? 'Ignore',
+        reinvocationPolicy: 'Never',
+        matchPolicy: 'Equivalent',
+        clientConfig: {
+          ...(o.url !== undefined
+            ? { url: o.url }
+            : { service: { ...(o.service ?? { namespace: '', name: '', port: 443 }), path: '/gate' } }),
+          caBundle: Buffer.from(o.caPem).toString('base64'),
+        },
+        rules: [
+          {
+            apiGroups: ['apps'],
+            apiVersions: ['v1'],
+            operations: ['CREATE', 'UPDATE'],
+            resources: ['deployments'],
+            scope: 'Namespaced',
+          },
+        ],
+        namespaceSelector: {
+          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...systemNamespaces] }],
+        },
+        matchConditions: conditions,
+      },
+    ],
+  };
+}

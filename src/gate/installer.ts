@@ -16,6 +16,7 @@ import type { Logger } from '../telemetry/logger.js';
 import {
   mutatingAdmissionPolicy,
   mutatingAdmissionPolicyBinding,
+  mutatingWebhookConfiguration,
   type GateObjectOptions,
 } from './admission-objects.js';
 
@@ -64,32 +65,40 @@ export class GateInstaller {
 
   constructor(private readonly options: GateInstallerOptions) {}
 
-  /** Finds who the operator is and which gate the cluster takes, and applies the objects once. */
-  async install(): Promise<void> {
-    const { kubeConfig, logger } = this.options;
+  /** Who the operator is and which gate the cluster takes (auto: a policy where the API server serves them). */
+  async resolve(): Promise<{ mode: 'policy' | 'webhook'; username: string }> {
+    const { kubeConfig } = this.options;
     this.username = await whoAmI(kubeConfig);
-    const mode =
+    this.resolvedMode =
       this.options.mode === 'auto'
         ? (await servesAdmissionPolicies(kubeConfig))
           ? 'policy'
           : 'webhook'
         : this.options.mode;
-    if (mode === 'webhook') {
-      throw new Error(
-        'the webhook gate is not built yet: this API server does not serve MutatingAdmissionPolicy (Kubernetes 1.36+); run without --gate',
-      );
-    }
-    this.resolvedMode = mode;
+    return { mode: this.resolvedMode, username: this.username };
+  }
+
+  /** Applies the objects once (resolving first if needed); the webhook needs where it is served and its CA. */
+  async install(webhook?: { url: string; caPem: string }): Promise<void> {
+    const { mode, username } =
+      this.resolvedMode !== undefined && this.username !== undefined
+        ? { mode: this.resolvedMode, username: this.username }
+        : await this.resolve();
     const options: GateObjectOptions = {
-      operatorUsername: this.username,
+      operatorUsername: username,
       ...(this.options.name !== undefined ? { name: this.options.name } : {}),
       ...(this.options.failurePolicy !== undefined ? { failurePolicy: this.options.failurePolicy } : {}),
       labels: { 'app.kubernetes.io/managed-by': 'rollguard' },
     };
-    this.objects = [mutatingAdmissionPolicy(options), mutatingAdmissionPolicyBinding(options)];
+    if (mode === 'webhook') {
+      if (webhook === undefined) throw new Error('the webhook gate needs the address it is served at and its CA');
+      this.objects = [mutatingWebhookConfiguration({ ...options, url: webhook.url, caPem: webhook.caPem })];
+    } else {
+      this.objects = [mutatingAdmissionPolicy(options), mutatingAdmissionPolicyBinding(options)];
+    }
     await this.apply();
-    logger.info(
-      { gate: mode, identity: this.username, objects: this.objects.map((o) => o.metadata?.name) },
+    this.options.logger.info(
+      { gate: mode, identity: username, objects: this.objects.map((o) => o.metadata?.name) },
       'admission gate installed',
     );
   }
@@ -121,7 +130,9 @@ export class GateInstaller {
       );
       const request = { name, body: object, fieldManager: gateFieldManager, force: true };
       if (object.kind === 'MutatingAdmissionPolicy') await api.patchMutatingAdmissionPolicy(request, options);
-      else await api.patchMutatingAdmissionPolicyBinding(request, options);
+      else if (object.kind === 'MutatingWebhookConfiguration') {
+        await api.patchMutatingWebhookConfiguration(request, options);
+      } else await api.patchMutatingAdmissionPolicyBinding(request, options);
     }
   }
 }

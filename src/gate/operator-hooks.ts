@@ -14,7 +14,7 @@ import { pendingPodTemplateHash } from '../api/assessment.js';
 import type { RevisionIdentity } from '../controller/assessment-identity.js';
 import type { Plan } from '../controller/plan.js';
 import type { AssessmentObject } from '../controller/types.js';
-import { isConflict, isNotFound } from '../kube/errors.js';
+import { isConflict, isNotFound, statusCode } from '../kube/errors.js';
 import { assessmentResource } from '../kube/resources.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -143,7 +143,13 @@ export class OperatorGate {
         spec: { podTemplateHash: id.podTemplateHash },
       });
     } catch (err) {
-      if (!isConflict(err) && !isNotFound(err)) throw err;
+      if (!isConflict(err) && !isNotFound(err) && statusCode(err) !== 403) throw err;
+      // Without the right (an RBAC older than this rollguard) the record is still found by its digest.
+      if (statusCode(err) === 403)
+        this.deps.logger.warn(
+          { err },
+          'may not patch RolloutAssessments; the held template keeps podTemplateHash pending',
+        );
     }
     return adopted;
   }

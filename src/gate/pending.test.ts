@@ -124,6 +124,7 @@ describe('adjustPlanForGate', () => {
     mode: 'enforce',
     revision: 3,
     level: 'safe',
+    pauseForApproval: false,
     bypass: undefined,
     recorded: new Set(),
     now,
@@ -143,7 +144,7 @@ describe('adjustPlanForGate', () => {
   it('keeps holding what waits for approval, marked held', () => {
     const plan = adjustPlanForGate(
       { ...empty, annotations: { 'rollguard.io/paused-revision': '3' } },
-      input({ level: 'block' }),
+      input({ level: 'block', pauseForApproval: true }),
     );
     expect(plan.paused).toBeUndefined();
     expect(plan.annotations['rollguard.io/gate']).toBe('held');
@@ -153,6 +154,7 @@ describe('adjustPlanForGate', () => {
       empty,
       input({
         level: 'block',
+        pauseForApproval: true,
         annotations: { 'rollguard.io/gate': 'held', 'rollguard.io/paused-revision': '3' },
         recorded: new Set(['gate-held']),
       }),
@@ -167,10 +169,19 @@ describe('adjustPlanForGate', () => {
     expect(plan.paused).toBe(false);
     expect(plan.annotations['rollguard.io/gate']).toBe('passed');
   });
+  it('a paused-revision left by an earlier template at the same number does not hold a safe one', () => {
+    const plan = adjustPlanForGate(empty, input({ annotations: { ...pending, 'rollguard.io/paused-revision': '3' } }));
+    expect(plan.paused).toBe(false);
+    expect(plan.annotations['rollguard.io/paused-revision']).toBeNull();
+  });
   it('advisory mode never holds', () => {
     const plan = adjustPlanForGate(
       empty,
-      input({ mode: 'advisory', annotations: { ...pending, 'rollguard.io/paused-revision': '3' } }),
+      input({
+        mode: 'advisory',
+        pauseForApproval: true,
+        annotations: { ...pending, 'rollguard.io/paused-revision': '3' },
+      }),
     );
     expect(plan.paused).toBe(false);
     expect(plan.annotations['rollguard.io/paused-revision']).toBeNull();

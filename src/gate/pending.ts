@@ -96,6 +96,8 @@ export interface GateAdjustInput {
   mode: Mode;
   revision: number;
   level: string;
+  /** The level's action says pause for approval (and nothing exempts this revision). */
+  pauseForApproval: boolean;
   /** A person's bypass reason, when the Deployment carries one. */
   bypass: string | undefined;
   recorded: ReadonlySet<ActionType>;
@@ -161,7 +163,10 @@ export function adjustPlanForGate(plan: Plan, input: GateAdjustInput): Plan {
     pausedRevisionAnnotation in out.annotations
       ? out.annotations[pausedRevisionAnnotation]
       : current[pausedRevisionAnnotation];
-  const waitsForApproval = input.mode === 'enforce' && pausedRevision === rev && out.paused !== false;
+  // A paused-revision left by an earlier template held at the same revision number does not count: only a
+  // level that pauses does.
+  const waitsForApproval =
+    input.pauseForApproval && input.mode === 'enforce' && pausedRevision === rev && out.paused !== false;
   if (waitsForApproval) {
     setState('held');
     if (!input.recorded.has('gate-held')) {

@@ -89,18 +89,22 @@ let dir = '';
 let identity: OperatorIdentity;
 let operator: RunningOperator | undefined;
 
-describe('the admission gate (MutatingAdmissionPolicy)', () => {
+const gateFlags = {
+  policy: ['--gate', '--gate-mode=policy'],
+  webhook: ['--gate', '--gate-mode=webhook', '--webhook-address=127.0.0.1:0'],
+} as const;
+
+describe.each(['policy', 'webhook'] as const)('the admission gate (%s mode)', (mode) => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'rollguard-gate-'));
     systemNs = await createNamespace('gate-system');
     ns = await createNamespace('gate');
     identity = await operatorIdentity(systemNs, dir);
     await applyPolicy(ns, 'guard', policy());
-    operator = await startOperator(['--gate'], {}, { kubeconfig: identity.kubeconfig });
+    operator = await startOperator([...gateFlags[mode]], {}, { kubeconfig: identity.kubeconfig });
+    const kind = mode === 'policy' ? 'mutatingadmissionpolicybinding' : 'mutatingwebhookconfiguration';
     await waitFor('the gate to be installed', async () =>
-      (await kubectl(['get', 'mutatingadmissionpolicybinding', '-o', 'name'])).includes('rollguard-gate')
-        ? true
-        : undefined,
+      (await kubectl(['get', kind, '-o', 'name'])).includes('rollguard-gate') ? true : undefined,
     );
   });
   afterAll(async () => {
@@ -252,11 +256,26 @@ describe('the admission gate (MutatingAdmissionPolicy)', () => {
     }
   });
 
-  it('with the operator down a change waits, paused and marked pending; once back it is assessed and goes', async () => {
+  it('with the operator down a change waits, paused and marked pending (policy), or goes ungated (webhook, Ignore); once back it is assessed', async () => {
     await apply({ name: 'profile', annotations: safeChange, image: 'shop/profile:1.0.0' });
     await rolledOut('profile');
     await operator?.stop();
     operator = undefined;
+    if (mode === 'webhook') {
+      // failurePolicy Ignore: a stopped operator blocks nobody; the change is assessed once rollguard is back.
+      await apply({ name: 'profile', annotations: safeChange, image: 'shop/profile:1.1.0' });
+      const through = await getDeployment(ns, 'profile');
+      expect(through.spec.paused).not.toBe(true);
+      expect(through.metadata.annotations?.['rollguard.io/gate']).toBeUndefined();
+      await rolledOut('profile');
+      operator = await startOperator([...gateFlags[mode]], {}, { kubeconfig: identity.kubeconfig });
+      const assessed = await waitFor('revision 2 to be assessed once rollguard is back', async () => {
+        const a = await assessmentOf(ns, 'profile', 2);
+        return a?.status?.level ? a : undefined;
+      });
+      expect(assessed.status?.level).toBe('safe');
+      return;
+    }
     const pods = await watchPods(ns, 'profile');
     try {
       await apply({ name: 'profile', annotations: safeChange, image: 'shop/profile:1.1.0' });
@@ -269,7 +288,7 @@ describe('the admission gate (MutatingAdmissionPolicy)', () => {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(pods.withImage('shop/profile:1.1.0')).toEqual([]);
 
-      operator = await startOperator(['--gate'], {}, { kubeconfig: identity.kubeconfig });
+      operator = await startOperator([...gateFlags[mode]], {}, { kubeconfig: identity.kubeconfig });
       await gateState('profile', 'passed');
       await rolledOut('profile');
       expect(pods.withImage('shop/profile:1.1.0').length).toBeGreaterThan(0);

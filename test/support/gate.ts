@@ -45,6 +45,9 @@ export async function operatorIdentity(namespace: string, dir: string): Promise<
 export async function removeGateObjects(): Promise<void> {
   await kubectl(['delete', 'mutatingadmissionpolicybinding', 'rollguard-gate', '--ignore-not-found']);
   await kubectl(['delete', 'mutatingadmissionpolicy', 'rollguard-gate', '--ignore-not-found']);
+  await kubectl(['delete', 'mutatingwebhookconfiguration', 'rollguard-gate', '--ignore-not-found']);
+  // The webhook's certificate, kept where the operator keeps its state (the kubeconfig's namespace here).
+  await kubectl(['-n', 'default', 'delete', 'secret', 'rollguard-gate-tls', '--ignore-not-found']);
 }
 
 export interface PodWatch {
