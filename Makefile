@@ -102,7 +102,7 @@ cluster-down: deps ## Stop the local cluster started by cluster-up
 	@tsx test/harness/cli.ts down
 
 .PHONY: bench
-bench: deps tools ## Benchmarks: credential-check recall and false positives, assessment latency, verification reaction time, query batching, model training
+bench: deps tools ## Benchmarks: credential-check recall and false positives, assessment latency, gate latency, verification reaction time, query batching, model training
 	tsx bench/run.ts
 
 .PHONY: bench-scale

@@ -6,34 +6,16 @@
 //   3. Prometheus queries per interval with 1, 10 and 100 rollouts under verification at once.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { AppsV1Api, KubeConfig, Watch, type V1Deployment } from '@kubernetes/client-node';
 import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js';
 import { repoRoot } from '../test/harness/tools.js';
 import { riskyChange, safeChange } from '../test/support/changes.js';
-
-const run = promisify(execFile);
+import { installCrds, kubectl, percentile, until } from './support.js';
 
 interface Operator {
   metricsUrl: string;
   stop(): Promise<void>;
-}
-
-async function kubectl(cluster: LocalCluster, args: string[], stdin?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      path.join(cluster.tools.binDir, 'kubectl'),
-      [`--kubeconfig=${cluster.kubeconfig}`, ...args],
-      { maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`kubectl ${args.join(' ')}: ${stderr}`));
-        else resolve(stdout);
-      },
-    );
-    child.stdin?.end(stdin ?? '');
-  });
 }
 
 async function startOperator(cluster: LocalCluster): Promise<Operator> {
@@ -74,31 +56,6 @@ async function startOperator(cluster: LocalCluster): Promise<Operator> {
       await new Promise((resolve) => child.once('exit', resolve));
     },
   };
-}
-
-async function until<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] ?? NaN;
 }
 
 function deployment(
@@ -423,20 +380,7 @@ const cluster = await startLocalCluster({
   },
 });
 try {
-  await run(path.join(cluster.tools.binDir, 'kubectl'), [
-    `--kubeconfig=${cluster.kubeconfig}`,
-    'apply',
-    '--server-side',
-    '-f',
-    path.join(repoRoot, 'crds'),
-  ]);
-  await run(path.join(cluster.tools.binDir, 'kubectl'), [
-    `--kubeconfig=${cluster.kubeconfig}`,
-    'wait',
-    '--for=condition=Established',
-    'crd',
-    '--all',
-  ]);
+  await installCrds(cluster);
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfig);
   const only = process.argv[2];

@@ -4,6 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generatedCrdFiles } from '../src/api/crd.js';
+import { generatedGateFiles } from '../src/gate/chart-files.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 
@@ -24,7 +25,7 @@ async function main(args: readonly string[]): Promise<number> {
   }
   const checkOnly = args.includes('--check');
   const stale: string[] = [];
-  for (const file of generatedCrdFiles()) {
+  for (const file of [...generatedCrdFiles(), ...generatedGateFiles()]) {
     const target = path.join(repoRoot, file.path);
     const onDisk = await readIfPresent(target);
     if (onDisk === file.content) continue;

@@ -123,6 +123,30 @@ async function deployFiles(helm: string): Promise<GeneratedFile[]> {
     const stderr = (err as { stderr?: string }).stderr ?? String(err);
     throw new Error(`helm template failed:\n${stderr.trim()}`, { cause: err });
   }
+  // The admission gate is off by default in the chart; deploy/ carries it in a file of its own, to apply or not.
+  let gateRendered: string;
+  try {
+    ({ stdout: gateRendered } = await run(
+      helm,
+      [
+        'template',
+        releaseName,
+        chartDir,
+        '--namespace',
+        namespace,
+        '--show-only',
+        'templates/gate.yaml',
+        '--set',
+        'gate.enabled=true',
+        '--set',
+        'gate.mode=policy',
+      ],
+      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+    ));
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? String(err);
+    throw new Error(`helm template of the gate failed:\n${stderr.trim()}`, { cause: err });
+  }
   const docs = documents(stdout);
   const crds = docs.filter((doc) => doc.source.startsWith(`${releaseName}/crds/`));
   const rest = docs.filter((doc) => !doc.source.startsWith(`${releaseName}/crds/`));
@@ -156,6 +180,13 @@ async function deployFiles(helm: string): Promise<GeneratedFile[]> {
       path: 'deploy/20-rollguard.yaml',
       content:
         deployHeader('The controller: ServiceAccount, RBAC, Deployment, Service, PodDisruptionBudget.') + join(rest),
+    },
+    {
+      path: 'deploy/30-gate.yaml',
+      content:
+        deployHeader(
+          "Optional, Kubernetes 1.36+: the admission gate (gate.enabled=true, gate.mode=policy): a covered Deployment's new pod template starts no pod until rollguard has assessed it. Apply after the rest; delete it to turn the gate off.",
+        ) + join(documents(gateRendered)),
     },
   ];
 }

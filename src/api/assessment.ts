@@ -23,6 +23,9 @@ const podTemplateHashSchema = z
   .max(63)
   .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { error: 'must be a label value such as 5d8f6c7b9' });
 
+/** The podTemplateHash of a template held at admission, before the Deployment controller has hashed it. */
+export const pendingPodTemplateHash = 'pending';
+
 const previousRevisionRuleMessage = 'previousRevision must be lower than revision';
 
 export const assessmentSpecSchema = z
@@ -40,8 +43,15 @@ export const assessmentSpecSchema = z
         'metadata.uid of the assessed Deployment: a Deployment deleted and created again under the same name is another Deployment, assessed anew. Absent on assessments written before rollguard recorded it.',
       ),
     podTemplateHash: podTemplateHashSchema.describe(
-      'pod-template-hash of the ReplicaSet of this revision: the label that tells the new pods from the old in metrics.',
+      `pod-template-hash of the ReplicaSet of this revision: the label that tells the new pods from the old in metrics. "${pendingPodTemplateHash}" while the admission gate holds a new template whose ReplicaSet does not exist yet; rollguard fills it in once it does.`,
     ),
+    templateDigest: z
+      .string()
+      .regex(/^[0-9a-f]{16,64}$/, { error: 'must be a lower-case hex digest' })
+      .optional()
+      .describe(
+        "A digest of the revision's pod template (without pod-template-hash), so a template that comes back is recognised even after its ReplicaSet is gone. Absent on assessments written before rollguard recorded it.",
+      ),
     previousRevision: revisionSchema
       .optional()
       .describe('The revision that was serving before this rollout; absent for the first rollout.'),
@@ -62,7 +72,11 @@ export const assessmentSpecSchema = z
         fieldPath: '.previousRevision',
       },
       // The spec names one revision for good; changing it would rewrite the audit trail and the training data.
-      { rule: 'self == oldSelf', message: 'spec is immutable: it identifies one revision of one Deployment' },
+      // Except once: the gate records a held template before its ReplicaSet exists, then fills in its hash.
+      {
+        rule: `self == oldSelf || (oldSelf.podTemplateHash == '${pendingPodTemplateHash}' && has(oldSelf.templateDigest) && has(self.templateDigest) && self.templateDigest == oldSelf.templateDigest && self.deployment == oldSelf.deployment && self.revision == oldSelf.revision && self.policy == oldSelf.policy)`,
+        message: 'spec is immutable: it identifies one revision of one Deployment',
+      },
     ],
   })
   .describe('Which revision of which Deployment this assessment is about. Set once by rollguard; immutable.');
@@ -101,6 +115,9 @@ export const actionTypes = [
   'skipped-rollback',
   'gitops-paused',
   'aborted',
+  'gate-held',
+  'gate-passed',
+  'gate-bypassed',
 ] as const;
 export type ActionType = (typeof actionTypes)[number];
 
@@ -134,7 +151,7 @@ const actionSchema = z
     type: z
       .enum(actionTypes)
       .describe(
-        'What was done: annotated (the Deployment), event (emitted), paused, resumed, approved, pre-approved (approved before it was paused), resumed-by-hand (kubectl rollout resume without approval), verified, verification-held (Prometheus down or no data: nothing done), rolled-back, rolled-back-by-hand (someone undid it), skipped-rollback (a rollback was due but not done, e.g. cap reached), gitops-paused (paused instead of undone because Argo CD or Flux manages it), or aborted (a person rolled it back with rollguard abort; the message gives their reason).',
+        'What was done: annotated (the Deployment), event (emitted), paused, resumed, approved, pre-approved (approved before it was paused), resumed-by-hand (kubectl rollout resume without approval), verified, verification-held (Prometheus down or no data: nothing done), rolled-back, rolled-back-by-hand (someone undid it), skipped-rollback (a rollback was due but not done, e.g. cap reached), gitops-paused (paused instead of undone because Argo CD or Flux manages it), aborted (a person rolled it back with rollguard abort; the message gives their reason), gate-held (held at admission before its first pod), gate-passed (assessed at the gate and let through) or gate-bypassed (a person shipped it past the gate with rollguard.io/gate-bypass; the message gives their reason).',
       ),
     at: dateTimeSchema.describe('When it was done.'),
     message: z.string().max(maxMessageLength).describe('What happened and why, in a sentence.'),

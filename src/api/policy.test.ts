@@ -74,6 +74,7 @@ const fullyDefaulted: PolicySpec = {
   },
   learning: { enabled: true, minNewOutcomes: 20, minTotalOutcomes: 50 },
   narrative: { timeout: '10s' },
+  gate: { enabled: true, creation: false },
 };
 
 function parsed(raw: unknown): PolicySpec {

@@ -545,6 +545,26 @@ const learningSchema = z
   .prefault({})
   .describe('Learning from outcomes: a new model is kept only if it does not score worse on held-out outcomes.');
 
+const gateSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Hold a covered Deployment's new pod template at admission, before its first pod, until rollguard has assessed it (needs the gate installed: chart value gate.enabled or `rollguard controller --gate`). Only in enforce mode.",
+      ),
+    creation: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also hold a newly created Deployment until it is assessed. Off by default: a first version has nothing to compare with, and holding every new Deployment surprises people.',
+      ),
+  })
+  .prefault({})
+  .describe(
+    'The admission gate: with it installed, a new pod template of a covered Deployment starts no pod until rollguard has assessed it. A person can ship without waiting by setting the annotation rollguard.io/gate-bypass to the reason in the same apply; it is recorded.',
+  );
+
 const narrativeSchema = z
   .object({
     endpoint: z
@@ -605,6 +625,7 @@ export const policySpecSchema = z
     rules: rulesSchema,
     learning: learningSchema,
     narrative: narrativeSchema,
+    gate: gateSchema,
   })
   .describe('Which Deployments rollguard guards in this namespace, and how.');
 

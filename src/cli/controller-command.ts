@@ -35,6 +35,9 @@ import {
 } from '../web/routes.js';
 import { connectCluster } from './output.js';
 import { defaultedByServer } from '../kube/dry-run.js';
+import { GateInstaller, gateModes, type GateMode } from '../gate/installer.js';
+import { startGateWebhook } from '../gate/webhook-runner.js';
+import { KubeAssessmentSpecWriter, OperatorGate } from '../gate/operator-hooks.js';
 
 /** How long the API server gets to answer GET /version at start. */
 const startupProbeMs = 10_000;
@@ -81,6 +84,17 @@ Options:
                            default; it has no login of its own and shows every namespace rollguard watches)
   --dashboard-address ADDR where to serve the dashboard (default 127.0.0.1:8081, loopback: reach it with
                            kubectl port-forward; any other address only behind an authenticating proxy)
+  --gate                   install the admission gate for this operator's own identity and keep it up to
+                           date: a covered Deployment's new pod template then starts no pod until rollguard
+                           has assessed it (needs the right to write the admission objects; the chart's
+                           gate.enabled installs them instead). Held templates are assessed either way.
+  --gate-mode MODE         auto (default: a MutatingAdmissionPolicy where the API server serves them, 1.36+),
+                           policy or webhook (served by this operator, for older clusters)
+  --gate-failure-policy P  Fail or Ignore: what the API server does when the gate cannot answer (default:
+                           Fail for the policy, Ignore for the webhook, so a stopped operator blocks nobody)
+  --webhook-address ADDR   where the webhook gate listens (default :9443)
+  --webhook-url URL        how the API server reaches it (default https://127.0.0.1:PORT/gate when the
+                           address is loopback; required otherwise)
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -89,6 +103,7 @@ Examples:
   rollguard controller --kubeconfig ~/.kube/staging --metrics-address 127.0.0.1:9090
   rollguard controller --namespace payments
   rollguard controller --score-api --dashboard
+  rollguard controller --gate
 `;
 
 /** True for 127.0.0.1:P, [::1]:P, localhost:P: an address only this pod (or a port-forward) reaches. */
@@ -125,6 +140,11 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'lease-duration': { type: 'string', default: '15s' },
         'score-api': { type: 'boolean', default: false },
         dashboard: { type: 'boolean', default: false },
+        gate: { type: 'boolean', default: false },
+        'gate-mode': { type: 'string', default: 'auto' },
+        'gate-failure-policy': { type: 'string' },
+        'webhook-address': { type: 'string', default: ':9443' },
+        'webhook-url': { type: 'string' },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
@@ -212,6 +232,11 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  const gateMode = values['gate-mode'] as GateMode;
+  if (!gateModes.includes(gateMode)) {
+    process.stderr.write(`rollguard controller: --gate-mode must be auto, policy or webhook, not "${gateMode}"\n`);
+    return 2;
+  }
   const logger = createLogger(values['log-level']);
   let kubeConfig;
   try {
@@ -239,6 +264,32 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     }
   });
   const live = new PrometheusLiveSignals(access);
+  const failurePolicy = values['gate-failure-policy'];
+  if (failurePolicy !== undefined && failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
+    process.stderr.write(
+      `rollguard controller: --gate-failure-policy must be Fail or Ignore, not "${failurePolicy}"\n`,
+    );
+    return 2;
+  }
+  const gateInstaller = values.gate
+    ? new GateInstaller({ kubeConfig, mode: gateMode, logger, ...(failurePolicy ? { failurePolicy } : {}) })
+    : undefined;
+  const gateFailed = (err: unknown) => {
+    process.stderr.write(
+      `rollguard controller: could not install the admission gate: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 2;
+  };
+  let resolvedGateMode: 'policy' | 'webhook' | undefined;
+  if (gateInstaller) {
+    try {
+      // Before any rollout is reconciled: a gate that cannot be installed is a start-up failure, said plainly.
+      resolvedGateMode = (await gateInstaller.resolve()).mode;
+      if (resolvedGateMode === 'policy') await gateInstaller.install();
+    } catch (err) {
+      return gateFailed(err);
+    }
+  }
   const coordinator =
     shards > 1
       ? ShardCoordinator.forKube(
@@ -253,11 +304,13 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         )
       : undefined;
   const owns = coordinator ? (namespace: string) => coordinator.ownsNamespace(namespace) : undefined;
-  const writer = new KubeClusterWriter(kubeConfig);
+  const baseWriter = new KubeClusterWriter(kubeConfig);
+  const writer = owns ? guardedWriter(baseWriter, owns) : baseWriter;
   const events = new KubeEventSink(kubeConfig);
+  const gate = new OperatorGate({ writer, specs: new KubeAssessmentSpecWriter(kubeConfig), logger, metrics });
   const controller: Controller = new Controller({
     kubeConfig,
-    writer: owns ? guardedWriter(writer, owns) : writer,
+    writer,
     events: owns ? guardedEvents(events, owns) : events,
     ...(owns ? { owns } : {}),
     live,
@@ -269,7 +322,13 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     workers,
     retention: { maxAgeMs, keepPerDeployment },
     modelDrift: () => learning?.driftVerdict(),
+    // Always: a gate installed by the chart or deploy/ holds templates this operator must assess and release.
+    gate,
   });
+  const pendingGauges = gate.watchPending(
+    () => controller.caches.deployments(),
+    () => new Date(),
+  );
   const modelNamespace = controllerNamespace({
     explicit: values['model-namespace'],
     env: process.env,
@@ -323,6 +382,25 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   });
   const health = { notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet') };
   const server = await startTelemetryServer(values['metrics-address'], metrics.registry, health, webRoutes);
+  let webhook: Awaited<ReturnType<typeof startGateWebhook>> | undefined;
+  if (gateInstaller && resolvedGateMode === 'webhook') {
+    try {
+      webhook = await startGateWebhook({
+        kubeConfig,
+        address: values['webhook-address'],
+        url: values['webhook-url'],
+        secretNamespace: modelNamespace,
+        policiesOf: (namespace) => controller.caches.policies(namespace),
+        operatorUsername: gateInstaller.username ?? '',
+        installer: gateInstaller,
+        logger,
+      });
+    } catch (err) {
+      await server.close();
+      return gateFailed(err);
+    }
+  }
+  gateInstaller?.keepUpToDate();
   // The dashboard shows every namespace and has no login: never on the metrics port, which a Service and
   // every scraper reach; on loopback unless the operator's own configuration says otherwise.
   const dashboardServer = values.dashboard
@@ -356,6 +434,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       shards,
       scoreApi: values['score-api'],
       dashboard: values.dashboard,
+      gate: gateInstaller?.resolvedMode ?? 'not installed by this operator',
     },
     'rollguard controller starting',
   );
@@ -383,6 +462,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
           `the rollouts in flight did not finish within ${shutdownGraceMs / 1000} s; stopping anyway (the next leader picks them up from their assessments)`,
         );
       }, shutdownGraceMs);
+      gateInstaller?.stop();
+      webhook?.stop();
+      clearInterval(pendingGauges);
       void (learning?.stop() ?? Promise.resolve())
         .then(() => controller.stop())
         .then(() => elector?.stop())

@@ -124,7 +124,13 @@ export const controllerRights: readonly Right[] = [
   { group: 'apps', resource: 'replicasets', verbs: ['list', 'watch'], where: 'watched' },
   { group, resource: policyResource.plural, verbs: ['get', 'list', 'watch'], where: 'watched' },
   { group, resource: policyResource.plural, subresource: 'status', verbs: ['patch'], where: 'watched' },
-  { group, resource: 'rolloutassessments', verbs: ['get', 'list', 'watch', 'create', 'delete'], where: 'watched' },
+  // patch: the gate fills in a held template's pod-template-hash once its ReplicaSet exists.
+  {
+    group,
+    resource: 'rolloutassessments',
+    verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch'],
+    where: 'watched',
+  },
   { group, resource: 'rolloutassessments', subresource: 'status', verbs: ['patch'], where: 'watched' },
   { group: 'events.k8s.io', resource: 'events', verbs: ['create'], where: 'watched' },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'create', 'update'], where: 'own' },

@@ -2,6 +2,7 @@
 // fix: the kubeconfig and the API server, the CRDs (installed, established, serving v1alpha1, with the
 // schema this rollguard writes), the RBAC the controller uses (for the identity running doctor), each
 // policy's Prometheus (reachable, healthy, its queries parse and return data), and the risk model.
+import { gateChecks } from '../gate/doctor.js';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
@@ -425,6 +426,7 @@ export async function runDoctor(values: {
     checks.push(...(await crdChecks(kc)));
     checks.push(...(await rbacChecks(kc, namespace, values.leaseNamespace)));
     checks.push(...(await policyChecks(kc, namespace)));
+    checks.push(...(await gateChecks(kc, namespace)));
   } else {
     checks.push({
       check: 'cluster checks',

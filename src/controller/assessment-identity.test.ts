@@ -11,6 +11,7 @@ import {
   isAssessmentOf,
   knownBadRule,
   knownBadTemplate,
+  templateDigest,
 } from './assessment-identity.js';
 import { scopedDedupeKey } from '../kube/events.js';
 import { deploymentPatch } from './deployment-reconciler.js';
@@ -150,5 +151,51 @@ describe('Events and writes scoped to one Deployment', () => {
       metadata: { annotations: { 'rollguard.io/paused-revision': '2' }, resourceVersion: '4711' },
       spec: { paused: true },
     });
+  });
+});
+
+describe('templates held at the admission gate (no pod-template-hash yet)', () => {
+  const template = { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'api:2' }] } };
+  const other = { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'api:3' }] } };
+  const held = (digest: string, outcome = 'running'): AssessmentObject => ({
+    metadata: { name: 'api-3', namespace: 'shop', creationTimestamp: new Date('2026-11-03T10:00:00Z') },
+    spec: {
+      deployment: 'api',
+      deploymentUID: 'uid-new',
+      revision: 3,
+      podTemplateHash: 'pending',
+      templateDigest: digest,
+    },
+    status: { score: 0.1, level: 'safe', outcome: outcome as 'running' },
+  });
+  const pendingId = (t: object) =>
+    identityOf(newApi, { revision: 3, podTemplateHash: 'pending', replicaSet: { spec: { template: t } } });
+
+  it('matches a held record by the template digest, never by the shared "pending" hash', () => {
+    const digest = templateDigest(template);
+    expect(isAssessmentOf(held(digest), pendingId(template))).toBe(true);
+    expect(isAssessmentOf(held(digest), pendingId(other))).toBe(false);
+    // Once the ReplicaSet exists its hash is known; the held record is still this revision's.
+    const real = identityOf(newApi, { revision: 3, podTemplateHash: 'abc123', replicaSet: { spec: { template } } });
+    expect(isAssessmentOf(held(digest), real)).toBe(true);
+  });
+  it('the digest ignores the pod-template-hash label, and two held templates get different tagged names', () => {
+    const withHash = { ...template, metadata: { labels: { app: 'api', 'pod-template-hash': 'abc123' } } };
+    expect(templateDigest(withHash)).toBe(templateDigest(template));
+    expect(candidateNames(pendingId(template))[1]).not.toBe(candidateNames(pendingId(other))[1]);
+  });
+  it('a rolled-back template is known-bad by its digest when it comes back without its ReplicaSet', () => {
+    const rolledBack: AssessmentObject = {
+      ...held(templateDigest(template), 'rolled-back'),
+      spec: {
+        deployment: 'api',
+        deploymentUID: 'uid-new',
+        revision: 2,
+        podTemplateHash: 'abc123',
+        templateDigest: templateDigest(template),
+      },
+    };
+    expect(knownBadTemplate([rolledBack], pendingId(template))?.revision).toBe(2);
+    expect(knownBadTemplate([rolledBack], pendingId(other))).toBeUndefined();
   });
 });

@@ -4,9 +4,11 @@
 // pauses or verdicts. And a template that comes back (an undo, or CI applying an old version again) is told
 // apart from one that was rolled back, so a known-bad template is never waved through as "a rollback". Pure.
 import { createHash } from 'node:crypto';
-import type { V1Deployment } from '@kubernetes/client-node';
-import { clip, maxAnnotationValueLength, rolloutAssessmentName } from '../api/assessment.js';
+import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
+import { clip, maxAnnotationValueLength, pendingPodTemplateHash, rolloutAssessmentName } from '../api/assessment.js';
+import { canonical } from '../api/canonical.js';
 import type { AssessmentObject } from '../api/objects.js';
+import { withoutHash } from '../api/revision.js';
 
 export interface RevisionIdentity {
   namespace: string;
@@ -17,14 +19,30 @@ export interface RevisionIdentity {
   createdAt: Date | undefined;
   revision: number;
   podTemplateHash: string;
+  /** The template's digest (templateDigest below), when the template is known. */
+  templateDigest?: string | undefined;
+}
+
+/**
+ * A digest of a pod template without the pod-template-hash label: the same for a Deployment's template and
+ * its ReplicaSet's, so a template is recognised before its ReplicaSet exists and after it was deleted. Not
+ * the Deployment controller's hash (that one depends on Go's printing of the object).
+ */
+export function templateDigest(template: V1PodTemplateSpec | undefined): string {
+  return createHash('sha256')
+    .update(canonical(withoutHash(template)))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export function identityOf(
   deployment: V1Deployment,
-  revision: { revision: number; podTemplateHash: string },
+  revision: { revision: number; podTemplateHash: string; replicaSet?: { spec?: { template?: V1PodTemplateSpec } } },
 ): RevisionIdentity {
   const created = deployment.metadata?.creationTimestamp;
+  const template = revision.replicaSet?.spec?.template;
   return {
+    ...(template !== undefined ? { templateDigest: templateDigest(template) } : {}),
     namespace: deployment.metadata?.namespace ?? '',
     deployment: deployment.metadata?.name ?? '',
     uid: deployment.metadata?.uid,
@@ -48,11 +66,18 @@ export function isOfDeployment(record: AssessmentObject, id: Omit<RevisionIdenti
 
 /** The record is about exactly this revision: same Deployment (uid), revision and template. */
 export function isAssessmentOf(record: AssessmentObject, id: RevisionIdentity): boolean {
-  return (
-    record.spec?.revision === id.revision &&
-    record.spec.podTemplateHash === id.podTemplateHash &&
-    isOfDeployment(record, id)
-  );
+  return record.spec?.revision === id.revision && sameTemplateAs(record, id) && isOfDeployment(record, id);
+}
+
+/**
+ * The record is about the identity's template: the same pod-template-hash, or, while the gate holds a
+ * template that has no hash yet, the same digest.
+ */
+export function sameTemplateAs(record: AssessmentObject, id: RevisionIdentity): boolean {
+  const hash = record.spec?.podTemplateHash;
+  if (hash !== undefined && hash === id.podTemplateHash && hash !== pendingPodTemplateHash) return true;
+  const digest = record.spec?.templateDigest;
+  return digest !== undefined && digest === id.templateDigest;
 }
 
 export function findAssessment(
@@ -65,7 +90,11 @@ export function findAssessment(
 /** A short, stable tag of the Deployment's uid and the template, for a name the plain one is taken from. */
 function disambiguator(id: RevisionIdentity): string {
   return createHash('sha256')
-    .update(`${id.uid ?? ''}/${id.podTemplateHash}`)
+    .update(
+      id.podTemplateHash === pendingPodTemplateHash
+        ? `${id.uid ?? ''}/${id.templateDigest ?? ''}`
+        : `${id.uid ?? ''}/${id.podTemplateHash}`,
+    )
     .digest('hex')
     .slice(0, 8);
 }
@@ -112,9 +141,7 @@ export function knownBadTemplate(
   /** The Deployment's rollguard.io/rolled-back-from: rollguard undid that revision, recorded or not yet. */
   rolledBackFrom?: string,
 ): KnownBadTemplate | undefined {
-  const sameTemplate = records.filter(
-    (r) => r.spec?.deployment === id.deployment && r.spec.podTemplateHash === id.podTemplateHash,
-  );
+  const sameTemplate = records.filter((r) => r.spec?.deployment === id.deployment && sameTemplateAs(r, id));
   const bad = sameTemplate
     .filter(
       (r) =>

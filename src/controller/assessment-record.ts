@@ -18,6 +18,8 @@ export interface AssessmentSubject {
   deploymentUID?: string | undefined;
   revision: number;
   podTemplateHash: string;
+  /** See templateDigest in assessment-identity.ts. */
+  templateDigest?: string | undefined;
   previousRevision?: number | undefined;
   previousPodTemplateHash?: string | undefined;
   policy: string;
@@ -43,6 +45,7 @@ export function assessmentObject(subject: AssessmentSubject): object {
       ...(subject.deploymentUID !== undefined ? { deploymentUID: subject.deploymentUID } : {}),
       revision: subject.revision,
       podTemplateHash: subject.podTemplateHash,
+      ...(subject.templateDigest !== undefined ? { templateDigest: subject.templateDigest } : {}),
       ...(subject.previousRevision !== undefined ? { previousRevision: subject.previousRevision } : {}),
       ...(subject.previousPodTemplateHash !== undefined
         ? { previousPodTemplateHash: subject.previousPodTemplateHash }

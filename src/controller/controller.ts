@@ -17,6 +17,7 @@ import type { PrometheusAccess } from './prometheus-access.js';
 import { RetentionPruner } from './retention-pruner.js';
 import type { RetentionRule } from './retention.js';
 import { VerificationBatcher } from './verification-batcher.js';
+import type { OperatorGate } from '../gate/operator-hooks.js';
 import { Verifier } from './verifier.js';
 
 export interface ControllerOptions {
@@ -39,6 +40,8 @@ export interface ControllerOptions {
   owns?: (namespace: string) => boolean;
   /** The learning loop's drift verdict, shown as each policy's ModelDrift condition. */
   modelDrift?: () => { high: boolean; message: string } | undefined;
+  /** The admission gate's hooks, when the gate is on (src/gate). */
+  gate?: OperatorGate | undefined;
 }
 
 export type KeyKind = 'deployment' | 'policy' | 'verify';
@@ -152,6 +155,7 @@ export class Controller {
         },
       }),
       requestVerification: enqueue('verify'),
+      gate: options.gate,
     });
   }
 

@@ -41,6 +41,8 @@ import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
 import { scanTemplate } from '../assess/secret-scan.js';
 import type { Verifier } from './verifier.js';
 import type { AssessmentObject, Caches } from '../api/objects.js';
+import { bypassReason, type GateView } from '../gate/pending.js';
+import type { OperatorGate } from '../gate/operator-hooks.js';
 
 export interface LiveSignalSource {
   /** The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. */
@@ -68,6 +70,8 @@ export interface DeploymentReconcilerDeps {
   verifier: Verifier;
   /** Queues a verification pass for the Deployment; it runs under its own key, so a slow Prometheus never delays an assessment or a pause. */
   requestVerification: (namespace: string, name: string) => void;
+  /** The admission gate's hooks, when the gate is on (src/gate). */
+  gate?: OperatorGate | undefined;
 }
 
 export class DeploymentReconciler {
@@ -87,7 +91,9 @@ export class DeploymentReconciler {
     if (!deployment) return {};
     const { policy, conflict } = this.governingPolicy(deployment);
     const replicaSets = this.deps.caches.replicaSets(namespace);
-    const rollout = currentRollout(deployment, replicaSets);
+    // A template held at admission has no ReplicaSet yet: the gate says which revision it will become.
+    const gated: GateView = this.deps.gate?.view(deployment, replicaSets) ?? { kind: 'open' };
+    const rollout = gated.kind === 'holding' ? gated.rollout : currentRollout(deployment, replicaSets);
     const log = rolloutLogger(this.deps.logger, {
       policy: policy?.object.metadata?.name,
       namespace,
@@ -95,6 +101,11 @@ export class DeploymentReconciler {
       revision: rollout?.current.revision,
     });
 
+    if (this.deps.gate && gated.kind === 'holding' && policy?.spec.mode !== 'enforce') {
+      // No enforcing policy covers it now: nothing to hold. Assessed, if at all, once its ReplicaSet exists.
+      await this.deps.gate.release(deployment, 'not enforced', log);
+      return {};
+    }
     if (!policy) {
       await this.warnIfLeftPaused(deployment, log);
       return {};
@@ -105,7 +116,7 @@ export class DeploymentReconciler {
     const revision = rollout.current.revision;
     const id = identityOf(deployment, rollout.current);
     const records = this.deps.caches.assessments(namespace);
-    let record = findAssessment(records, id);
+    let record = (await this.deps.gate?.reconcileRecords(records, id)) ?? findAssessment(records, id);
     const writtenName = this.written.get(identityKey(id));
     let assessmentName =
       record?.metadata?.name ??
@@ -152,7 +163,10 @@ export class DeploymentReconciler {
     }
     if (status?.score === undefined || status.level === undefined) return {};
 
-    const plan = planActions({
+    const bypass = this.deps.gate ? bypassReason(deployment) : undefined;
+    const pauseForApproval =
+      resolveLevelAction(policy.spec, status.level).pause && !exemptReturn && bypass === undefined;
+    const planned = planActions({
       mode,
       deploymentName: name,
       revision,
@@ -164,12 +178,30 @@ export class DeploymentReconciler {
         hardRules: status.hardRules ?? [],
       },
       // A rollback is never held back for approval: it is the way out (unless its template is known-bad).
-      pauseForApproval: resolveLevelAction(policy.spec, status.level).pause && !exemptReturn,
+      pauseForApproval,
       deployment: { annotations: deployment.metadata?.annotations ?? {}, paused: deployment.spec?.paused === true },
       recorded: new Set((status.actions ?? []).map((a) => a.type)),
       approver: approverOf(deployment.metadata?.managedFields),
       now: this.deps.clock(),
     });
+    const plan = this.deps.gate
+      ? this.deps.gate.adjust(planned, {
+          holding: gated.kind === 'holding',
+          deployment: {
+            name,
+            annotations: deployment.metadata?.annotations ?? {},
+            paused: deployment.spec?.paused === true,
+          },
+          mode,
+          revision,
+          level: status.level,
+          pauseForApproval,
+          bypass,
+          recorded: new Set((status.actions ?? []).map((a) => a.type)),
+          now: this.deps.clock(),
+        })
+      : planned;
+    const gatePassed = gated.kind === 'holding' && plan.paused === false && planned.paused !== false;
 
     if (Object.keys(plan.annotations).length > 0 || plan.paused !== undefined) {
       try {
@@ -185,6 +217,8 @@ export class DeploymentReconciler {
       if (plan.paused === true) {
         this.deps.metrics.pauses.inc();
         log.warn({ score: status.score, level: status.level }, 'rollout paused for approval');
+      } else if (gatePassed) {
+        log.info({ score: status.score, level: status.level }, 'held template assessed at the gate; rollout resumed');
       } else if (plan.paused === false) {
         this.deps.metrics.approvals.inc({ how: 'annotation' });
         log.info('approved rollout resumed');
@@ -195,6 +229,8 @@ export class DeploymentReconciler {
     if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, record, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
+    // While the gate holds the next template, the running revision is still the one serving: left open.
+    if (gated.kind === 'holding') return {};
     await this.closeEarlierRevisions(deployment, rollout, exemptReturn, log);
     this.deps.requestVerification(namespace, name);
     return {};
@@ -380,6 +416,7 @@ export class DeploymentReconciler {
               deploymentUID: id.uid,
               revision: rollout.current.revision,
               podTemplateHash: rollout.current.podTemplateHash,
+              templateDigest: id.templateDigest,
               previousRevision: rollout.previous?.revision,
               previousPodTemplateHash: rollout.previous?.podTemplateHash,
               policy: policyName,

@@ -75,7 +75,11 @@ export class MemoryCluster implements Caches, ClusterWriter, EventSink {
 
   /** Stores objects as a client's create or update would, each with a fresh resourceVersion. */
   putDeployment(object: V1Deployment): V1Deployment {
-    return this.store(this.deploymentStore, object);
+    // The API server gives every object a generation, and the reconciler's patches test it.
+    return this.store(this.deploymentStore, {
+      ...object,
+      metadata: { ...object.metadata, generation: object.metadata?.generation ?? 1 },
+    });
   }
   putReplicaSet(object: V1ReplicaSet): V1ReplicaSet {
     return this.store(this.replicaSetStore, object);

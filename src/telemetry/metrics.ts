@@ -138,6 +138,22 @@ export class OperatorMetrics {
     help: '1 while this instance holds the leader lease and acts, 0 otherwise.',
     registers: [this.registry],
   });
+  readonly gatePending = new Gauge({
+    name: 'rollguard_gate_pending_deployments',
+    help: 'Deployments whose new pod template the admission gate holds and rollguard has not assessed yet.',
+    registers: [this.registry],
+  });
+  readonly gateOldestPending = new Gauge({
+    name: 'rollguard_gate_oldest_pending_seconds',
+    help: 'How long the longest-waiting template held at the admission gate has waited for its assessment.',
+    registers: [this.registry],
+  });
+  readonly gateDecisions = new Counter({
+    name: 'rollguard_gate_decisions_total',
+    help: 'Templates held at the admission gate, by what rollguard decided: passed, held (for approval) or bypassed.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) {

@@ -341,6 +341,7 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
     const alerts = rule.spec.groups.flatMap((group) => group.rules);
     expect(alerts.map((a) => a.alert).sort()).toEqual([
       'RollguardDown',
+      'RollguardGatePending',
       'RollguardModelDrift',
       'RollguardPrometheusUnreachable',
       'RollguardReconcileErrors',
@@ -437,6 +438,24 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
                 ...firing('RollguardPrometheusUnreachable', '8m', 'namespace, policy'),
                 exp_samples: [{ labels: '{namespace="team",policy="p"}', value: 1 }],
               },
+            ],
+          },
+          {
+            // A gate pending for 15 minutes fires, from rollguard's gauge or (rollguard down) kube-state-metrics.
+            interval: '1m',
+            input_series: [
+              { series: `rollguard_gate_pending_deployments{${me},instance="a"}`, values: '0x5 1x20 0x10' },
+              {
+                series:
+                  'kube_deployment_annotations{namespace="shop",deployment="cart",annotation_rollguard_io_gate="pending"}',
+                values: '_x40 1x20',
+              },
+            ],
+            promql_expr_test: [
+              { ...firing('RollguardGatePending', '10m'), exp_samples: [] },
+              { ...firing('RollguardGatePending', '21m'), exp_samples: [{ labels: '{}', value: 1 }] },
+              { ...firing('RollguardGatePending', '35m'), exp_samples: [] },
+              { ...firing('RollguardGatePending', '57m'), exp_samples: [{ labels: '{}', value: 1 }] },
             ],
           },
           {

@@ -93,7 +93,7 @@ with the chart README and test/integration/chart.test.ts.
 # One RolloutAssessment per assessed revision; old ones are deleted by the retention rule.
 - apiGroups: ["rollguard.io"]
   resources: ["rolloutassessments"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
 - apiGroups: ["rollguard.io"]
   resources: ["rolloutassessments/status"]
   verbs: ["patch"]
