@@ -7,7 +7,6 @@
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import type { AssessmentObject } from '../api/objects.js';
-import { isFeatureName } from '../model/contract.js';
 import { MAX_BLOB_BYTES, decodeModelBlob, type ModelBundle } from '../model/store.js';
 import type { ForestOptions } from '../model/train.js';
 import {
@@ -18,15 +17,9 @@ import {
   type AcceptanceDecision,
   type HoldoutOptions,
 } from './decision.js';
-import {
-  DEFAULT_DRIFT_THRESHOLDS,
-  driftReport,
-  summariseReference,
-  type DriftThresholds,
-  type FeatureDrift,
-  type ReferenceSummary,
-} from './drift.js';
-import { examplesFrom, latestOutcome, newOutcomes, recentRows, type LearningExample } from './examples.js';
+import { DEFAULT_DRIFT_THRESHOLDS, summariseReference, type DriftThresholds, type ReferenceSummary } from './drift.js';
+import { DriftMonitor, type DriftVerdict } from './drift-monitor.js';
+import { examplesFrom, latestOutcome, newOutcomes, type LearningExample } from './examples.js';
 import { learningMetrics, type LearningMetrics } from './metrics.js';
 import { ShippedReferenceSource, type ReferenceSource } from './reference.js';
 import { encodeReference, type ModelStore } from './store.js';
@@ -79,17 +72,7 @@ export interface LearningLoopDeps {
   readonly onDriftChange?: (verdict: DriftVerdict) => void;
 }
 
-export interface DriftVerdict {
-  readonly high: boolean;
-  /** One sentence for the ModelDrift condition's message. */
-  readonly message: string;
-  /** Per feature, highest score first. */
-  readonly features: readonly FeatureDrift[];
-  readonly recentCount: number;
-  /** The model whose training data was compared. */
-  readonly modelVersion?: string;
-  readonly checkedAt?: Date;
-}
+export type { DriftVerdict };
 
 export type RetrainStatus = 'waiting' | 'not-leader' | 'accepted' | 'rejected' | 'failed';
 
@@ -122,18 +105,13 @@ export class LearningLoop {
   private readonly log: Logger;
   private readonly clock: () => Date;
   private readonly trainer: Trainer;
-  private readonly references: ReferenceSource;
   private readonly learning: LearningMetrics;
   private readonly holdout: HoldoutOptions;
-  private readonly driftThresholds: DriftThresholds;
-  /** References of the models this loop trained or loaded from the cluster, by version. */
-  private readonly ownReferences = new Map<string, ReferenceSummary>();
+  private readonly drift: DriftMonitor;
   /** Newest outcome the model in use was trained on; undefined for a model not trained here. */
   private trainedThrough: number | undefined;
   /** Newest outcome of the last retraining that was rejected or failed: the next waits for outcomes after it. */
   private attemptedThrough: number | undefined;
-  private verdict: DriftVerdict = { high: false, message: 'drift not checked yet', features: [], recentCount: 0 };
-  private exportedFeatures = new Set<string>();
   private lastWaitReason = '';
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<CheckResult> | undefined;
@@ -141,16 +119,24 @@ export class LearningLoop {
   private running = false;
   /** stop() was called: a training that fails now was aborted, not broken. */
   private stopping = false;
-  private notifiedOnce = false;
 
   constructor(private readonly deps: LearningLoopDeps) {
     this.log = deps.logger.child({ subsystem: 'learning' });
     this.clock = deps.clock ?? (() => new Date());
     this.trainer = deps.trainer ?? new WorkerTrainer();
-    this.references = deps.references ?? new ShippedReferenceSource();
     this.learning = learningMetrics(deps.metrics.registry);
     this.holdout = { ...DEFAULT_HOLDOUT, ...deps.options.holdout };
-    this.driftThresholds = { ...DEFAULT_DRIFT_THRESHOLDS, ...deps.options.drift };
+    this.drift = new DriftMonitor({
+      modelHolder: deps.modelHolder,
+      metrics: deps.metrics,
+      learning: this.learning,
+      log: this.log,
+      clock: this.clock,
+      references: deps.references ?? new ShippedReferenceSource(),
+      thresholds: { ...DEFAULT_DRIFT_THRESHOLDS, ...deps.options.drift },
+      window: deps.options.driftWindow ?? DEFAULT_DRIFT_WINDOW,
+      onDriftChange: deps.onDriftChange,
+    });
   }
 
   /** Loads the model kept in the cluster (if any, and if it fits this rollguard), then checks every checkEveryMs. */
@@ -174,7 +160,7 @@ export class LearningLoop {
 
   /** The drift verdict of the last check, for the policies' ModelDrift condition. */
   driftVerdict(): DriftVerdict {
-    return this.verdict;
+    return this.drift.verdict();
   }
 
   /** One check now (one at a time: a call during a check gets that check's result). Never rejects. */
@@ -225,7 +211,7 @@ export class LearningLoop {
       return;
     }
     this.trainedThrough = stored.trainedThrough;
-    if (stored.reference) this.ownReferences.set(bundle.meta.modelVersion, stored.reference);
+    if (stored.reference) this.drift.remember(bundle.meta.modelVersion, stored.reference);
     this.log.info(
       {
         model: bundle.meta.modelVersion,
@@ -263,7 +249,11 @@ export class LearningLoop {
     } catch (err) {
       this.learning.errors.inc({ stage: 'list' });
       this.log.error({ err }, 'listing the assessments failed; trying again at the next check');
-      return { status: 'failed', reason: `listing the assessments failed: ${message(err)}`, drift: this.verdict };
+      return {
+        status: 'failed',
+        reason: `listing the assessments failed: ${message(err)}`,
+        drift: this.drift.verdict(),
+      };
     }
     let outcome: Omit<CheckResult, 'drift'>;
     try {
@@ -274,8 +264,8 @@ export class LearningLoop {
       this.log.error({ err }, 'the learning check failed');
       outcome = { status: 'failed', reason: message(err) };
     }
-    await this.updateDrift(assessments);
-    return { ...outcome, drift: this.verdict };
+    await this.drift.update(assessments);
+    return { ...outcome, drift: this.drift.verdict() };
   }
 
   private waiting(reason: string): Omit<CheckResult, 'drift'> {
@@ -393,7 +383,7 @@ export class LearningLoop {
     }
     this.trainedThrough = through;
     this.attemptedThrough = undefined;
-    this.ownReferences.set(bundle.meta.modelVersion, reference);
+    this.drift.remember(bundle.meta.modelVersion, reference);
     this.learning.retrains.inc({ result: 'accepted' });
     this.log.info({ ...figures, location: this.deps.store.location }, `retrained model accepted: ${verdict.reason}`);
     return { status: 'accepted', reason: verdict.reason, candidate: bundle.meta.modelVersion, decision: verdict };
@@ -422,75 +412,5 @@ export class LearningLoop {
       // The reference shares the ConfigMap: the model gets what it leaves.
       maxBlobBytes: MAX_BLOB_BYTES - encodeReference(reference).length - CONFIGMAP_SLACK_BYTES,
     };
-  }
-
-  private async referenceOf(modelVersion: string): Promise<ReferenceSummary | undefined> {
-    return this.ownReferences.get(modelVersion) ?? (await this.references.referenceFor(modelVersion));
-  }
-
-  private async updateDrift(assessments: readonly AssessmentObject[]): Promise<void> {
-    const before = this.verdict;
-    const checkedAt = this.clock();
-    const bundle = this.deps.modelHolder.currentBundle();
-    let next: DriftVerdict;
-    try {
-      if (bundle === undefined) {
-        next = {
-          high: false,
-          message: 'no model in use (the rules score): no training data to compare',
-          features: [],
-          recentCount: 0,
-          checkedAt,
-        };
-      } else {
-        const modelVersion = bundle.meta.modelVersion;
-        const reference = await this.referenceOf(modelVersion);
-        if (reference === undefined) {
-          next = {
-            high: false,
-            message: `no summary of the training data of model ${modelVersion}: drift not measured`,
-            features: [],
-            recentCount: 0,
-            modelVersion,
-            checkedAt,
-          };
-        } else {
-          const learned = bundle.meta.learnedFeatures.filter(isFeatureName);
-          const rows = recentRows(assessments, this.deps.options.driftWindow ?? DEFAULT_DRIFT_WINDOW);
-          next = { ...driftReport(reference, rows, learned, this.driftThresholds), modelVersion, checkedAt };
-        }
-      }
-    } catch (err) {
-      this.learning.errors.inc({ stage: 'drift' });
-      this.log.error({ err }, 'measuring drift failed; keeping the last verdict');
-      return;
-    }
-    this.verdict = next;
-    this.export(next);
-    if (next.high !== before.high || !this.notifiedOnce) {
-      this.notifiedOnce = true;
-      if (next.high) this.log.warn({ model: next.modelVersion }, `feature drift is high: ${next.message}`);
-      else this.log.info({ model: next.modelVersion }, `feature drift: ${next.message}`);
-      try {
-        this.deps.onDriftChange?.(next);
-      } catch (err) {
-        this.learning.errors.inc({ stage: 'drift' });
-        this.log.error({ err }, 'the drift callback failed');
-      }
-    }
-  }
-
-  /** Sets rollguard_feature_drift for the features measured now, and drops the ones no longer measured. */
-  private export(verdict: DriftVerdict): void {
-    const gauge = this.deps.metrics.featureDrift;
-    const now = new Set<string>();
-    for (const feature of verdict.features) {
-      if (!Number.isFinite(feature.score)) continue;
-      gauge.set({ feature: feature.feature }, feature.score);
-      now.add(feature.feature);
-    }
-    for (const feature of this.exportedFeatures) if (!now.has(feature)) gauge.remove({ feature });
-    this.exportedFeatures = now;
-    this.learning.driftHigh.set(verdict.high ? 1 : 0);
   }
 }
