@@ -10,7 +10,6 @@ import { shardOf } from '../../src/shard/hash.js';
 import { kubectl, kubectlJson } from '../support/kubectl.js';
 import { deleteNamespace } from '../support/namespace.js';
 import {
-  applyPolicy,
   assessmentOf,
   deploymentManifest,
   eventsOf,
@@ -73,7 +72,8 @@ async function balanced(replicas: readonly Replica[]): Promise<Map<number, strin
 }
 
 async function start(name: string): Promise<Replica> {
-  return { name, operator: await startOperator(args, { POD_NAME: name }) };
+  // Shares the machine with the rest of the suite: start-up may take longer than the default minute.
+  return { name, operator: await startOperator(args, { POD_NAME: name }, { startTimeoutMs: 180_000 }) };
 }
 
 /** `rollout assessed` log lines of every replica (the killed one's included), as namespace/name@revision. */
@@ -122,7 +122,7 @@ async function allAssessed(chosen: readonly string[], revision: number): Promise
       const done = all.filter((a) => a.spec.revision === revision && a.status?.score !== undefined);
       return done.length >= chosen.length * perNamespace ? all : undefined;
     },
-    { timeoutMs: 180_000, intervalMs: 1000 },
+    { timeoutMs: 600_000, intervalMs: 2000 },
   );
 }
 
@@ -146,28 +146,34 @@ describe('sharding across replicas', () => {
   const badNs = namespaces[0] ?? '';
 
   beforeAll(async () => {
-    await kubectl(['create', 'namespace', leaseNs]);
-    for (const ns of namespaces) {
-      await kubectl(['create', 'namespace', ns]);
-      await applyPolicy(
-        ns,
-        'guard',
-        ns === badNs
-          ? fastVerificationPolicy({
-              selector: { matchLabels: { 'rollguard.io/enabled': 'true' } },
-              prometheusAddress: inject('prometheusUrl'),
-              window: '30s',
-            })
-          : { selector: { matchLabels: { 'rollguard.io/enabled': 'true' } } },
-      );
-    }
-  }, 120_000);
+    // Namespaces first, then their policies: two kubectl calls in all.
+    const list = (items: object[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+    await kubectl(
+      ['apply', '-f', '-'],
+      list([leaseNs, ...namespaces].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }))),
+    );
+    const selector = { matchLabels: { 'rollguard.io/enabled': 'true' } };
+    await kubectl(
+      ['apply', '-f', '-'],
+      list(
+        namespaces.map((ns) => ({
+          apiVersion: 'rollguard.io/v1alpha1',
+          kind: 'DeploymentRiskPolicy',
+          metadata: { name: 'guard', namespace: ns },
+          spec:
+            ns === badNs
+              ? fastVerificationPolicy({ selector, prometheusAddress: inject('prometheusUrl'), window: '30s' })
+              : { selector },
+        })),
+      ),
+    );
+  }, 900_000);
 
   afterAll(async () => {
     for (const r of replicas) await r.operator.stop();
     for (const ns of [...namespaces, leaseNs]) await deleteNamespace(ns);
     console.log(`sharding timeline:\n${timeline.join('\n')}`);
-  }, 120_000);
+  }, 900_000);
 
   it('three replicas spread six shards and assess each of 200 Deployments once', async () => {
     mark('starting 3 replicas (6 shards, 6 s leases)');
@@ -192,7 +198,7 @@ describe('sharding across replicas', () => {
       const ns = key.slice(0, key.indexOf('/'));
       expect(holders.get(shardOf(ns, shards))).toBe(by);
     }
-  }, 300_000);
+  }, 900_000);
 
   it('a SIGKILLed replica’s shards move within the lease duration; nothing is assessed or rolled back twice', async () => {
     // A bad version starts verifying in the namespace whose holder is about to die.
@@ -270,7 +276,7 @@ describe('sharding across replicas', () => {
     expect(record?.status?.outcome).toBe('rolled-back');
     expect(record?.status?.actions?.filter((a) => a.type === 'rolled-back')).toHaveLength(1);
     expectOncePerRevision(await assessmentsIn(badNs), replicas);
-  }, 300_000);
+  }, 900_000);
 
   it('scaling from 3 to 5 replicas rebalances, every shard held by one replica at a time', async () => {
     const live = replicas.filter((r) => !r.operator.exited());
@@ -330,5 +336,5 @@ describe('sharding across replicas', () => {
     for (const gap of gaps) expect(gap).toBeLessThan(2 * retryMs + 1500);
     expectOncePerRevision(assessments, replicas);
     mark('every revision 3 assessed once');
-  }, 300_000);
+  }, 900_000);
 });
