@@ -22,6 +22,8 @@ export interface RunningOperator {
 export interface OperatorOptions {
   /** Another kubeconfig than the run's (e.g. one that reaches the API server through a proxy). */
   kubeconfig?: string;
+  /** How long start-up may take before the test gives up (default 60 s). */
+  startTimeoutMs?: number;
 }
 
 export async function startOperator(
@@ -75,7 +77,7 @@ export async function startOperator(
         }
         return Promise.resolve(undefined);
       },
-      { timeoutMs: 60_000, intervalMs: 100 },
+      { timeoutMs: options.startTimeoutMs ?? 60_000, intervalMs: 100 },
     );
     metricsUrl = `http://127.0.0.1:${port}`;
     await waitFor(
