@@ -58,7 +58,8 @@ const workloadRights = rights([
   'replicasets.apps: list watch',
   'deploymentriskpolicies.rollguard.io: get list watch',
   'deploymentriskpolicies.rollguard.io/status: patch',
-  'rolloutassessments.rollguard.io: get list watch create delete',
+  // patch: a template the admission gate held is assessed before its ReplicaSet exists; its hash is filled in later.
+  'rolloutassessments.rollguard.io: get list watch create delete patch',
   'rolloutassessments.rollguard.io/status: patch',
   'events.events.k8s.io: create',
 ]);
@@ -542,7 +543,10 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
         `ClusterRole/${clusterRelease}-rollguard-view`,
         `ClusterRoleBinding/${clusterRelease}-rollguard`,
         `Deployment/${clusterRelease}-rollguard`,
+        // rollguard's own share of the API server under priority and fairness (flowControl.enabled).
+        `FlowSchema/${clusterRelease}-rollguard`,
         `PodDisruptionBudget/${clusterRelease}-rollguard`,
+        `PriorityLevelConfiguration/${clusterRelease}-rollguard`,
         `Role/${clusterRelease}-rollguard-self`,
         `RoleBinding/${clusterRelease}-rollguard-self`,
         `Service/${clusterRelease}-rollguard-metrics`,
@@ -652,6 +656,7 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       ['patch', 'deploymentriskpolicies.rollguard.io/status', ['-n', otherNs]],
       ['create', 'rolloutassessments.rollguard.io', ['-n', otherNs]],
       ['delete', 'rolloutassessments.rollguard.io', ['-n', otherNs]],
+      ['patch', 'rolloutassessments.rollguard.io', ['-n', otherNs]],
       ['patch', 'rolloutassessments.rollguard.io/status', ['-n', otherNs]],
       ['create', 'events.events.k8s.io', ['-n', otherNs]],
       ['update', 'leases.coordination.k8s.io', ['-n', clusterNs]],
@@ -674,7 +679,7 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       ['escalate', 'clusterroles.rbac.authorization.k8s.io', []],
       ['impersonate', 'serviceaccounts', ['-n', otherNs]],
       ['update', 'deploymentriskpolicies.rollguard.io', ['-n', otherNs]],
-      ['patch', 'rolloutassessments.rollguard.io', ['-n', otherNs]],
+      ['update', 'rolloutassessments.rollguard.io', ['-n', otherNs]],
       ['create', 'events', ['-n', otherNs]],
       ['update', 'leases.coordination.k8s.io', ['-n', otherNs]],
       ['get', 'configmaps', ['-n', otherNs]],
