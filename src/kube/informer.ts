@@ -140,7 +140,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     const touch = (obj: T) => {
       this.lastActivity = Date.now();
       this.failures = 0;
-      options.onObject(obj);
+      // Whoever is told reads the cache next, so only the cache that reads use may tell: a relist's fresh
+      // cache stays quiet until it is swapped in (relist() then tells about everything it holds), and a
+      // replaced one is not heard from again.
+      if (informer === this.informer) options.onObject(obj);
     };
     informer.on('add', touch);
     informer.on('update', touch);
@@ -182,6 +185,13 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     this.informer = fresh;
     await old.stop();
+    // Everything the swap may have changed, now readable: what the fresh list holds, and what only the old
+    // cache held (deleted meanwhile, with no event to say so).
+    for (const obj of fresh.list()) this.options.onObject(obj);
+    for (const obj of old.list()) {
+      const meta = obj.metadata;
+      if (meta?.name && fresh.get(meta.name, meta.namespace) === undefined) this.options.onObject(obj);
+    }
   }
 
   /** Resolves once the first list has been cached (retrying with backoff until then). */

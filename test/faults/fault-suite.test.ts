@@ -705,11 +705,25 @@ describe('fault suite', () => {
     const namespace = 'faults-recreate';
     const from = Date.now();
     await prepare(namespace);
-    await waitFor(
-      'the first revisions assessed',
-      async () => ((await assessments(namespace)).length >= releasesPerScenario ? true : undefined),
-      { timeoutMs: 120_000, intervalMs: 1000 },
-    );
+    try {
+      await waitFor(
+        'the first revisions assessed',
+        async () => ((await assessments(namespace)).length >= releasesPerScenario ? true : undefined),
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+    } catch (err) {
+      // What each replica said about caches, policies and this namespace: enough to tell from a CI log alone
+      // whether the ReplicaSets there were ever cached.
+      for (const r of replicas) {
+        console.log(`[faults] ${r.user}: leading ${String(await r.leading())}`);
+        for (const line of r.operator?.logs() ?? []) {
+          if (/ReplicaSet|informer|first policy|faults-recreate|leader/i.test(line)) {
+            console.log(`[faults] ${r.user}: ${line.slice(0, 400)}`);
+          }
+        }
+      }
+      throw err;
+    }
     const first = await Promise.all(mix.map((kind, j) => ship(namespace, `svc-${String(j)}`, kind, '2.0.0', j)));
     const firstVerdicts = await settle(first);
     // Then half the Deployments are deleted and created again under the same names (a good first version,
