@@ -40,8 +40,14 @@ type Kind = 'good' | 'bad' | 'bad-gitops';
 /** Six good, three bad, one bad under Argo CD; two carry malformed change descriptions. */
 const mix: Kind[] = ['good', 'bad', 'good', 'bad', 'good', 'bad-gitops', 'good', 'bad', 'good', 'good'];
 
-const healthy = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20' };
-const failing = { 'sim.rollguard.io/error-rate': '0.5', 'sim.rollguard.io/latency-ms': '20' };
+// Exact traffic: this suite judges how rollguard acts through faults, so a good version must look good on
+// every look. With Poisson traffic at one pod and 20 requests/s, a p99 rests on the two or three slowest of
+// about 200 requests in the window, and the plain check (1.5 x the old pods' p99, two looks in a row) can fail
+// a good version on noise alone. Noise is judged where it is the subject:
+// verification-noise.test.ts and bench/verification-quality.ts, with the statistical test built for it.
+const exact = { 'sim.rollguard.io/exact': 'true' };
+const healthy = { 'sim.rollguard.io/error-rate': '0.0', 'sim.rollguard.io/latency-ms': '20', ...exact };
+const failing = { 'sim.rollguard.io/error-rate': '0.5', 'sim.rollguard.io/latency-ms': '20', ...exact };
 const described = { 'rollguard.io/change-type': 'feature', 'rollguard.io/lines-added': '40' };
 const malformed = {
   'rollguard.io/change-type': 'DROP TABLE releases; --',
@@ -418,6 +424,27 @@ async function judge(
   for (const c of crashed) console.log(`[faults] ${c.replica} crashed:\n${c.tail.join('\n')}`);
   for (const o of acting.slice(0, 10)) console.log(`[faults] acted without the Lease: ${JSON.stringify(o)}`);
   if (unassessed.length > 0) console.log(`[faults] never assessed: ${unassessed.join(', ')}`);
+  const goodBack = releases.filter(
+    (r) => r.kind === 'good' && (verdicts.get(r) === 'rolled-back' || rollbacksOf(r) > 0),
+  );
+  for (const r of goodBack) {
+    // Which good release, how it was counted, what its assessment says and what the replicas logged about it.
+    const record = (await assessments(r.namespace).catch(() => [])).find(
+      (a) => a.spec.deployment === r.name && a.spec.revision === r.revision && a.spec.podTemplateHash === r.hash,
+    );
+    console.log(
+      `[faults] good release rolled back: ${r.namespace}/${r.name}@${String(r.revision)} (${r.hash}), verdict ${String(verdicts.get(r))}, ` +
+        `rollback patches ${String(rollbacksOf(r))} in ${new Date(r.from).toISOString()}..${new Date(r.to + 5_000).toISOString()}; ` +
+        `assessment ${JSON.stringify(record?.status ?? null).slice(0, 3000)}`,
+    );
+    for (const replica of replicas) {
+      for (const line of replica.operator?.logs() ?? []) {
+        if (line.includes(`"${r.name}"`) && line.includes(r.namespace) && /roll|verif|fail/i.test(line)) {
+          console.log(`[faults] ${replica.user}: ${line.slice(0, 600)}`);
+        }
+      }
+    }
+  }
   const undecided = releases.filter((r) => verdicts.get(r) === 'undecided');
   if (undecided.length > 0)
     console.log(`[faults] undecided: ${undecided.map((r) => `${r.namespace}/${r.name}@${r.revision}`).join(', ')}`);
