@@ -115,6 +115,7 @@ Examples:
   rollguard controller --namespace payments
   rollguard controller --score-api --dashboard
   rollguard controller --gate
+  rollguard controller --gate --gate-mode=webhook --webhook-service rollguard-system/rollguard-gate:443
 `;
 
 /** True for 127.0.0.1:P, [::1]:P, localhost:P: an address only this pod (or a port-forward) reaches. */
