@@ -104,6 +104,10 @@ Options:
                            when the address is not loopback
   --webhook-ca-bundle-only the MutatingWebhookConfiguration is installed by the chart (gate.enabled): only
                            keep its caBundle current, never the rest
+  --webhook-cert-from-secret
+                           cert-manager keeps the certificate in Secret NAME-tls and injects the caBundle
+                           (the chart's gate.webhook.certManager.enabled): serve that certificate, never make
+                           one, never write the MutatingWebhookConfiguration
   --gate-name NAME         the gate objects' name (default rollguard-gate); the webhook's certificate is kept
                            in Secret NAME-tls in the operator's namespace
   --log-level LEVEL        trace, debug, info, warn or error (default info)
@@ -159,6 +163,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'webhook-url': { type: 'string' },
         'webhook-service': { type: 'string' },
         'webhook-ca-bundle-only': { type: 'boolean', default: false },
+        'webhook-cert-from-secret': { type: 'boolean', default: false },
         'gate-name': { type: 'string', default: defaultGateName },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
@@ -438,7 +443,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         secretNamespace: modelNamespace,
         policiesOf: (namespace) => controller.caches.policies(namespace),
         operatorUsername: gateInstaller.username ?? '',
-        installer: gateInstaller,
+        // With cert-manager's certificate the chart's configuration gets its caBundle from cert-manager.
+        installer: values['webhook-cert-from-secret'] ? undefined : gateInstaller,
+        certificateFromSecret: values['webhook-cert-from-secret'],
         logger,
       });
     } catch (err) {

@@ -1,8 +1,35 @@
+import '@abraham/reflection';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../telemetry/logger.js';
 import { makeServingCertificate } from './certificates.js';
 import { certificateNames, gateSecretName, parseServiceRef, selfCheck, splitAddress } from './webhook-runner.js';
 import { startWebhookServer } from './webhook.js';
+
+/** What cert-manager's selfSigned issuer gives: an end-entity certificate that is its own CA (ca.crt = tls.crt). */
+async function selfSignedLeaf(name: string) {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: `CN=${name}`,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 86_400_000),
+    keys,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }]),
+    ],
+  });
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
+  return {
+    certPem: cert.toString('pem'),
+    keyPem: `-----BEGIN PRIVATE KEY-----\n${der.replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END PRIVATE KEY-----\n`,
+  };
+}
 
 describe('the webhook runner', () => {
   it('reads --webhook-service as NAMESPACE/NAME:PORT and refuses anything else, saying the form', () => {
@@ -52,5 +79,24 @@ describe('the webhook runner', () => {
     expect(
       await selfCheck({ host: '127.0.0.1', port: server.port, caPem: served.caPem, name: 'rg-gate.rg.svc' }),
     ).toMatch(/ECONNREFUSED/);
+  });
+
+  it("accepts cert-manager's self-signed certificate as its own CA, as the API server does with the injected caBundle", async () => {
+    const leaf = await selfSignedLeaf('rg-gate.rg.svc');
+    const server = await startWebhookServer({
+      host: '127.0.0.1',
+      port: 0,
+      tls: () => ({ cert: leaf.certPem, key: leaf.keyPem }),
+      policiesOf: () => [],
+      operatorUsername: 'system:serviceaccount:rg:rollguard',
+      logger: createLogger('silent'),
+    });
+    try {
+      const at = { host: '127.0.0.1', port: server.port, caPem: leaf.certPem };
+      expect(await selfCheck({ ...at, name: 'rg-gate.rg.svc' })).toBeUndefined();
+      expect(await selfCheck({ ...at, name: 'rg-gate.other.svc' })).toMatch(/valid for rg-gate\.other\.svc yet/);
+    } finally {
+      await server.close();
+    }
   });
 });

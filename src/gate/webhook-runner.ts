@@ -8,7 +8,7 @@ import { checkServerIdentity } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../telemetry/logger.js';
-import { ensureServingCertificate, type ServingCertificate } from './certificates.js';
+import { ensureServingCertificate, readServingCertificate, type ServingCertificate } from './certificates.js';
 import type { PolicyLike } from './decision.js';
 import type { GateInstaller, WebhookTarget } from './installer.js';
 import { startWebhookServer, webhookPath } from './webhook.js';
@@ -35,9 +35,17 @@ export interface GateWebhookOptions {
   secretNamespace: string;
   /** The gate objects' name; the Secret is this plus -tls. */
   gateName: string;
+  /**
+   * cert-manager (or the user) keeps the certificate in the Secret and the caBundle in the configuration: only
+   * read the Secret (again every minute, for renewals), never make it, never touch the configuration.
+   */
+  certificateFromSecret?: boolean;
+  /** How long to wait for that Secret at start-up before giving up (default 2 minutes). */
+  secretWaitMs?: number;
   policiesOf: (namespace: string) => readonly PolicyLike[];
   operatorUsername: string;
-  installer: GateInstaller;
+  /** Writes the configuration (or its caBundle); none with certificateFromSecret. */
+  installer: GateInstaller | undefined;
   logger: Logger;
 }
 
@@ -144,12 +152,34 @@ export async function startGateWebhook(o: GateWebhookOptions): Promise<GateWebho
   }
   const names = certificateNames({ url: o.url, service: o.service, host });
   const secretName = gateSecretName(o.gateName);
-  const load = () => ensureServingCertificate(o.kubeConfig, o.secretNamespace, secretName, names, new Date());
-  let current: ServingCertificate = await load();
+  const external = o.certificateFromSecret === true;
+  const load = async (): Promise<ServingCertificate> => {
+    if (!external) return ensureServingCertificate(o.kubeConfig, o.secretNamespace, secretName, names, new Date());
+    const found = await readServingCertificate(o.kubeConfig, o.secretNamespace, secretName);
+    if (found === undefined) {
+      throw new Error(
+        `Secret ${o.secretNamespace}/${secretName} has no tls.crt and tls.key yet: is cert-manager installed and the Certificate ready? (kubectl -n ${o.secretNamespace} describe certificate ${o.gateName})`,
+      );
+    }
+    return found;
+  };
+  const deadline = Date.now() + (o.secretWaitMs ?? 120_000);
+  let current: ServingCertificate | undefined;
+  while (current === undefined) {
+    try {
+      current = await load();
+    } catch (err) {
+      // cert-manager issues the certificate a few seconds after the chart creates the Certificate.
+      if (!external || Date.now() >= deadline) throw err;
+      o.logger.warn({ err }, 'waiting for the gate webhook certificate');
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    }
+  }
+  let served: ServingCertificate = current;
   const server = await startWebhookServer({
     host: host === '' ? '0.0.0.0' : host,
     port,
-    tls: () => ({ cert: current.certPem, key: current.keyPem }),
+    tls: () => ({ cert: served.certPem, key: served.keyPem }),
     policiesOf: o.policiesOf,
     operatorUsername: o.operatorUsername,
     logger: o.logger,
@@ -169,33 +199,40 @@ export async function startGateWebhook(o: GateWebhookOptions): Promise<GateWebho
   const where = (t: WebhookTarget) =>
     'url' in t ? t.url : `service ${t.service.namespace}/${t.service.name}:${t.service.port}${webhookPath}`;
   try {
-    await check(current);
-    await o.installer.install(target(current.caPem));
+    await check(served);
+    await o.installer?.install(target(served.caPem));
   } catch (err) {
     await server.close();
     throw err;
   }
-  o.logger.info({ target: where(target(current.caPem)), port: server.port }, 'gate webhook serving');
-  const timer = setInterval(() => {
-    void (async () => {
-      const next = await load();
-      if (next.certPem !== current.certPem) {
-        current = next;
-        await check(current);
-        await o.installer.install(target(current.caPem));
-        o.logger.info('gate webhook certificate renewed');
-      }
-    })().catch((err: unknown) => {
-      o.logger.warn({ err }, 'could not check the gate webhook certificate; trying again later');
-    });
-  }, recheckMs).unref();
+  o.logger.info(
+    { target: where(target(served.caPem)), port: server.port, certificate: external ? secretName : 'own' },
+    'gate webhook serving',
+  );
+  const timer = setInterval(
+    () => {
+      void (async () => {
+        const next = await load();
+        if (next.certPem !== served.certPem) {
+          served = next;
+          await check(served);
+          await o.installer?.install(target(served.caPem));
+          o.logger.info('gate webhook certificate renewed');
+        }
+      })().catch((err: unknown) => {
+        o.logger.warn({ err }, 'could not check the gate webhook certificate; trying again later');
+      });
+    },
+    // cert-manager renews on its own schedule: notice it within a minute.
+    external ? 60_000 : recheckMs,
+  ).unref();
   // Not answering itself is worth another try soon (a slow start, a certificate another replica just replaced).
   const retry = setInterval(() => {
-    if (problem !== undefined) void check(current).catch(() => undefined);
+    if (problem !== undefined) void check(served).catch(() => undefined);
   }, 5_000).unref();
   return {
     port: server.port,
-    target: where(target(current.caPem)),
+    target: where(target(served.caPem)),
     notReady: () => problem ?? (Date.now() >= notAfter ? 'the gate webhook certificate has expired' : undefined),
     stop: () => {
       clearInterval(timer);

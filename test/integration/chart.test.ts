@@ -958,6 +958,48 @@ describe('the rollguard Helm chart and deploy/ manifests', () => {
       const failClosed = await render('--kube-version', '1.33.0', '--set', 'gate.failurePolicy=Fail');
       expect(webhookOf(only(failClosed, 'MutatingWebhookConfiguration')).failurePolicy).toBe('Fail');
 
+      // With cert-manager: a Certificate for the Service's name, its CA injected; the operator only reads its Secret.
+      const viaCertManager = await render('--kube-version', '1.33.0', '--set', 'gate.webhook.certManager.enabled=true');
+      const injected = only(viaCertManager, 'MutatingWebhookConfiguration') as K8sObject & {
+        metadata: { annotations?: Record<string, string> };
+      };
+      expect(injected.metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': 'rgns/rg-rollguard-gate' });
+      expect(webhookOf(injected).clientConfig.caBundle).toBeUndefined();
+      expect(only(viaCertManager, 'Certificate')).toMatchObject({
+        metadata: { name: 'rg-rollguard-gate', namespace: 'rgns' },
+        spec: {
+          secretName: 'rg-rollguard-gate-tls',
+          dnsNames: ['rg-rollguard-gate.rgns.svc'],
+          issuerRef: { name: 'rg-rollguard-gate-selfsigned', kind: 'Issuer' },
+        },
+      });
+      expect(only(viaCertManager, 'Issuer')).toMatchObject({ spec: { selfSigned: {} } });
+      const certManagerArgs = (only(viaCertManager, 'Deployment') as K8sObject & DeploymentJson).spec.template.spec
+        .containers[0]?.args;
+      expect(certManagerArgs).toContain('--webhook-cert-from-secret');
+      expect(certManagerArgs).not.toContain('--webhook-ca-bundle-only');
+      expect(
+        viaCertManager.filter((obj) => obj.kind === 'ClusterRole' && obj.metadata.name === 'rg-rollguard-gate'),
+      ).toEqual([]);
+      expect(
+        (
+          viaCertManager.find((obj) => obj.kind === 'Role' && obj.metadata.name === 'rg-rollguard-gate') as
+            (K8sObject & { rules: unknown[] }) | undefined
+        )?.rules,
+      ).toEqual([
+        { apiGroups: [''], resources: ['secrets'], resourceNames: ['rg-rollguard-gate-tls'], verbs: ['get'] },
+      ]);
+      const corporate = await render(
+        '--kube-version',
+        '1.33.0',
+        '--set',
+        'gate.webhook.certManager.enabled=true,gate.webhook.certManager.issuerRef.name=corp-ca,gate.webhook.certManager.issuerRef.kind=ClusterIssuer',
+      );
+      expect(corporate.filter((obj) => obj.kind === 'Issuer')).toEqual([]);
+      expect(only(corporate, 'Certificate')).toMatchObject({
+        spec: { issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } },
+      });
+
       // 1.36 serves MutatingAdmissionPolicy: auto takes the policy, and nothing of the webhook is rendered.
       const current = await render('--kube-version', '1.36.0');
       expect(current.map((obj) => obj.kind).filter((kind) => kind.startsWith('Mutating'))).toEqual([
