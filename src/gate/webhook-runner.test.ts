@@ -31,6 +31,17 @@ async function selfSignedLeaf(name: string) {
   };
 }
 
+/** The webhook on a loopback port, serving the certificate given. */
+const serve = (tls: { certPem: string; keyPem: string }) =>
+  startWebhookServer({
+    host: '127.0.0.1',
+    port: 0,
+    tls: () => ({ cert: tls.certPem, key: tls.keyPem }),
+    policiesOf: () => [],
+    operatorUsername: 'system:serviceaccount:rg:rollguard',
+    logger: createLogger('silent'),
+  });
+
 describe('the webhook runner', () => {
   it('reads --webhook-service as NAMESPACE/NAME:PORT and refuses anything else, saying the form', () => {
     expect(parseServiceRef('rollguard-system/rollguard-gate:443')).toEqual({
@@ -56,14 +67,7 @@ describe('the webhook runner', () => {
   it('is ready only when it answers itself with a certificate valid for the name the API server checks', async () => {
     const served = await makeServingCertificate(['rg-gate.rg.svc'], new Date());
     const other = await makeServingCertificate(['rg-gate.rg.svc'], new Date());
-    const server = await startWebhookServer({
-      host: '127.0.0.1',
-      port: 0,
-      tls: () => ({ cert: served.certPem, key: served.keyPem }),
-      policiesOf: () => [],
-      operatorUsername: 'system:serviceaccount:rg:rollguard',
-      logger: createLogger('silent'),
-    });
+    const server = await serve(served);
     try {
       const at = { host: '127.0.0.1', port: server.port };
       expect(await selfCheck({ ...at, caPem: served.caPem, name: 'rg-gate.rg.svc' })).toBeUndefined();
@@ -83,14 +87,7 @@ describe('the webhook runner', () => {
 
   it("accepts cert-manager's self-signed certificate as its own CA, as the API server does with the injected caBundle", async () => {
     const leaf = await selfSignedLeaf('rg-gate.rg.svc');
-    const server = await startWebhookServer({
-      host: '127.0.0.1',
-      port: 0,
-      tls: () => ({ cert: leaf.certPem, key: leaf.keyPem }),
-      policiesOf: () => [],
-      operatorUsername: 'system:serviceaccount:rg:rollguard',
-      logger: createLogger('silent'),
-    });
+    const server = await serve(leaf);
     try {
       const at = { host: '127.0.0.1', port: server.port, caPem: leaf.certPem };
       expect(await selfCheck({ ...at, name: 'rg-gate.rg.svc' })).toBeUndefined();
