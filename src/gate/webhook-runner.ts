@@ -1,5 +1,5 @@
 // Runs the webhook gate for `rollguard controller --gate` on a cluster without MutatingAdmissionPolicy: the
-// serving certificate from its Secret (made or renewed as needed, checked again every 12 hours), the HTTPS
+// serving certificate from its Secret (made or renewed as needed, read again every minute), the HTTPS
 // server, and the MutatingWebhookConfiguration pointing at it (a URL, or a Service in front of the operator's
 // pods) with the CA as caBundle. Ready only once a request to itself, verified against that CA under the name
 // the API server will check, has been answered: the pod must not take webhook traffic before it can serve it.
@@ -15,7 +15,11 @@ import { startWebhookServer, webhookPath } from './webhook.js';
 
 /** The Secret holding the webhook's CA and serving certificate: the gate objects' name plus -tls. */
 export const gateSecretName = (gateName: string) => `${gateName}-tls`;
-const recheckMs = 12 * 3_600_000;
+/**
+ * How often each replica reads the Secret again: when one replica renews the certificate (a new CA too) and
+ * writes the new caBundle, the others must serve the new certificate within this long. One GET a minute.
+ */
+const recheckMs = 60_000;
 const selfCheckTimeoutMs = 5_000;
 
 export interface ServiceRef {
@@ -223,8 +227,8 @@ export async function startGateWebhook(o: GateWebhookOptions): Promise<GateWebho
         o.logger.warn({ err }, 'could not check the gate webhook certificate; trying again later');
       });
     },
-    // cert-manager renews on its own schedule: notice it within a minute.
-    external ? 60_000 : recheckMs,
+    // Another replica or cert-manager renews on its own schedule: notice it within a minute.
+    recheckMs,
   ).unref();
   // Not answering itself is worth another try soon (a slow start, a certificate another replica just replaced).
   const retry = setInterval(() => {
