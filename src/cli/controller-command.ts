@@ -424,12 +424,11 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   const health = {
     // A webhook replica takes admission traffic through its Service once Ready: only when it answers with a
     // certificate the API server accepts.
-    notReady: () =>
-      !controller.hasSynced()
-        ? 'caches not synced yet'
-        : servesWebhook
-          ? (webhook?.notReady() ?? 'the gate webhook is not serving yet')
-          : undefined,
+    notReady: () => {
+      if (!controller.hasSynced()) return 'caches not synced yet';
+      if (!servesWebhook) return undefined;
+      return webhook === undefined ? 'the gate webhook is not serving yet' : webhook.notReady();
+    },
   };
   const server = await startTelemetryServer(values['metrics-address'], metrics.registry, health, webRoutes);
   if (gateInstaller && servesWebhook) {
