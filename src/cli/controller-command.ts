@@ -36,7 +36,8 @@ import {
 import { connectCluster } from './output.js';
 import { defaultedByServer } from '../kube/dry-run.js';
 import { GateInstaller, gateModes, type GateMode } from '../gate/installer.js';
-import { startGateWebhook } from '../gate/webhook-runner.js';
+import { parseServiceRef, startGateWebhook, type GateWebhook, type ServiceRef } from '../gate/webhook-runner.js';
+import { defaultGateName } from '../gate/admission-objects.js';
 import { KubeAssessmentSpecWriter, OperatorGate } from '../gate/operator-hooks.js';
 
 /** How long the API server gets to answer GET /version at start. */
@@ -95,8 +96,20 @@ Options:
   --gate-failure-policy P  Fail or Ignore: what the API server does when the gate cannot answer (default:
                            Fail for the policy, Ignore for the webhook, so a stopped operator blocks nobody)
   --webhook-address ADDR   where the webhook gate listens (default :9443)
-  --webhook-url URL        how the API server reaches it (default https://127.0.0.1:PORT/gate when the
-                           address is loopback; required otherwise)
+  --webhook-url URL        how the API server reaches an operator outside the cluster (default
+                           https://127.0.0.1:PORT/gate when the address is loopback)
+  --webhook-service NS/NAME:PORT
+                           in the cluster: the Service in front of the operator's pods that the API server
+                           calls (the certificate then names NAME.NS.svc); this or --webhook-url is required
+                           when the address is not loopback
+  --webhook-ca-bundle-only the MutatingWebhookConfiguration is installed by the chart (gate.enabled): only
+                           keep its caBundle current, never the rest
+  --webhook-cert-from-secret
+                           cert-manager keeps the certificate in Secret NAME-tls and injects the caBundle
+                           (the chart's gate.webhook.certManager.enabled): serve that certificate, never make
+                           one, never write the MutatingWebhookConfiguration
+  --gate-name NAME         the gate objects' name (default rollguard-gate); the webhook's certificate is kept
+                           in Secret NAME-tls in the operator's namespace
   --log-level LEVEL        trace, debug, info, warn or error (default info)
   -h, --help               show this help
 
@@ -106,6 +119,7 @@ Examples:
   rollguard controller --namespace payments
   rollguard controller --score-api --dashboard
   rollguard controller --gate
+  rollguard controller --gate --gate-mode=webhook --webhook-service rollguard-system/rollguard-gate:443
 `;
 
 /** True for 127.0.0.1:P, [::1]:P, localhost:P: an address only this pod (or a port-forward) reaches. */
@@ -147,6 +161,10 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'gate-failure-policy': { type: 'string' },
         'webhook-address': { type: 'string', default: ':9443' },
         'webhook-url': { type: 'string' },
+        'webhook-service': { type: 'string' },
+        'webhook-ca-bundle-only': { type: 'boolean', default: false },
+        'webhook-cert-from-secret': { type: 'boolean', default: false },
+        'gate-name': { type: 'string', default: defaultGateName },
         'dashboard-address': { type: 'string', default: '127.0.0.1:8081' },
         'log-level': { type: 'string', default: process.env.ROLLGUARD_LOG_LEVEL ?? 'info' },
         help: { type: 'boolean', short: 'h' },
@@ -273,8 +291,22 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     );
     return 2;
   }
+  let webhookService: ServiceRef | undefined;
+  try {
+    webhookService = values['webhook-service'] === undefined ? undefined : parseServiceRef(values['webhook-service']);
+  } catch (err) {
+    process.stderr.write(`rollguard controller: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
   const gateInstaller = values.gate
-    ? new GateInstaller({ kubeConfig, mode: gateMode, logger, ...(failurePolicy ? { failurePolicy } : {}) })
+    ? new GateInstaller({
+        kubeConfig,
+        mode: gateMode,
+        logger,
+        name: values['gate-name'],
+        caBundleOnly: values['webhook-ca-bundle-only'],
+        ...(failurePolicy ? { failurePolicy } : {}),
+      })
     : undefined;
   const gateFailed = (err: unknown) => {
     process.stderr.write(
@@ -387,19 +419,32 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         }
       : undefined,
   });
-  const health = { notReady: () => (controller.hasSynced() ? undefined : 'caches not synced yet') };
+  let webhook: GateWebhook | undefined;
+  const servesWebhook = gateInstaller !== undefined && resolvedGateMode === 'webhook';
+  const health = {
+    // A webhook replica takes admission traffic through its Service once Ready: only when it answers with a
+    // certificate the API server accepts.
+    notReady: () => {
+      if (!controller.hasSynced()) return 'caches not synced yet';
+      if (!servesWebhook) return undefined;
+      return webhook === undefined ? 'the gate webhook is not serving yet' : webhook.notReady();
+    },
+  };
   const server = await startTelemetryServer(values['metrics-address'], metrics.registry, health, webRoutes);
-  let webhook: Awaited<ReturnType<typeof startGateWebhook>> | undefined;
-  if (gateInstaller && resolvedGateMode === 'webhook') {
+  if (gateInstaller && servesWebhook) {
     try {
       webhook = await startGateWebhook({
         kubeConfig,
         address: values['webhook-address'],
         url: values['webhook-url'],
+        service: webhookService,
+        gateName: values['gate-name'],
         secretNamespace: modelNamespace,
         policiesOf: (namespace) => controller.caches.policies(namespace),
         operatorUsername: gateInstaller.username ?? '',
-        installer: gateInstaller,
+        // With cert-manager's certificate the chart's configuration gets its caBundle from cert-manager.
+        installer: values['webhook-cert-from-secret'] ? undefined : gateInstaller,
+        certificateFromSecret: values['webhook-cert-from-secret'],
         logger,
       });
     } catch (err) {

@@ -8,6 +8,11 @@
 import { gateAnnotations, pausedRevisionAnnotation } from './annotations.js';
 import { policyResource } from '../api/resources.js';
 
+/** Where the operator serves the webhook (webhook.ts) and where the configuration points the API server. */
+export const webhookPath = '/gate';
+/** The one webhook in the MutatingWebhookConfiguration; SSA keys the list by this name. */
+export const webhookName = 'gate.rollguard.io';
+
 export const defaultGateName = 'rollguard-gate';
 
 /** Namespaces the gate never looks at: the control plane's own. */
@@ -150,8 +155,11 @@ export interface WebhookObjectOptions extends GateObjectOptions {
   url?: string;
   /** ... or a Service in front of the operator's pods. */
   service?: { namespace: string; name: string; port: number };
-  /** PEM of the CA that signed the webhook's serving certificate. */
-  caPem: string;
+  /**
+   * PEM of the CA that signed the webhook's serving certificate; left out when someone else fills in the
+   * caBundle (the chart renders the object and the operator only keeps its caBundle, or cert-manager does).
+   */
+  caPem?: string;
 }
 
 /**
@@ -168,7 +176,7 @@ export function mutatingWebhookConfiguration(o: WebhookObjectOptions): object {
     metadata: { name: o.name ?? defaultGateName, ...(o.labels ? { labels: o.labels } : {}) },
     webhooks: [
       {
-        name: 'gate.rollguard.io',
+        name: webhookName,
         admissionReviewVersions: ['v1'],
         sideEffects: 'None',
         timeoutSeconds: 5,
@@ -178,8 +186,8 @@ export function mutatingWebhookConfiguration(o: WebhookObjectOptions): object {
         clientConfig: {
           ...(o.url !== undefined
             ? { url: o.url }
-            : { service: { ...(o.service ?? { namespace: '', name: '', port: 443 }), path: '/gate' } }),
-          caBundle: Buffer.from(o.caPem).toString('base64'),
+            : { service: { ...(o.service ?? { namespace: '', name: '', port: 443 }), path: webhookPath } }),
+          ...(o.caPem !== undefined ? { caBundle: Buffer.from(o.caPem).toString('base64') } : {}),
         },
         rules: [
           {
@@ -196,5 +204,18 @@ export function mutatingWebhookConfiguration(o: WebhookObjectOptions): object {
         matchConditions: conditions,
       },
     ],
+  };
+}
+
+/**
+ * Only the caBundle of a MutatingWebhookConfiguration someone else owns (the chart renders it): applied with
+ * server-side apply, the operator then owns that one field and never conflicts with Helm's own apply of the rest.
+ */
+export function webhookCaBundle(name: string, caPem: string): object {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name },
+    webhooks: [{ name: webhookName, clientConfig: { caBundle: Buffer.from(caPem).toString('base64') } }],
   };
 }

@@ -142,3 +142,31 @@ export async function ensureServingCertificate(
   }
   throw new Error(`could not write the gate's certificate Secret ${namespace}/${secretName}: it kept changing`);
 }
+
+/**
+ * The serving certificate someone else keeps in the Secret (cert-manager's tls.crt, tls.key and ca.crt; without
+ * ca.crt the certificate is taken as its own CA): read only, never made or renewed here. Undefined while the
+ * Secret is missing or incomplete (cert-manager has not issued it yet).
+ */
+export async function readServingCertificate(
+  kc: KubeConfig,
+  namespace: string,
+  secretName: string,
+): Promise<ServingCertificate | undefined> {
+  const core = kc.makeApiClient(CoreV1Api);
+  let secret: V1Secret;
+  try {
+    secret = await core.readNamespacedSecret(
+      { namespace, name: secretName },
+      signalOptions(AbortSignal.timeout(callTimeoutMs)),
+    );
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  const certPem = decode(secret.data?.['tls.crt']) ?? '';
+  const keyPem = decode(secret.data?.['tls.key']) ?? '';
+  if (certPem === '' || keyPem === '') return undefined;
+  const caPem = decode(secret.data?.['ca.crt']) ?? '';
+  return { certPem, keyPem, caPem: caPem === '' ? certPem : caPem };
+}

@@ -11,12 +11,15 @@ import {
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { statusCode } from '../kube/errors.js';
 import { signalOptions } from '../kube/leader.js';
 import type { Logger } from '../telemetry/logger.js';
 import {
   mutatingAdmissionPolicy,
   mutatingAdmissionPolicyBinding,
   mutatingWebhookConfiguration,
+  webhookCaBundle,
+  defaultGateName,
   type GateObjectOptions,
 } from './admission-objects.js';
 
@@ -47,12 +50,45 @@ export async function servesAdmissionPolicies(kc: KubeConfig): Promise<boolean> 
   return list.resources.some((r) => r.name === 'mutatingadmissionpolicies');
 }
 
+/** Where the API server reaches the webhook, and the CA that signed its serving certificate. */
+export type WebhookTarget =
+  { url: string; caPem: string } | { service: { namespace: string; name: string; port: number }; caPem: string };
+
+export interface GateObjectsRequest {
+  mode: 'policy' | 'webhook';
+  username: string;
+  name?: string;
+  failurePolicy?: 'Fail' | 'Ignore';
+  webhook?: WebhookTarget;
+  /** The chart owns the MutatingWebhookConfiguration: write its caBundle only. */
+  caBundleOnly?: boolean;
+}
+
+/** The objects the installer applies: pure, so what `--gate` writes in each mode is tested without a cluster. */
+export function gateObjects(r: GateObjectsRequest): object[] {
+  const options: GateObjectOptions = {
+    operatorUsername: r.username,
+    ...(r.name !== undefined ? { name: r.name } : {}),
+    ...(r.failurePolicy !== undefined ? { failurePolicy: r.failurePolicy } : {}),
+    labels: { 'app.kubernetes.io/managed-by': 'rollguard' },
+  };
+  if (r.mode === 'policy') return [mutatingAdmissionPolicy(options), mutatingAdmissionPolicyBinding(options)];
+  if (r.webhook === undefined) throw new Error('the webhook gate needs the address it is served at and its CA');
+  if (r.caBundleOnly === true) return [webhookCaBundle(r.name ?? defaultGateName, r.webhook.caPem)];
+  return [mutatingWebhookConfiguration({ ...options, ...r.webhook })];
+}
+
 export interface GateInstallerOptions {
   kubeConfig: KubeConfig;
   mode: GateMode;
   logger: Logger;
   name?: string;
   failurePolicy?: 'Fail' | 'Ignore';
+  /**
+   * The MutatingWebhookConfiguration is installed by the chart (or the user's manifests): keep only its caBundle
+   * current, so the operator never fights Helm over the other fields.
+   */
+  caBundleOnly?: boolean;
   /** How often to apply the objects again (default 5 minutes). */
   refreshMs?: number;
 }
@@ -79,23 +115,20 @@ export class GateInstaller {
   }
 
   /** Applies the objects once (resolving first if needed); the webhook needs where it is served and its CA. */
-  async install(webhook?: { url: string; caPem: string }): Promise<void> {
+  async install(webhook?: WebhookTarget): Promise<void> {
     const { mode, username } =
       this.resolvedMode !== undefined && this.username !== undefined
         ? { mode: this.resolvedMode, username: this.username }
         : await this.resolve();
-    const options: GateObjectOptions = {
-      operatorUsername: username,
-      ...(this.options.name !== undefined ? { name: this.options.name } : {}),
-      ...(this.options.failurePolicy !== undefined ? { failurePolicy: this.options.failurePolicy } : {}),
-      labels: { 'app.kubernetes.io/managed-by': 'rollguard' },
-    };
-    if (mode === 'webhook') {
-      if (webhook === undefined) throw new Error('the webhook gate needs the address it is served at and its CA');
-      this.objects = [mutatingWebhookConfiguration({ ...options, url: webhook.url, caPem: webhook.caPem })];
-    } else {
-      this.objects = [mutatingAdmissionPolicy(options), mutatingAdmissionPolicyBinding(options)];
-    }
+    const { name, failurePolicy, caBundleOnly } = this.options;
+    this.objects = gateObjects({
+      mode,
+      username,
+      ...(name !== undefined ? { name } : {}),
+      ...(failurePolicy !== undefined ? { failurePolicy } : {}),
+      ...(webhook !== undefined ? { webhook } : {}),
+      ...(caBundleOnly !== undefined ? { caBundleOnly } : {}),
+    });
     await this.apply();
     this.options.logger.info(
       { gate: mode, identity: username, objects: this.objects.map((o) => o.metadata?.name) },
@@ -131,7 +164,17 @@ export class GateInstaller {
       const request = { name, body: object, fieldManager: gateFieldManager, force: true };
       if (object.kind === 'MutatingAdmissionPolicy') await api.patchMutatingAdmissionPolicy(request, options);
       else if (object.kind === 'MutatingWebhookConfiguration') {
-        await api.patchMutatingWebhookConfiguration(request, options);
+        await api.patchMutatingWebhookConfiguration(request, options).catch((err: unknown) => {
+          // Applying only the caBundle to an object that is not there tries to create an incomplete one.
+          const code = statusCode(err);
+          if (this.options.caBundleOnly === true && (code === 404 || code === 422)) {
+            throw new Error(
+              `MutatingWebhookConfiguration ${name} is not installed (the chart installs it with gate.enabled=true; with --webhook-ca-bundle-only this operator only fills in its caBundle)`,
+              { cause: err },
+            );
+          }
+          throw err;
+        });
       } else await api.patchMutatingAdmissionPolicyBinding(request, options);
     }
   }

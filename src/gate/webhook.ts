@@ -6,8 +6,10 @@
 import { createServer, type Server } from 'node:https';
 import type { Logger } from '../telemetry/logger.js';
 import { decideGate, type DeploymentLike, type PolicyLike } from './decision.js';
+import { webhookPath } from './admission-objects.js';
 
-export const webhookPath = '/gate';
+export { webhookPath };
+
 /** An AdmissionReview of a Deployment is a few KiB; the API server's own limit on objects is 3 MiB. */
 const maxBodyBytes = 3 * 1024 * 1024;
 

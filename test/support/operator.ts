@@ -80,11 +80,21 @@ export async function startOperator(
       { timeoutMs: options.startTimeoutMs ?? 60_000, intervalMs: 100 },
     );
     metricsUrl = `http://127.0.0.1:${port}`;
+    let why = '';
     await waitFor(
       'the operator to be ready (caches synced)',
-      async () => ((await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined),
+      async () => {
+        const res = await fetch(`${metricsUrl}/readyz`);
+        why = await res.text();
+        return res.ok ? true : undefined;
+      },
       { timeoutMs: 30_000, intervalMs: 200 },
-    );
+    ).catch((err: unknown) => {
+      // Say why: /readyz's answer and the operator's last lines.
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}; /readyz said: ${why}\n${lines.slice(-20).join('\n')}`,
+      );
+    });
   } catch (err) {
     // Never leave a half-started operator behind: it would keep acting, unseen by the test.
     child.kill('SIGKILL'); // a no-op when it already exited

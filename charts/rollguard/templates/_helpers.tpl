@@ -113,3 +113,25 @@ own RoleBinding to the -secret-reader ClusterRole) grants it.
   resources: ["secrets"]
   verbs: ["get"]
 {{- end -}}
+
+{{/*
+Which admission gate this release installs: "" (gate.enabled=false), "policy" (a MutatingAdmissionPolicy,
+Kubernetes 1.36+) or "webhook" (a MutatingWebhookConfiguration calling the operator's pods, 1.30-1.35). auto
+takes the policy where the cluster serves MutatingAdmissionPolicy or is 1.36+ (helm template: --kube-version).
+*/}}
+{{- define "rollguard.gateMode" -}}
+{{- if .Values.gate.enabled -}}
+{{- if eq .Values.gate.mode "auto" -}}
+{{- $served := .Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy" -}}
+{{- /* helm template knows no served APIs beyond its built-in list: there the Kubernetes version decides. */ -}}
+{{- ternary "policy" "webhook" (or $served (semverCompare ">=1.36.0-0" .Capabilities.KubeVersion.Version)) -}}
+{{- else -}}
+{{- .Values.gate.mode -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The gate objects' name; also the webhook Service's, so at most 63 characters. */}}
+{{- define "rollguard.gateName" -}}
+{{- printf "%s-gate" (include "rollguard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
