@@ -16,7 +16,7 @@ import { Controller } from '../controller/controller.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
-import { tuneApiClient } from '../kube/api-client.js';
+import { separateApiClient, tuneApiClient } from '../kube/api-client.js';
 import { KubeEventSink } from '../kube/events.js';
 import { LeaderElector } from '../kube/leader.js';
 import { ShardCoordinator } from '../shard/coordinator.js';
@@ -268,14 +268,13 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const metrics = new OperatorMetrics();
-  tuneApiClient(kubeConfig, {
-    qps,
-    burst,
-    onRequest: (verb, waitedMs) => {
-      metrics.kubeApiRequests.inc({ verb });
-      if (waitedMs > 0) metrics.kubeApiWait.inc(waitedMs / 1000);
-    },
-  });
+  const countRequest = (verb: string, waitedMs: number) => {
+    metrics.kubeApiRequests.inc({ verb });
+    if (waitedMs > 0) metrics.kubeApiWait.inc(waitedMs / 1000);
+  };
+  // The Leases (leader election, shards) on a client of their own: a renewal never waits behind rollouts.
+  const leaseConfig = separateApiClient(kubeConfig, { qps: 0, burst: 1, onRequest: countRequest });
+  tuneApiClient(kubeConfig, { qps, burst, onRequest: countRequest });
   const model = await loadModelSource(values['model-dir'], logger, metrics);
   const access = new PrometheusAccess(new KubeSecretReader(kubeConfig), (seconds, outcome) => {
     metrics.prometheusQueryDuration.observe({ outcome }, seconds);
@@ -327,7 +326,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   const coordinator =
     shards > 1
       ? ShardCoordinator.forKube(
-          kubeConfig,
+          leaseConfig,
           {
             namespace: values['leader-election-namespace'],
             group: values['leader-election-id'],
@@ -399,7 +398,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   const elector =
     values['leader-elect'] && !coordinator
       ? LeaderElector.forKube(
-          kubeConfig,
+          leaseConfig,
           { namespace: values['leader-election-namespace'], name: values['leader-election-id'], ...leaseTimings },
           logger,
         )

@@ -1,7 +1,8 @@
 // The client-side rate limit and the verb names used to count requests. The bucket runs on a fake clock: the
 // assertions are about how long requests were told to wait, not about real time.
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { TokenBucket, verbOf } from './api-client.js';
+import { separateApiClient, TokenBucket, tuneApiClient, verbOf } from './api-client.js';
 
 function fakeClock() {
   let now = 0;
@@ -74,5 +75,36 @@ describe('verbOf', () => {
     ['DELETE', 'https://k/apis/rollguard.io/v1alpha1/namespaces/a/rolloutassessments/x', 'delete'],
   ])('%s %s is %s', (method, url, verb) => {
     expect(verbOf(method, url)).toBe(verb);
+  });
+});
+
+describe('separateApiClient', () => {
+  it('lets a Lease call go while the controller waits for its rate limit, with the same credentials', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: false }],
+      users: [{ name: 'u', token: 'secret-token' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    // The controller's bucket: one request a minute on a clock that only moves when someone sleeps.
+    let slept = 0;
+    const sleep = (ms: number) => {
+      slept += ms;
+      return new Promise<void>(() => undefined); // never: the controller's second call waits for good
+    };
+    tuneApiClient(kc, { qps: 1 / 60, burst: 1, now: () => 0, sleep });
+    const leases = separateApiClient(kc, { qps: 0, burst: 1 });
+    const call = (config: KubeConfig) => {
+      const context = new RequestContext('https://127.0.0.1:6443/apis/coordination.k8s.io/v1/leases', HttpMethod.GET);
+      return config.applySecurityAuthentication(context).then(() => context);
+    };
+    await call(kc); // the burst
+    let controllerWent = false;
+    void call(kc).then(() => (controllerWent = true));
+    const lease = await call(leases);
+    expect(lease.getHeaders().Authorization).toBe('Bearer secret-token');
+    expect(controllerWent).toBe(false);
+    expect(slept).toBeGreaterThan(0);
   });
 });

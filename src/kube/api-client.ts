@@ -6,7 +6,7 @@
 //   - a client-side rate limit (token bucket: `qps` per second, bursts up to `burst`), as client-go has, so a
 //     burst of rollouts or a resync never floods the API server. Watches are not limited: they are long-lived.
 //   - a count of requests by verb, for rollguard_kube_api_requests_total.
-import type { KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 export interface ApiClientOptions {
   /** Requests per second on average; 0 or less: no limit. */
@@ -105,4 +105,21 @@ export function tuneApiClient(kc: KubeConfig, options: ApiClientOptions): KubeCo
     options.onRequest?.(verb, waited);
   };
   return kc;
+}
+
+/**
+ * A client of its own for the Lease calls of leader election and sharding: the same cluster and credentials,
+ * but its own connections and rate limit, as client-go's leader election builds its own clientset. Sharing the
+ * controller's, a renewal waited in line behind a wave of rollouts' requests, ran past its deadline, and the
+ * replica gave its shards up; taken again, they queued every rollout of their namespaces once more.
+ */
+export function separateApiClient(kc: KubeConfig, options: ApiClientOptions): KubeConfig {
+  const own = new KubeConfig();
+  own.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    users: kc.users,
+    currentContext: kc.getCurrentContext(),
+  });
+  return tuneApiClient(own, options);
 }

@@ -13,26 +13,28 @@ class MemoryStore {
   private copy(l: V1Lease): V1Lease {
     return structuredClone(l);
   }
-  /** A view for one replica; `hang()` makes its calls never answer (a dead or cut-off replica). */
-  client(): ShardLeaseStore & { hang: () => void } {
+  /**
+   * A view for one replica, each call answered after `latencyMs` (a busy API server); `hang()` makes its calls
+   * never answer (a dead or cut-off replica). Every call honours its deadline as the real client does.
+   */
+  client(latencyMs = 2): ShardLeaseStore & { hang: () => void } {
     let hung = false;
     const gate = <T>(f: () => T, signal: AbortSignal): Promise<T> =>
-      hung
-        ? // A hung call answers nothing, but honours its deadline as the real client does.
-          new Promise<T>((_, reject) => {
-            signal.addEventListener('abort', () => {
-              reject(new Error('aborted'));
-            });
-          })
-        : new Promise<T>((resolve, reject) => {
-            setTimeout(() => {
+      new Promise<T>((resolve, reject) => {
+        const timer = hung
+          ? undefined
+          : setTimeout(() => {
               try {
                 resolve(f());
               } catch (err) {
                 reject(err instanceof Error ? err : new Error(String(err)));
               }
-            }, 2);
-          });
+            }, latencyMs);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new Error('aborted'));
+        });
+      });
     const conflict = () => Object.assign(new Error('conflict'), { code: 409 });
     return {
       hang: () => {
@@ -71,11 +73,11 @@ afterEach(async () => {
   for (const c of running.splice(0)) await c.stop();
 });
 
-function start(store: MemoryStore, name: string) {
-  const client = store.client();
+function start(store: MemoryStore, name: string, latencyMs?: number, options: Partial<typeof timings> = timings) {
+  const client = store.client(latencyMs);
   const c = new ShardCoordinator(
     client,
-    { namespace: 'ns', group: 'rg', shards, identity: name, ...timings },
+    { namespace: 'ns', group: 'rg', shards, identity: name, ...options },
     pino({ level: 'silent' }),
   );
   const events: string[] = [];
@@ -99,7 +101,10 @@ async function watch(all: { c: ShardCoordinator; name: string }[], done: () => b
         seen.set(s, name);
       }
     }
-    if (Date.now() > deadline) throw new Error('timed out');
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out; shards held: ${all.map(({ c, name }) => `${name} [${c.ownedShards().join(',')}]`).join(' ')}`,
+      );
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -151,4 +156,20 @@ describe('ShardCoordinator', () => {
     expect(Date.now() - stoppedAt).toBeLessThan(1000 + 4 * timings.retryPeriodMs + 300);
     expect([...store.leases.keys()].some((k) => k.includes('member-a'))).toBe(false);
   }, 20_000);
+
+  it('balances on a slow API server: a replica that joins last is handed its share', async () => {
+    // The CLI's proportions (renew deadline 2/3 of the lease, a round's deadline half of that) and calls that
+    // take a quarter of a round's deadline, as on a busy control plane. Six shards, three replicas joining
+    // one after the other: the last one must not be left with nothing.
+    const slow = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200, attemptTimeoutMs: 500 };
+    const latencyMs = 120;
+    const store = new MemoryStore();
+    const a = start(store, 'a', latencyMs, slow);
+    await watch([a], () => a.c.ownedShards().length === shards, 15_000);
+    const b = start(store, 'b', latencyMs, slow);
+    await watch([a, b], () => counts([a, b]).every((n) => n === 3), 15_000);
+    const c = start(store, 'c', latencyMs, slow);
+    const all = [a, b, c];
+    await watch(all, () => covered(all) && counts(all).every((n) => n === 2), 15_000);
+  }, 60_000);
 });

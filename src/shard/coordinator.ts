@@ -226,75 +226,79 @@ export class ShardCoordinator {
     };
   }
 
-  /** One round: list, renew membership and shards, then take or hand over as balance.ts says. */
+  /**
+   * One round: list, renew the membership and every held shard at once, then take or hand over as balance.ts
+   * says. The writes of a round run side by side: done one after the other, a round's length grew with the
+   * shards held, and on a slow API server (a few hundred ms a call) it ran past its deadline after the
+   * renewals, every round, so the plan never ran and no shard was ever handed to a replica that joined.
+   */
   private async round(now: number, signal: AbortSignal): Promise<void> {
     const { group, shards } = this.options;
     const leases = await this.store.list(signal);
+    if (this.isStopped()) return;
     const byName = new Map(leases.map((l) => [l.metadata?.name ?? '', l]));
     // Membership: renew ours (create it the first time); others count while their Lease keeps changing.
     const memberName = memberLeaseName(group, this.identity);
     const mine = byName.get(memberName);
-    try {
+    const renewMembership = async () => {
       if (mine) await this.store.replace(this.leaseBody(memberName, 'member', this.identity, now, mine), signal);
       else await this.store.create(this.leaseBody(memberName, 'member', this.identity, now), signal);
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    };
     const members = leases
       .filter((l) => l.metadata?.labels?.[roleLabel] === 'member' && this.live(l, now))
       .map((l) => l.spec?.holderIdentity ?? '');
     // Renew the shards whose Lease names us (including one just handed to us).
     const holders: (string | undefined)[] = [];
+    const renewals: Promise<void>[] = [ignoreConflict(renewMembership())];
     for (let shard = 0; shard < shards; shard++) {
-      const lease = byName.get(shardLeaseName(group, shard));
+      const name = shardLeaseName(group, shard);
+      const lease = byName.get(name);
       const holder = lease?.spec?.holderIdentity;
       if (lease && holder === this.identity) {
-        if (this.isStopped()) return;
-        try {
-          const renewed = await this.store.replace(
-            this.leaseBody(shardLeaseName(group, shard), 'shard', this.identity, now, lease),
-            signal,
-          );
-          this.gained(shard, now, renewed);
-          holders.push(this.identity);
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          // Someone else wrote it since the list: whoever it is, we no longer hold it for sure.
-          this.drop(shard, 'its Lease changed under us');
-          holders.push('?');
-        }
+        holders.push(this.identity);
+        renewals.push(
+          this.store.replace(this.leaseBody(name, 'shard', this.identity, now, lease), signal).then(
+            (renewed) => {
+              if (!this.isStopped()) this.gained(shard, now, renewed);
+            },
+            (err: unknown) => {
+              if (!isConflict(err)) throw err;
+              // Someone else wrote it since the list: whoever it is, we no longer hold it for sure.
+              this.drop(shard, 'its Lease changed under us');
+              holders[shard] = '?';
+            },
+          ),
+        );
       } else {
         if (this.held.has(shard)) this.drop(shard, `its Lease is held by ${holder ?? 'nobody'} now`);
         holders.push(this.live(lease, now) ? holder : undefined);
       }
     }
+    await allOrFirstError(renewals);
+    if (this.isStopped()) return;
     const plan = planShards({ shards, me: this.identity, members: [...members, this.identity], holders });
     if (plan.handover) {
       const { shard, to } = plan.handover;
       const lease = this.held.get(shard)?.lease;
       // Stop acting first, then write: the recipient starts at its next renewal.
       this.drop(shard, `handed over to ${to} for balance`);
-      if (lease) {
-        try {
-          await this.store.replace(this.leaseBody(shardLeaseName(group, shard), 'shard', to, now, lease), signal);
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-        }
-      }
+      if (lease)
+        await ignoreConflict(
+          this.store.replace(this.leaseBody(shardLeaseName(group, shard), 'shard', to, now, lease), signal),
+        );
     }
-    for (const shard of plan.acquire) {
-      if (this.isStopped()) return;
-      const name = shardLeaseName(group, shard);
-      const lease = byName.get(name);
-      try {
-        const written = lease
-          ? await this.store.replace(this.leaseBody(name, 'shard', this.identity, now, lease), signal)
-          : await this.store.create(this.leaseBody(name, 'shard', this.identity, now), signal);
-        this.gained(shard, now, written);
-      } catch (err) {
-        if (!isConflict(err)) throw err; // another replica was quicker
-      }
-    }
+    await allOrFirstError(
+      plan.acquire.map(async (shard) => {
+        const name = shardLeaseName(group, shard);
+        const lease = byName.get(name);
+        const written = await ignoreConflict(
+          lease
+            ? this.store.replace(this.leaseBody(name, 'shard', this.identity, now, lease), signal)
+            : this.store.create(this.leaseBody(name, 'shard', this.identity, now), signal),
+        ); // undefined: another replica was quicker
+        if (written && !this.isStopped()) this.gained(shard, now, written);
+      }),
+    );
   }
 
   /** Stops; releases every shard (a standby takes them at once) and the membership. */
@@ -320,4 +324,21 @@ export class ShardCoordinator {
       attempt.clear();
     }
   }
+}
+
+/** Undefined instead of a 409: another replica wrote the Lease first. */
+async function ignoreConflict<T>(write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write;
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+    return undefined;
+  }
+}
+
+/** Waits for every write (so none is still running when the round ends), then throws the first failure. */
+async function allOrFirstError(writes: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
 }
