@@ -1,65 +1,51 @@
 // Appending to an assessment's status while another writer changes it: the verifier finishing a verification
 // races the reconciler that has just seen the undo and closes the revision. Both writes carry the version they
 // read; the loser reads again and retries, so the verdict (the steps that say why) is never lost.
-import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { JsonPatchOp } from '../api/meta.js';
-import type { ClusterWriter } from '../kube/writer.js';
-import { appendActions } from './assessment-record.js';
 import type { AssessmentAction } from '../api/assessment.js';
+import type { AssessmentObject } from '../api/objects.js';
+import { appendActions } from './assessment-record.js';
+import { MemoryCluster } from './testing.js';
 
-const conflict = Object.assign(new Error('Operation cannot be fulfilled: the object has been modified'), { code: 409 });
-
-interface Stored {
-  resourceVersion: number;
-  status: Record<string, unknown>;
-}
-
-/** One stored assessment; a merge patch naming another resourceVersion is refused, as the API server does. */
-class OneAssessmentWriter implements ClusterWriter {
-  readonly stored: Stored = { resourceVersion: 7, status: { phase: 'Verifying', outcome: 'running', actions: [] } };
-  /** Runs once, between the next read and its write: another writer getting there first. */
-  interleave: (() => void) | undefined;
+/** The in-memory cluster with one hook: another writer getting there between the next read and its write. */
+class RacingCluster extends MemoryCluster {
+  /** Runs once, after the next read of the assessment. */
+  interleave: (() => Promise<unknown>) | undefined;
   conflicts = 0;
 
-  readAssessment(): Promise<object | undefined> {
-    const copy = structuredClone(this.stored);
+  override async readAssessment(namespace: string, name: string): Promise<object | undefined> {
+    const read = await super.readAssessment(namespace, name);
     const other = this.interleave;
     this.interleave = undefined;
-    other?.();
-    return Promise.resolve({
-      metadata: { name: 'web-2', resourceVersion: String(copy.resourceVersion) },
-      spec: { revision: 2 },
-      status: copy.status,
-    });
+    await other?.();
+    return read;
   }
-  mergePatchAssessmentStatus(_ns: string, _name: string, status: object, resourceVersion?: string): Promise<object> {
-    if (resourceVersion !== undefined && resourceVersion !== String(this.stored.resourceVersion)) {
+
+  override async mergePatchAssessmentStatus(
+    namespace: string,
+    name: string,
+    status: object,
+    resourceVersion?: string,
+  ): Promise<object> {
+    try {
+      return await super.mergePatchAssessmentStatus(namespace, name, status, resourceVersion);
+    } catch (err) {
       this.conflicts++;
-      return Promise.reject(conflict);
+      throw err;
     }
-    Object.assign(this.stored.status, status);
-    this.stored.resourceVersion++;
-    return Promise.resolve({});
   }
-  mergePatchDeployment(): Promise<V1Deployment> {
-    return Promise.resolve({});
+
+  stored(): Promise<AssessmentObject> {
+    return this.readAssessment('shop', 'web-2') as Promise<AssessmentObject>;
   }
-  jsonPatchDeployment(_ns: string, _name: string, _ops: JsonPatchOp[]): Promise<V1Deployment> {
-    return Promise.resolve({});
-  }
-  readDeployment(): Promise<V1Deployment> {
-    return Promise.resolve({});
-  }
-  createAssessment(): Promise<object> {
-    return Promise.resolve({});
-  }
-  deleteAssessment(): Promise<void> {
-    return Promise.resolve();
-  }
-  mergePatchPolicyStatus(): Promise<object> {
-    return Promise.resolve({});
-  }
+}
+
+/** One assessment of revision 2 under verification, as the API server stores it. */
+async function clusterWithAssessment(actions: AssessmentAction[] = []): Promise<RacingCluster> {
+  const cluster = new RacingCluster();
+  await cluster.createAssessment('shop', { metadata: { name: 'web-2' }, spec: { revision: 2 } });
+  await cluster.mergePatchAssessmentStatus('shop', 'web-2', { phase: 'Verifying', outcome: 'running', actions });
+  return cluster;
 }
 
 const rolledBack = (message: string): AssessmentAction => ({
@@ -75,43 +61,44 @@ const verdict = {
 
 describe('appendActions', () => {
   it('keeps the verdict when the reconciler closes the revision between the read and the write', async () => {
-    const writer = new OneAssessmentWriter();
-    writer.interleave = () => {
+    const cluster = await clusterWithAssessment();
+    cluster.interleave = () =>
       // What closeEarlierRevisions writes when it sees rolled-back-from on the Deployment first.
-      writer.stored.status = {
-        ...writer.stored.status,
+      cluster.mergePatchAssessmentStatus('shop', 'web-2', {
         phase: 'RolledBack',
         outcome: 'rolled-back',
         actions: [rolledBack('rolled back to an earlier template as revision 3')],
-      };
-      writer.stored.resourceVersion++;
-    };
-    await appendActions(writer, 'shop', 'web-2', [rolledBack('undo to revision 1')], {
+      });
+    await appendActions(cluster, 'shop', 'web-2', [rolledBack('undo to revision 1')], {
       phase: 'RolledBack',
       outcome: 'rolled-back',
       verification: verdict,
     });
-    expect(writer.conflicts).toBe(1);
-    expect(writer.stored.status.verification).toEqual(verdict);
-    expect(writer.stored.status.outcome).toBe('rolled-back');
+    expect(cluster.conflicts).toBe(1);
+    const stored = await cluster.stored();
+    expect(stored.status?.verification).toEqual(verdict);
+    expect(stored.status?.outcome).toBe('rolled-back');
     // Recorded once, whoever got there first.
-    expect(writer.stored.status.actions).toHaveLength(1);
+    expect(stored.status?.actions).toHaveLength(1);
   });
 
   it('gives up after repeated conflicts and says so, rather than looping', async () => {
-    const writer = new OneAssessmentWriter();
-    writer.mergePatchAssessmentStatus = () => {
-      writer.conflicts++;
-      return Promise.reject(conflict);
+    const cluster = await clusterWithAssessment();
+    const rejectAll = () => {
+      cluster.interleave = async () => {
+        await cluster.mergePatchAssessmentStatus('shop', 'web-2', { phase: 'Verifying' });
+        rejectAll();
+      };
     };
-    await expect(appendActions(writer, 'shop', 'web-2', [rolledBack('undo')])).rejects.toThrow(/modified/);
-    expect(writer.conflicts).toBe(5);
+    rejectAll();
+    await expect(appendActions(cluster, 'shop', 'web-2', [rolledBack('undo')])).rejects.toThrow(/modified/);
+    expect(cluster.conflicts).toBe(5);
   });
 
   it('writes nothing when every action is already on record and nothing else changes', async () => {
-    const writer = new OneAssessmentWriter();
-    writer.stored.status.actions = [rolledBack('earlier')];
-    await appendActions(writer, 'shop', 'web-2', [rolledBack('again')]);
-    expect(writer.stored.resourceVersion).toBe(7);
+    const cluster = await clusterWithAssessment([rolledBack('earlier')]);
+    const before = (await cluster.stored()).metadata?.resourceVersion;
+    await appendActions(cluster, 'shop', 'web-2', [rolledBack('again')]);
+    expect((await cluster.stored()).metadata?.resourceVersion).toBe(before);
   });
 });
