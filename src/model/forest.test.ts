@@ -1,9 +1,17 @@
-// Proof that ml-random-forest loads our trainer's JSON and votes exactly as our predictor does, and that the
-// adapter reads the library's own JSON and refuses damaged models.
+// Proof that our typed-array predictor votes exactly as ml-random-forest does, tree by tree: on our trainer's
+// forests, on the library's own, and on the shipped model with the real data it was trained on; and that the
+// adapter refuses damaged models.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
+import { APACHEJIT_TO_CONTRACT, SHIPPED_DATA_FILE } from './apachejit.js';
+import { toContractRows } from './contract.js';
+import { loadDataset, parseCsv } from './csv.js';
+
 import { toFeatureVector } from './contract.js';
-import { loadForest, trainWithLibrary } from './forest.js';
+import { libraryVotes, loadForest, trainWithLibrary } from './forest.js';
 import { fromForestJson, ModelFormatError, toForestJson, type ForestJson } from './library-json.js';
 import { syntheticRows } from './testing.js';
 import { forestVotes, scoreRow, scoreRows, trainForest, type CompactTree } from './train.js';
@@ -28,9 +36,10 @@ describe('our forests in ml-random-forest', () => {
     const json = JSON.parse(JSON.stringify(toForestJson(forest))) as unknown;
     const loaded = loadForest(json);
     expect(loaded.treeCount).toBe(forest.trees.length);
-    const libraryVotes = loaded.votes(probe);
+    const reference = libraryVotes(json, probe);
+    expect(loaded.votes(probe)).toEqual(reference);
     probe.forEach((row, r) => {
-      expect(libraryVotes[r]).toEqual(forestVotes(forest, row));
+      expect(reference[r]).toEqual(forestVotes(forest, row));
     });
     expect(loaded.scoreRows(probe)).toEqual(scoreRows(forest, probe));
     expect(loaded.score(probe[0] ?? [])).toBe(scoreRow(forest, probe[0] ?? []));
@@ -90,10 +99,35 @@ describe("the library's own forests", () => {
     const { forest, json } = trainWithLibrary(train.rows, train.labels, { trees: 5, seed: 3 });
     const read = fromForestJson(json);
     const probe = syntheticRows(60, 22, 3).rows;
-    const votes = forest.votes(probe);
+    const votes = libraryVotes(json, probe);
+    expect(forest.votes(probe)).toEqual(votes);
     probe.forEach((row, r) => {
       expect(forestVotes(read, row)).toEqual(votes[r]);
     });
+  });
+});
+
+describe('the shipped model', () => {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const json = JSON.parse(readFileSync(path.join(root, 'models/default/model.json'), 'utf8')) as unknown;
+
+  it('votes as ml-random-forest does on every row of the data it was trained on', () => {
+    const text = readFileSync(path.join(root, SHIPPED_DATA_FILE), 'utf8');
+    const header = parseCsv(text.slice(0, text.indexOf('\n')))[0]?.fields ?? [];
+    const exclude = header.filter(
+      (name) => !(name in APACHEJIT_TO_CONTRACT) && name !== 'buggy' && name !== 'author_date',
+    );
+    const dataset = loadDataset(text, { label: 'buggy', time: 'author_date', exclude });
+    const rows = toContractRows(
+      dataset.featureNames.map((name) => APACHEJIT_TO_CONTRACT[name] ?? name),
+      dataset.rows,
+    );
+    expect(rows?.length).toBeGreaterThan(7000);
+    // Plus rows where a learned feature is unknown (-1), as the operator scores a change without CI metadata.
+    const probe = [...(rows ?? []), ...(rows ?? []).slice(0, 200).map((row) => row.map((v, c) => (c % 3 ? v : -1)))];
+    const loaded = loadForest(json);
+    expect(loaded.treeCount).toBe(100);
+    expect(loaded.votes(probe)).toEqual(libraryVotes(json, probe));
   });
 });
 

@@ -1,13 +1,22 @@
-// The one place that touches ml-random-forest: loads model JSON into the library's RandomForestClassifier
-// (the prediction engine) behind a small typed interface. The library's bundled .d.ts does not compile on its
-// own, so its types stay here, cast to the few members we call.
+// Scores with a random forest in ml-random-forest's JSON (ours or the library's own), and keeps the one
+// place that touches ml-random-forest: its trainer (for the benchmark) and its predictor (the reference our
+// predictor is tested against). The library's bundled .d.ts does not compile on its own, so its types stay
+// here, cast to the few members we call.
 //
-// Scores are the share of trees voting risky, computed from predictionValues(): the library's own
-// predictProbability() starts its reduce at the first tree's vote instead of 0, so it drops that tree.
+// Why a forest is scored from typed arrays, not by the library's classifier: loaded into the library, the
+// shipped model (100 trees, 60,000 nodes) holds 21 MiB of heap in ml-cart node objects, about a tenth of the
+// memory the controller is allowed at 5,000 Deployments; the same trees as typed arrays (train.ts's
+// CompactTree, read by library-json.ts) take 2.6 MB. The votes are the library's: forest.test.ts checks them
+// tree by tree against its predictionValues() on our forests, on its own forests and on the shipped model with
+// the real data it was trained on.
+//
+// Scores are the share of trees voting risky. (The library's own predictProbability() starts its reduce at the
+// first tree's vote instead of 0, so it drops that tree; we never used it.)
 
 import * as library from 'ml-random-forest';
 
 import { fromForestJson } from './library-json.js';
+import { forestVotes, scoreRow } from './train.js';
 
 /** What we use of the library's classifier. */
 interface LibraryClassifier {
@@ -47,32 +56,33 @@ export interface LoadedForest {
  * model fails here with ModelFormatError instead of scoring garbage later.
  */
 export function loadForest(json: unknown): LoadedForest {
-  const { featureCount, trees } = fromForestJson(json);
-  const classifier = RandomForestClassifier.load(json);
-  const treeCount = trees.length;
-  const checkWidth = (row: readonly number[]): number[] => {
+  const ensemble = fromForestJson(json);
+  const { featureCount } = ensemble;
+  const treeCount = ensemble.trees.length;
+  const checkWidth = (row: readonly number[]): readonly number[] => {
     // Shorter rows would silently read undefined (which goes right at every split).
     if (row.length < featureCount) {
       throw new RangeError(`row has ${row.length} values, the model reads ${featureCount}`);
     }
-    return [...row];
+    return row;
   };
-  const votes = (rows: readonly (readonly number[])[]): number[][] => {
-    if (rows.length === 0) return [];
-    const values = classifier.predictionValues(rows.map(checkWidth));
-    return Array.from({ length: values.rows }, (_, r) =>
-      Array.from({ length: values.columns }, (_, t) => values.get(r, t)),
-    );
-  };
-  const scoreRows = (rows: readonly (readonly number[])[]): number[] =>
-    votes(rows).map((row) => row.reduce((risky, vote) => risky + (vote === 1 ? 1 : 0), 0) / treeCount);
+  const score = (row: readonly number[]): number => scoreRow(ensemble, checkWidth(row));
   return {
     treeCount,
     featureCount,
-    votes,
-    scoreRows,
-    score: (row) => scoreRows([row])[0] ?? NaN,
+    votes: (rows) => rows.map((row) => forestVotes(ensemble, checkWidth(row))),
+    scoreRows: (rows) => rows.map(score),
+    score,
   };
+}
+
+/** Each tree's vote for each row as ml-random-forest itself predicts them: the reference for tests and benches. */
+export function libraryVotes(json: unknown, rows: readonly (readonly number[])[]): number[][] {
+  if (rows.length === 0) return [];
+  const values = RandomForestClassifier.load(json).predictionValues(rows.map((row) => [...row]));
+  return Array.from({ length: values.rows }, (_, r) =>
+    Array.from({ length: values.columns }, (_, t) => values.get(r, t)),
+  );
 }
 
 /**
