@@ -1,6 +1,7 @@
 // `make bench-scale`: rollguard on a cluster of thousands of Deployments. The local control plane with kwok
 // (pods are bound by the real scheduler and reported Running by kwok), the workload simulator and a real
-// Prometheus, and the operator as a separate process built from dist/, the way the image runs it. It measures:
+// Prometheus, and the operator as a separate process started as the image starts it (the Dockerfile's
+// ENTRYPOINT: the bundle in dist/sea). It measures:
 //   rssMiB          the operator's resident memory (/proc) after the first sync and after churn
 //   syncSeconds     start to ready: caches synced and the first reconcile of every covered Deployment done
 //   assess*         new revision seen → rollguard's annotations, one at a time and 100 at once
@@ -203,13 +204,17 @@ interface Operator {
   metrics(): Promise<string>;
   rssMiB(): Promise<number>;
 }
-/** The node flags the image starts the operator with (the Dockerfile's ENTRYPOINT), so the figures are the image's. */
-async function imageNodeFlags(): Promise<string[]> {
+/**
+ * How the image starts the operator (the Dockerfile's ENTRYPOINT: node's flags and the script, relative to the
+ * image's WORKDIR, which holds the repository's layout), so the figures are the image's.
+ */
+async function imageEntrypoint(): Promise<string[]> {
   const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   if (entrypoint === undefined) throw new Error('no ENTRYPOINT [...] in the Dockerfile');
-  const argv = JSON.parse(entrypoint) as string[];
-  return argv.slice(1).filter((a) => a.startsWith('--'));
+  const [program, ...args] = JSON.parse(entrypoint) as string[];
+  if (program !== 'node') throw new Error(`the Dockerfile's ENTRYPOINT runs ${String(program)}, not node`);
+  return args.map((arg) => (arg.startsWith('-') ? arg : path.join(repoRoot, arg)));
 }
 
 async function startOperator(cluster: LocalCluster, kubeconfig: string, label: string): Promise<Operator> {
@@ -218,8 +223,7 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     `rollguard-${label}`,
     process.execPath,
     [
-      ...(await imageNodeFlags()),
-      path.join(repoRoot, 'dist/src/cli/main.js'),
+      ...(await imageEntrypoint()),
       'controller',
       `--kubeconfig=${kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
@@ -315,8 +319,8 @@ async function main(): Promise<void> {
   say(
     `bench-scale: SCALE=${scale}: ${namespaces * perNamespace} Deployments in ${namespaces} namespaces, ${policyNamespaces} policies covering ${policyNamespaces * coveredPerNamespace} of them, ${replicas} replicas each`,
   );
-  say('building dist/ (the operator runs as users run it: compiled, not through tsx)');
-  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
+  say('bundling dist/sea/rollguard.cjs (the operator runs as the image runs it)');
+  await run('npx', ['tsx', 'hack/build-dist.ts', '--bundle-only'], { cwd: repoRoot });
 
   const pods = namespaces * perNamespace * replicas;
   const cluster = await startLocalCluster({

@@ -8,8 +8,10 @@
 // `node --experimental-sea-config` then postject. Everything is pinned by package-lock.json: esbuild, postject,
 // and the Node binary (the npm registry's `node` package).
 //
-//   tsx hack/build-dist.ts            build everything into dist/
-//   tsx hack/build-dist.ts --no-chart skip `helm package` (no helm at hand)
+//   tsx hack/build-dist.ts               build everything into dist/
+//   tsx hack/build-dist.ts --no-chart    skip `helm package` (no helm at hand)
+//   tsx hack/build-dist.ts --bundle-only only dist/sea/rollguard.cjs and worker-main.js: what the image runs
+//                                        (the Dockerfile's build stage), no Node binary or helm needed
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -240,6 +242,11 @@ function chart(): string | undefined {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--bundle-only')) {
+    await bundle();
+    console.log(`dist/sea/rollguard.cjs ${mib(statSync(path.join(work, 'rollguard.cjs')).size)}`);
+    return;
+  }
   const withChart = !process.argv.includes('--no-chart');
   const node = nodeBinary();
   mkdirSync(dist, { recursive: true });

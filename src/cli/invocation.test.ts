@@ -8,6 +8,7 @@ describe('invocationOf', () => {
     ['/home/me/.krew/bin/kubectl-rollguard', 'kubectl rollguard'],
     ['/usr/local/bin/kubectl_complete-rollguard', 'kubectl rollguard'],
     ['/app/dist/src/cli/main.js', 'rollguard'],
+    ['/app/dist/sea/rollguard.cjs', 'rollguard'],
     ['/tmp/x/kubectl-rollguard.cjs', 'kubectl rollguard'],
     [undefined, 'rollguard'],
   ])('%s → %s', (argv1, name) => {

@@ -1,0 +1,130 @@
+// The controller image, short of Docker (none runs here): the files the Dockerfile's runtime stage copies, laid
+// out in a directory as that stage lays them out (its COPY lines read from the Dockerfile itself, so a file the
+// image lacks is missing here too), then started with the image's ENTRYPOINT and CMD, from its WORKDIR, with no
+// node_modules anywhere above it. It must find its model and its drift reference, and assess a rollout on the
+// real control plane with the model.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bundle } from '../../hack/build-dist.js';
+import { repoRoot } from '../harness/tools.js';
+import { safeChange } from '../support/changes.js';
+import { createNamespace, deleteNamespace } from '../support/namespace.js';
+import { applyDeployment, applyPolicy, assessmentOf } from '../support/objects.js';
+import { waitFor } from '../support/wait.js';
+
+interface RuntimeStage {
+  workdir: string;
+  /** [from the build stage?, sources, destination] per COPY, in order. */
+  copies: { fromBuild: boolean; sources: string[]; destination: string }[];
+  entrypoint: string[];
+  cmd: string[];
+}
+
+/** The Dockerfile's last stage: its WORKDIR, COPY lines, ENTRYPOINT and CMD (exec form only, as ours uses). */
+function runtimeStage(dockerfile: string): RuntimeStage {
+  const stages = dockerfile.split(/^FROM\s/m);
+  const last = stages.at(-1) ?? '';
+  const stage: RuntimeStage = { workdir: '/', copies: [], entrypoint: [], cmd: [] };
+  for (const line of last.split('\n')) {
+    const [instruction, ...rest] = line.trim().split(/\s+/);
+    if (instruction === 'WORKDIR') stage.workdir = rest[0] ?? '/';
+    if (instruction === 'COPY') {
+      const fromBuild = rest[0]?.startsWith('--from=') === true;
+      const args = rest.filter((arg) => !arg.startsWith('--'));
+      stage.copies.push({ fromBuild, sources: args.slice(0, -1), destination: args.at(-1) ?? '' });
+    }
+    if (instruction === 'ENTRYPOINT') stage.entrypoint = JSON.parse(rest.join(' ')) as string[];
+    if (instruction === 'CMD') stage.cmd = JSON.parse(rest.join(' ')) as string[];
+  }
+  return stage;
+}
+
+describe("the image's runtime stage, run from its own files", () => {
+  let root = '';
+  let workdir = '';
+  let ns = '';
+  let stage: RuntimeStage;
+  let operator: ChildProcess | undefined;
+  let logs = '';
+
+  beforeAll(async () => {
+    stage = runtimeStage(await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8'));
+    // What the build stage's `tsx hack/build-dist.ts --bundle-only` produces: dist/sea.
+    await bundle();
+
+    root = await mkdtemp(path.join(os.tmpdir(), 'rollguard-image-'));
+    workdir = path.join(root, stage.workdir);
+    await mkdir(workdir, { recursive: true });
+    for (const { fromBuild, sources, destination } of stage.copies) {
+      // The build stage's WORKDIR is /app with the repository's layout; the context is the repository.
+      const target = path.resolve(workdir, destination);
+      for (const source of sources) {
+        const from = path.join(repoRoot, fromBuild ? path.relative('/app', source) : source);
+        const into = destination.endsWith('/') ? path.join(target, path.basename(source)) : target;
+        await mkdir(path.dirname(into), { recursive: true });
+        await cp(from, into, { recursive: true });
+      }
+    }
+
+    ns = await createNamespace('image');
+    await applyPolicy(ns, 'guard', { selector: { matchLabels: { 'rollguard.io/enabled': 'true' } } });
+    const [program, ...args] = stage.entrypoint;
+    expect(program).toBe('node');
+    operator = spawn(
+      process.execPath,
+      [...args, ...stage.cmd, `--kubeconfig=${inject('kubeconfig')}`, '--metrics-address=127.0.0.1:0', '--no-learning'],
+      { cwd: workdir, env: { PATH: '/usr/bin:/bin', HOME: root, NODE_ENV: 'production' }, stdio: 'pipe' },
+    );
+    operator.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    operator.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    await waitFor(
+      'the controller to serve its metrics',
+      () => Promise.resolve(/"metricsPort":\d+/.test(logs) ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs}`);
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    const running = operator?.exitCode === null ? operator : undefined;
+    if (running) {
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    }
+    if (ns) await deleteNamespace(ns);
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('holds the bundle and the files it reads, and no node_modules', async () => {
+    expect((await readdir(workdir)).sort()).toEqual(['data', 'dist', 'models']);
+    expect((await readdir(path.join(workdir, 'dist', 'sea'))).sort()).toEqual(['rollguard.cjs', 'worker-main.js']);
+    expect((await readdir(path.join(workdir, 'models', 'default'))).sort()).toContain('model.json');
+    expect(await readdir(path.join(workdir, 'data', 'jit'))).toEqual(['apachejit-small.csv']);
+  });
+
+  it('loads the shipped model and assesses a rollout with it', async () => {
+    const meta = JSON.parse(await readFile(path.join(repoRoot, 'models/default/meta.json'), 'utf8')) as {
+      modelVersion: string;
+    };
+    expect(logs).toContain('"msg":"risk model loaded"');
+    expect(logs).toContain(`"model":"${meta.modelVersion}"`);
+    await applyDeployment({ namespace: ns, name: 'web', annotations: safeChange });
+    const status = await waitFor(
+      'web revision 1 assessed',
+      async () => {
+        const found = (await assessmentOf(ns, 'web', 1))?.status;
+        return found?.level ? found : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs}`);
+    });
+    expect(status.scorer).toBe('model');
+    expect(status.modelVersion).toBe(meta.modelVersion);
+  });
+});
