@@ -14,7 +14,7 @@
 // SCALE=0.1 makes everything a tenth (500 Deployments) for development; SCALE=1 is 5,000 Deployments in 500
 // namespaces, 100 of which have a policy covering 5 of their 10 Deployments. JSON=1 ends with one JSON line.
 import { createReadStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,11 @@ import { slimDeployment, slimReplicaSet } from '../src/kube/informer-transform.j
 const run = promisify(execFile);
 const scale = Number(process.env.SCALE ?? '1');
 const json = process.env.JSON === '1';
+// HEAP_SNAPSHOTS=DIR: the operator writes a V8 heap snapshot into DIR where RSS is measured (for finding what
+// holds memory; the snapshot pauses the operator, so latency figures of that run mean less).
+const heapSnapshots = process.env.HEAP_SNAPSHOTS ? path.resolve(process.env.HEAP_SNAPSHOTS) : undefined;
+// STOP_AFTER=first: end after the first start's sync, verification and RSS (the memory questions only).
+const stopAfterFirst = process.env.STOP_AFTER === 'first';
 if (!(scale > 0 && scale <= 4)) throw new Error(`SCALE must be a number in (0, 4], not ${process.env.SCALE ?? ''}`);
 
 const namespaces = Math.max(2, Math.round(500 * scale));
@@ -203,6 +208,8 @@ interface Operator {
   readyAt: number;
   metrics(): Promise<string>;
   rssMiB(): Promise<number>;
+  /** With HEAP_SNAPSHOTS: writes a heap snapshot named after `label` and waits for it. */
+  heapSnapshot(label: string): Promise<void>;
 }
 /**
  * How the image starts the operator (the Dockerfile's ENTRYPOINT: node's flags and the script, relative to the
@@ -223,7 +230,11 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     `rollguard-${label}`,
     process.execPath,
     [
-      ...(await imageEntrypoint()),
+      ...(await imageEntrypoint()).flatMap((arg) =>
+        heapSnapshots && arg.endsWith('.cjs')
+          ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`, arg]
+          : [arg],
+      ),
       'controller',
       `--kubeconfig=${kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
@@ -259,6 +270,25 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     rssMiB: async () => {
       const status = await readFile(`/proc/${proc.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+    },
+    heapSnapshot: async (name: string) => {
+      if (!heapSnapshots) return;
+      const existing = new Set(await readdir(heapSnapshots));
+      process.kill(proc.pid, 'SIGUSR2');
+      const file = await until(
+        async () => {
+          const fresh = (await readdir(heapSnapshots)).find((f) => !existing.has(f) && f.endsWith('.heapsnapshot'));
+          if (fresh === undefined) return undefined;
+          const size = (await stat(path.join(heapSnapshots, fresh))).size;
+          await sleep(2000);
+          // Written once its size stops growing.
+          return (await stat(path.join(heapSnapshots, fresh))).size === size && size > 0 ? fresh : undefined;
+        },
+        300_000,
+        'the heap snapshot',
+      );
+      await rename(path.join(heapSnapshots, file), path.join(heapSnapshots, `${label}-${name}.heapsnapshot`));
+      say(`heap snapshot: ${path.join(heapSnapshots, `${label}-${name}.heapsnapshot`)}`);
     },
   };
 }
@@ -319,6 +349,7 @@ async function main(): Promise<void> {
   say(
     `bench-scale: SCALE=${scale}: ${namespaces * perNamespace} Deployments in ${namespaces} namespaces, ${policyNamespaces} policies covering ${policyNamespaces * coveredPerNamespace} of them, ${replicas} replicas each`,
   );
+  if (heapSnapshots) await mkdir(heapSnapshots, { recursive: true });
   say('bundling dist/sea/rollguard.cjs (the operator runs as the image runs it)');
   await run('npx', ['tsx', 'hack/build-dist.ts', '--bundle-only'], { cwd: repoRoot });
 
@@ -592,6 +623,11 @@ rules:
     await sleep(10_000);
     results.rssMiBAfterSync = Math.round(await operator.rssMiB());
     say(`RSS after the first sync and verification: ${results.rssMiBAfterSync} MiB`);
+    await operator.heapSnapshot('after-first-sync');
+    if (stopAfterFirst) {
+      await operator.process.stop();
+      return;
+    }
 
     // ---- 3. steady state: events that change nothing ----
     const before = await operator.metrics();
@@ -715,6 +751,7 @@ rules:
     const replicaSetCount = (await apps.listReplicaSetForAllNamespaces({ limit: 1 })).metadata?.remainingItemCount;
     results.replicaSets = (replicaSetCount ?? 0) + 1;
     say(`RSS after churn: ${results.rssMiB} MiB (${results.replicaSets} ReplicaSets in the cluster)`);
+    await operator.heapSnapshot('after-churn');
 
     // ---- 8. the request rate against the client-side limit ----
     const everything = await readAudit(auditLog, started, Date.now());
