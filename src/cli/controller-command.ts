@@ -359,7 +359,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     namespace: values.namespace,
     workers,
     retention: { maxAgeMs, keepPerDeployment },
-    modelDrift: () => learning?.driftVerdict(),
+    modelDrift: () => learning?.measuredDrift(),
     // Always: a gate installed by the chart or deploy/ holds templates this operator must assess and release.
     gate,
   });

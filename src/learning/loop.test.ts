@@ -343,7 +343,9 @@ describe('LearningLoop drift', () => {
       onDriftChange: (verdict) => verdicts.push(verdict.high),
     });
     expect(loop.driftVerdict()).toMatchObject({ high: false, message: 'drift not checked yet' });
+    expect(loop.measuredDrift()).toBeUndefined();
     const result = await loop.checkNow();
+    expect(loop.measuredDrift()).toBe(loop.driftVerdict());
     expect(result.drift.high).toBe(true);
     expect(loop.driftVerdict().message).toMatch(
       /features drifted from the training data over the last 60 rollouts: .*lines_added \(KS D/,

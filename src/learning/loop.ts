@@ -158,9 +158,19 @@ export class LearningLoop {
     await this.inFlight;
   }
 
-  /** The drift verdict of the last check, for the policies' ModelDrift condition. */
+  /** The drift verdict of the last check ('drift not checked yet' before the first). */
   driftVerdict(): DriftVerdict {
     return this.drift.verdict();
+  }
+
+  /**
+   * The verdict of a check this process made, for the policies' ModelDrift condition; undefined before the
+   * first, so the condition the cluster holds stands until then. (A restarted operator used to write "not
+   * checked yet" into every policy and the real verdict a minute later: two status writes per policy.)
+   */
+  measuredDrift(): DriftVerdict | undefined {
+    const verdict = this.drift.verdict();
+    return verdict.checkedAt === undefined ? undefined : verdict;
   }
 
   /** One check now (one at a time: a call during a check gets that check's result). Never rejects. */
