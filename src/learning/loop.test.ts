@@ -357,9 +357,12 @@ describe('LearningLoop drift', () => {
       /rollguard_feature_drift\{feature="lines_added"\} 0\.\d+|rollguard_feature_drift\{feature="lines_added"\} 1/,
     );
     expect(text).toContain('rollguard_model_drift_high 1');
-    // Unchanged verdict: no second call.
+    // Unchanged verdict: no second call, and the policies keep the verdict they were given (no status write).
+    const reported = loop.measuredDrift();
     await loop.checkNow();
     expect(verdicts).toEqual([true]);
+    expect(loop.driftVerdict()).not.toBe(reported);
+    expect(loop.measuredDrift()).toBe(reported);
   });
 
   it('compares with the training data of a model it trained itself, and drops features no longer measured', async () => {

@@ -101,6 +101,12 @@ function maxDefined(a: number | undefined, b: number | undefined): number | unde
   return Math.max(a, b);
 }
 
+/** What a drift verdict says, without its figures: whether it was measured, is high, for which model, where. */
+function driftMeaning(verdict: DriftVerdict): string {
+  const drifted = verdict.features.filter((f) => f.drifted).map((f) => f.feature);
+  return JSON.stringify([verdict.features.length > 0, verdict.high, verdict.modelVersion, [...drifted].sort()]);
+}
+
 export class LearningLoop {
   private readonly log: Logger;
   private readonly clock: () => Date;
@@ -110,6 +116,8 @@ export class LearningLoop {
   private readonly drift: DriftMonitor;
   /** Newest outcome the model in use was trained on; undefined for a model not trained here. */
   private trainedThrough: number | undefined;
+  /** The drift verdict the policies were last given (see measuredDrift). */
+  private reportedDrift: DriftVerdict | undefined;
   /** Newest outcome of the last retraining that was rejected or failed: the next waits for outcomes after it. */
   private attemptedThrough: number | undefined;
   private lastWaitReason = '';
@@ -164,13 +172,19 @@ export class LearningLoop {
   }
 
   /**
-   * The verdict of a check this process made, for the policies' ModelDrift condition; undefined before the
-   * first, so the condition the cluster holds stands until then. (A restarted operator used to write "not
-   * checked yet" into every policy and the real verdict a minute later: two status writes per policy.)
+   * The verdict for the policies' ModelDrift condition: undefined until this process has checked, so the
+   * condition the cluster holds stands until then; after that, a new verdict only when what it says changes
+   * (drift turns high or back, another model, other features drifted), not each time its figures move. Each
+   * change rewrites the status of every policy: at 100 policies a restart used to cost 200 writes ("not
+   * checked yet", then the real verdict) and every drift check 100 more. rollguard_feature_drift carries the
+   * current figures.
    */
   measuredDrift(): DriftVerdict | undefined {
     const verdict = this.drift.verdict();
-    return verdict.checkedAt === undefined ? undefined : verdict;
+    if (verdict.checkedAt === undefined) return undefined;
+    const reported = this.reportedDrift;
+    if (reported === undefined || driftMeaning(reported) !== driftMeaning(verdict)) this.reportedDrift = verdict;
+    return this.reportedDrift;
   }
 
   /** One check now (one at a time: a call during a check gets that check's result). Never rejects. */
