@@ -14,7 +14,7 @@
 // SCALE=0.1 makes everything a tenth (500 Deployments) for development; SCALE=1 is 5,000 Deployments in 500
 // namespaces, 100 of which have a policy covering 5 of their 10 Deployments. JSON=1 ends with one JSON line.
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,8 @@ const json = process.env.JSON === '1';
 // holds memory; the snapshot pauses the operator, so latency figures of that run mean less).
 const heapSnapshots = process.env.HEAP_SNAPSHOTS ? path.resolve(process.env.HEAP_SNAPSHOTS) : undefined;
 // STOP_AFTER=first: end after the first start's sync, verification and RSS (the memory questions only).
+// KEEP_LOGS=DIR: copy the operator's, the API server's and the audit logs there before the cluster goes.
+const keepLogs = process.env.KEEP_LOGS ? path.resolve(process.env.KEEP_LOGS) : undefined;
 const stopAfterFirst = process.env.STOP_AFTER === 'first';
 if (!(scale > 0 && scale <= 4)) throw new Error(`SCALE must be a number in (0, 4], not ${process.env.SCALE ?? ''}`);
 
@@ -745,7 +747,32 @@ rules:
     say(
       `churn: ${churnRollouts.length + churnCovered.length} rollouts (${churnCovered.length} covered) and ${churnScale.length} scalings in ${churnSeconds.toFixed(0)} s`,
     );
-    await until(async () => ((await verifying()) === 0 ? true : undefined), 600_000, 'verification after churn', 5000);
+    // A verification still running after ten minutes is a finding, not a reason to lose the run's figures.
+    const stillVerifying = await until(
+      async () => ((await verifying()) === 0 ? 0 : undefined),
+      600_000,
+      'verification after churn',
+      5000,
+    ).catch(verifying);
+    results.verifyingAfterChurn = stillVerifying;
+    if (stillVerifying > 0) {
+      const listed = (await custom.listClusterCustomObject({
+        group: 'rollguard.io',
+        version: 'v1alpha1',
+        plural: 'rolloutassessments',
+      })) as {
+        items: {
+          metadata?: { namespace?: string; name?: string };
+          status?: { phase?: string; verification?: { message?: string } };
+        }[];
+      };
+      const stuck = listed.items.filter((a) => a.status?.phase === 'Verifying');
+      say(
+        `verification after churn: ${stillVerifying} still verifying after 600 s; ${stuck.length} records say Verifying:`,
+      );
+      for (const a of stuck.slice(0, 10))
+        say(`  ${a.metadata?.namespace}/${a.metadata?.name}: ${JSON.stringify(a.status?.verification?.message ?? '')}`);
+    }
     await sleep(15_000);
     results.rssMiB = Math.round(await operator.rssMiB());
     const replicaSetCount = (await apps.listReplicaSetForAllNamespaces({ limit: 1 })).metadata?.remainingItemCount;
@@ -771,6 +798,11 @@ rules:
     await operator.process.stop();
   } finally {
     clearInterval(loadTimer);
+    if (keepLogs) {
+      await mkdir(keepLogs, { recursive: true });
+      await cp(path.join(cluster.dir, 'logs'), keepLogs, { recursive: true });
+      say(`logs kept in ${keepLogs}`);
+    }
     await cluster.stop();
   }
   results.load1Mean = Number((loadSamples.reduce((a, b) => a + b, 0) / Math.max(1, loadSamples.length)).toFixed(2));
