@@ -226,6 +226,21 @@ async function imageEntrypoint(): Promise<string[]> {
   return args.map((arg) => (arg.startsWith('-') ? arg : path.join(repoRoot, arg)));
 }
 
+/** The runtime stage's ENV (the Dockerfile's last `ENV` lines, `KEY=value` form), for the operator's process. */
+async function imageEnv(): Promise<Record<string, string>> {
+  const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
+  const runtime = dockerfile.split(/^FROM\s/m).at(-1) ?? '';
+  const env: Record<string, string> = {};
+  for (const line of runtime.split('\n')) {
+    const match = /^ENV\s+(.*)$/.exec(line.trim());
+    for (const pair of match?.[1]?.split(/\s+/) ?? []) {
+      const [key, value] = pair.split('=', 2);
+      if (key && value !== undefined) env[key] = value;
+    }
+  }
+  return env;
+}
+
 async function startOperator(cluster: LocalCluster, kubeconfig: string, label: string): Promise<Operator> {
   const startedAt = Date.now();
   const proc = startProcess(
@@ -242,7 +257,7 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
       '--metrics-address=127.0.0.1:0',
       '--log-level=info',
     ],
-    { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot },
+    { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot, env: { ...process.env, ...(await imageEnv()) } },
   );
   const logFile = path.join(cluster.dir, 'logs', `rollguard-${label}.log`);
   const port = await until(
@@ -293,6 +308,12 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
       say(`heap snapshot: ${path.join(heapSnapshots, `${label}-${name}.heapsnapshot`)}`);
     },
   };
+}
+/** Where the operator's memory is, from its own process metrics: V8's heap (used of committed) and off-heap. */
+async function heapFigures(operator: Operator): Promise<string> {
+  const m = await operator.metrics();
+  const mib = (name: string) => (metricSum(m, name) / 2 ** 20).toFixed(0);
+  return `V8 heap ${mib('rollguard_nodejs_heap_size_used_bytes')} of ${mib('rollguard_nodejs_heap_size_total_bytes')} MiB, external ${mib('rollguard_nodejs_external_memory_bytes')} MiB`;
 }
 function metricSum(text: string, name: string, labelFilter = ''): number {
   return text
@@ -624,7 +645,7 @@ rules:
     await until(async () => ((await verifying()) === 0 ? true : undefined), 600_000, 'verification to finish', 5000);
     await sleep(10_000);
     results.rssMiBAfterSync = Math.round(await operator.rssMiB());
-    say(`RSS after the first sync and verification: ${results.rssMiBAfterSync} MiB`);
+    say(`RSS after the first sync and verification: ${results.rssMiBAfterSync} MiB (${await heapFigures(operator)})`);
     await operator.heapSnapshot('after-first-sync');
     if (stopAfterFirst) {
       await operator.process.stop();
@@ -777,7 +798,9 @@ rules:
     results.rssMiB = Math.round(await operator.rssMiB());
     const replicaSetCount = (await apps.listReplicaSetForAllNamespaces({ limit: 1 })).metadata?.remainingItemCount;
     results.replicaSets = (replicaSetCount ?? 0) + 1;
-    say(`RSS after churn: ${results.rssMiB} MiB (${results.replicaSets} ReplicaSets in the cluster)`);
+    say(
+      `RSS after churn: ${results.rssMiB} MiB (${results.replicaSets} ReplicaSets in the cluster; ${await heapFigures(operator)})`,
+    );
     await operator.heapSnapshot('after-churn');
 
     // ---- 8. the request rate against the client-side limit ----

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrometheusClient, httpsAgentFor } from './client.js';
+import { PrometheusClient, httpsAgentFor, openConnectionPools } from './client.js';
 import type { QueryResultKind } from './types.js';
 
 interface Seen {
@@ -196,6 +196,32 @@ describe('PrometheusClient', () => {
     expect((await client.instant('up')).kind).toBe('vector');
     client.close();
     expect((await client.instant('up')).kind).toBe('vector');
+  });
+
+  it('shares connections between clients with the same TLS settings, never their credentials', async () => {
+    const calls: { port: number | undefined; authorization: string | undefined }[] = [];
+    const address = mount('shared', (req, res) => {
+      calls.push({ port: req.socket.remotePort, authorization: req.headers.authorization });
+      json(res, 200, one);
+    });
+    const pools = openConnectionPools();
+    // CA bundles of their own (never used over plain HTTP), so the pools are these tests' alone.
+    const a = new PrometheusClient({ address, bearerToken: 'team-a', caPem: 'shared-ca' });
+    const b = new PrometheusClient({ address, bearerToken: 'team-b', caPem: 'shared-ca' });
+    const other = new PrometheusClient({ address, caPem: 'another-ca' });
+    expect(openConnectionPools()).toBe(pools + 2);
+    expect((await a.instant('up')).kind).toBe('vector');
+    expect((await b.instant('up')).kind).toBe('vector');
+    expect(calls.map((c) => c.authorization)).toEqual(['Bearer team-a', 'Bearer team-b']);
+    // One kept-alive connection served both.
+    expect(calls[1]?.port).toBe(calls[0]?.port);
+    a.close();
+    a.close();
+    expect((await b.instant('up')).kind).toBe('vector');
+    expect(calls[2]).toEqual({ port: calls[0]?.port, authorization: 'Bearer team-b' });
+    b.close();
+    other.close();
+    expect(openConnectionPools()).toBe(pools);
   });
 
   it('keeps credentials out of messages', async () => {

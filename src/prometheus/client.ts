@@ -1,6 +1,7 @@
 // PrometheusClient: the MetricsProvider over Prometheus's HTTP API, on axios. The imperative shell around
 // classify(): it sends the request (with timeout, cancellation, credentials and TLS settings) and hands the
 // raw answer or transport error to the pure classifier. It never throws, so an outage is just another result.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
@@ -50,6 +51,56 @@ export function httpsAgentFor(options: Pick<PrometheusClientOptions, 'caPem' | '
   });
 }
 
+/**
+ * Connection pools shared by every client with the same TLS settings, counted by their users. A client per
+ * policy namespace keeps each namespace's credentials apart, but one pool per client held 360 idle sockets to
+ * the same Prometheus at 100 policies (measured by bench/scale.ts), each with its buffers. Sharing a pool is
+ * safe: credentials travel in each request's headers, and no client certificate identifies a connection.
+ */
+interface SharedAgents {
+  readonly http: http.Agent;
+  readonly https: https.Agent;
+  users: number;
+}
+const sharedAgents = new Map<string, SharedAgents>();
+
+function tlsKey(options: Pick<PrometheusClientOptions, 'caPem' | 'insecureSkipVerify'>): string {
+  const ca = options.caPem === undefined ? '' : createHash('sha256').update(options.caPem).digest('hex');
+  return `${options.insecureSkipVerify === true ? 'insecure' : 'verify'}/${ca}`;
+}
+
+function acquireAgents(options: Pick<PrometheusClientOptions, 'caPem' | 'insecureSkipVerify'>): {
+  agents: SharedAgents;
+  release: () => void;
+} {
+  const key = tlsKey(options);
+  let agents = sharedAgents.get(key);
+  if (!agents) {
+    agents = { http: new http.Agent({ keepAlive: true }), https: httpsAgentFor(options), users: 0 };
+    sharedAgents.set(key, agents);
+  }
+  agents.users++;
+  let released = false;
+  const held = agents;
+  return {
+    agents: held,
+    release: () => {
+      if (released) return;
+      released = true;
+      held.users--;
+      if (held.users > 0) return;
+      held.http.destroy();
+      held.https.destroy();
+      if (sharedAgents.get(key) === held) sharedAgents.delete(key);
+    },
+  };
+}
+
+/** How many connection pools are open (for tests). */
+export function openConnectionPools(): number {
+  return sharedAgents.size;
+}
+
 /** The address without credentials, for messages that end up in Events and status. */
 function describeAddress(url: URL): string {
   const path = url.pathname === '/' ? '' : url.pathname;
@@ -77,7 +128,7 @@ export class PrometheusClient implements MetricsProvider {
   readonly #timeoutMs: number;
   readonly #maxGetQueryLength: number;
   readonly #onQuery: PrometheusClientOptions['onQuery'];
-  readonly #agents: (http.Agent | https.Agent)[] = [];
+  #releaseAgents: () => void = () => undefined;
 
   constructor(options: PrometheusClientOptions) {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -99,9 +150,10 @@ export class PrometheusClient implements MetricsProvider {
     }
     this.#source = describeAddress(url);
     this.#configError = undefined;
-    const httpAgent = new http.Agent({ keepAlive: true });
-    const httpsAgent = httpsAgentFor(options);
-    this.#agents.push(httpAgent, httpsAgent);
+    const { agents, release } = acquireAgents(options);
+    this.#releaseAgents = release;
+    const httpAgent = agents.http;
+    const httpsAgent = agents.https;
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (options.bearerToken !== undefined) headers.Authorization = `Bearer ${options.bearerToken}`;
     const config: AxiosRequestConfig = {
@@ -165,8 +217,9 @@ export class PrometheusClient implements MetricsProvider {
   }
 
   /** Closes the kept-alive connections, e.g. when a policy changes its Prometheus settings. */
+  /** Gives up this client's share of its connection pool (closed when no client uses it). */
   close(): void {
-    for (const agent of this.#agents) agent.destroy();
+    this.#releaseAgents();
   }
 
   #serverTimeout(): string {

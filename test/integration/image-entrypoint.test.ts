@@ -1,6 +1,6 @@
 // The controller image, short of Docker (none runs here): the files the Dockerfile's runtime stage copies, laid
 // out in a directory as that stage lays them out (its COPY lines read from the Dockerfile itself, so a file the
-// image lacks is missing here too), then started with the image's ENTRYPOINT and CMD, from its WORKDIR, with no
+// image lacks is missing here too), then started with the image's ENV, ENTRYPOINT and CMD, from its WORKDIR, with no
 // node_modules anywhere above it. It must find its model and its drift reference, and assess a rollout on the
 // real control plane with the model.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,13 +21,14 @@ interface RuntimeStage {
   copies: { fromBuild: boolean; sources: string[]; destination: string }[];
   entrypoint: string[];
   cmd: string[];
+  env: Record<string, string>;
 }
 
 /** The Dockerfile's last stage: its WORKDIR, COPY lines, ENTRYPOINT and CMD (exec form only, as ours uses). */
 function runtimeStage(dockerfile: string): RuntimeStage {
   const stages = dockerfile.split(/^FROM\s/m);
   const last = stages.at(-1) ?? '';
-  const stage: RuntimeStage = { workdir: '/', copies: [], entrypoint: [], cmd: [] };
+  const stage: RuntimeStage = { workdir: '/', copies: [], entrypoint: [], cmd: [], env: {} };
   for (const line of last.split('\n')) {
     const [instruction, ...rest] = line.trim().split(/\s+/);
     if (instruction === 'WORKDIR') stage.workdir = rest[0] ?? '/';
@@ -38,6 +39,12 @@ function runtimeStage(dockerfile: string): RuntimeStage {
     }
     if (instruction === 'ENTRYPOINT') stage.entrypoint = JSON.parse(rest.join(' ')) as string[];
     if (instruction === 'CMD') stage.cmd = JSON.parse(rest.join(' ')) as string[];
+    if (instruction === 'ENV') {
+      for (const pair of rest) {
+        const [key, value] = pair.split('=', 2);
+        if (key && value !== undefined) stage.env[key] = value;
+      }
+    }
   }
   return stage;
 }
@@ -76,7 +83,7 @@ describe("the image's runtime stage, run from its own files", () => {
     operator = spawn(
       process.execPath,
       [...args, ...stage.cmd, `--kubeconfig=${inject('kubeconfig')}`, '--metrics-address=127.0.0.1:0', '--no-learning'],
-      { cwd: workdir, env: { PATH: '/usr/bin:/bin', HOME: root, NODE_ENV: 'production' }, stdio: 'pipe' },
+      { cwd: workdir, env: { PATH: '/usr/bin:/bin', HOME: root, ...stage.env }, stdio: 'pipe' },
     );
     operator.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
     operator.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
