@@ -200,7 +200,7 @@ interface Move {
  * each shard was held by nobody (to the resolution of one poll).
  */
 function watchOwnership(replicas: readonly Replica[], intervalMs = 100) {
-  const state = { running: true, failure: undefined as Error | undefined, polls: 0 };
+  const state = { running: true, failure: undefined as Error | undefined, polls: 0, longestPollMs: 0 };
   let holders: ReadonlyMap<number, string> = new Map();
   const lastHolder = new Map<number, string>();
   const unheldSince = new Map<number, number>();
@@ -231,6 +231,7 @@ function watchOwnership(replicas: readonly Replica[], intervalMs = 100) {
       const started = Date.now();
       try {
         await poll();
+        state.longestPollMs = Math.max(state.longestPollMs, Date.now() - started);
       } catch (err) {
         state.failure = err instanceof Error ? err : new Error('reading ownership failed', { cause: err });
         return;
@@ -243,14 +244,14 @@ function watchOwnership(replicas: readonly Replica[], intervalMs = 100) {
     /** The holders as of the last poll. */
     holders: () => holders,
     failed: () => state.failure !== undefined,
-    async stop(): Promise<{ longestUnheldMs: number[]; polls: number }> {
+    async stop(): Promise<{ longestUnheldMs: number[]; polls: number; longestPollMs: number }> {
       state.running = false;
       await loop;
       if (state.failure) throw state.failure;
       const end = Date.now();
       for (const [shard, since] of unheldSince)
         longestUnheldMs[shard] = Math.max(longestUnheldMs[shard] ?? 0, end - since);
-      return { longestUnheldMs, polls: state.polls };
+      return { longestUnheldMs, polls: state.polls, longestPollMs: state.longestPollMs };
     },
   };
 }
@@ -445,7 +446,7 @@ describe('sharding across replicas', () => {
 
       const assessments = await allAssessed(namespaces, 2);
       mark('every Deployment assessed at revision 2');
-      const { longestUnheldMs, polls } = await watch.stop();
+      const { longestUnheldMs, polls, longestPollMs } = await watch.stop();
       for (const m of watch.moves)
         mark(
           `shard ${m.shard}: ${m.from === m.to ? `${m.to} let go and took it back` : `${m.from} → ${m.to}`}, unheld ${m.unheldMs} ms`,
@@ -468,10 +469,12 @@ describe('sharding across replicas', () => {
           return (handedOverAt.get(shard) ?? []).some((moved) => moved > at && moved < done);
         }).length;
       mark(
-        `longest unheld per shard, ${polls} polls of /metrics: ${longestUnheldMs.join('/')} ms; the replicas' logs: ${loggedGapMs.join('/')} ms (lease ${leaseSeconds * 1000} ms); ${acrossAMove} rollouts arrived before their shard moved and were assessed after`,
+        `longest unheld per shard, ${polls} polls of /metrics (the slowest ${longestPollMs} ms): ${longestUnheldMs.join('/')} ms; the replicas' logs: ${loggedGapMs.join('/')} ms (lease ${leaseSeconds * 1000} ms); ${acrossAMove} rollouts arrived before their shard moved and were assessed after`,
       );
-      expect(Math.max(...longestUnheldMs)).toBeLessThan(leaseSeconds * 1000);
+      // The replicas' own logs time a gap to the millisecond; a poll of five replicas sees it only to within one
+      // poll (a busy replica answers /metrics late, so a poll can take a second).
       expect(Math.max(...loggedGapMs)).toBeLessThan(leaseSeconds * 1000);
+      expect(Math.max(...longestUnheldMs)).toBeLessThan(leaseSeconds * 1000 + longestPollMs);
       // Once spread, it stays so (a replica that let go under load took the shard back; nothing flapped), and
       // every revision of the scale-up was assessed once, by one replica.
       expect(watch.moves.filter((m) => m.at > balancedAt && m.from !== m.to)).toEqual([]);
