@@ -57,6 +57,15 @@ describe('planShards', () => {
     ],
     ['a holder that is not a live member still counts as holding', view('a', ['a'], ['x', 'x', u, u]), 2, undefined],
     [
+      // Just after a SIGKILL (or during a graceful stop) a replica's membership Lease can outlive its shard
+      // Leases by a round: it looks live, holds nothing, and never takes its share. A shard handed to it would
+      // sit unheld for a whole lease duration after the handover.
+      'a member holding nothing while a shard lies free (it may be dead): no handover to it',
+      view('a', ['a', 'b', 'c', 'd'], ['a', 'a', 'b', 'b', 'c', u]),
+      0,
+      undefined,
+    ],
+    [
       'while someone is below floor, take only up to floor',
       view('a', ['a', 'b', 'c'], [u, u, u, u, u, 'b', 'b']),
       2,

@@ -3,7 +3,8 @@
 // R live replicas each holds floor(N/R) or ceil(N/R). A replica takes free shards up to its share; one that
 // holds more than its share hands one shard per round *directly* to the replica with the fewest (it writes
 // that replica's identity into the Lease), so the shard is never left free for anyone to race for and the
-// recipient picks it up at its next renewal. The giver stops acting on the shard before it writes.
+// recipient picks it up at its next renewal. The giver stops acting on the shard before it writes. Handovers
+// wait while any shard is free: the free ones go first, to whoever is short.
 export interface ShardView {
   shards: number;
   me: string;
@@ -48,7 +49,11 @@ export function planShards(view: ShardView): ShardPlan {
   const acquire = free.slice(0, Math.max(0, cap - mine.length));
   if (acquire.length > 0) return { acquire };
 
-  // Give one away when holding more than the share, or more than floor while someone is below floor.
+  // Give one away when holding more than the share, or more than floor while someone is below floor; but never
+  // while a shard lies free. A live replica below its share takes free shards itself, so one that holds
+  // nothing while shards lie free may be dead: after a SIGKILL its membership Lease can look live a round
+  // longer than its shard Leases, and a shard handed to it would sit unheld for a whole lease duration.
+  if (free.length > 0) return { acquire: [] };
   const neediest = others
     .map((m) => ({ m, n: count.get(m) ?? 0 }))
     .sort((a, b) => a.n - b.n || (a.m < b.m ? -1 : 1))[0];
