@@ -35,6 +35,9 @@ COPY data/jit/apachejit-small.csv ./data/jit/apachejit-small.csv
 USER 65532:65532
 EXPOSE 8080
 # A 2 MiB young generation instead of V8's default 16 MiB semi-spaces: about 40 MiB less resident memory for a
-# few more (short) scavenges; measured by bench/scale.ts, which starts the operator with these same flags.
-ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/sea/rollguard.cjs"]
+# few more (short) scavenges. --optimize-for-size makes V8 collect the old generation before garbage piles up:
+# at 5,000 Deployments the live heap is ~90 MiB, yet without it the heap grew to 208 MiB and the process to
+# 369 MiB; with it 72 MiB and 175 MiB, with no slower assessment or verification. Both measured by
+# bench/scale.ts, which starts the operator with these same flags.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--optimize-for-size", "dist/sea/rollguard.cjs"]
 CMD ["controller"]
