@@ -34,6 +34,7 @@ import {
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
+import { runtimeStage } from '../test/harness/dockerfile.js';
 import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js';
 import { startProcess, type ManagedProcess } from '../test/harness/processes.js';
 import { repoRoot } from '../test/harness/tools.js';
@@ -215,39 +216,23 @@ interface Operator {
 }
 /**
  * How the image starts the operator (the Dockerfile's ENTRYPOINT: node's flags and the script, relative to the
- * image's WORKDIR, which holds the repository's layout), so the figures are the image's.
+ * image's WORKDIR, which holds the repository's layout) and with which ENV, so the figures are the image's.
  */
-async function imageEntrypoint(): Promise<string[]> {
-  const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
-  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
-  if (entrypoint === undefined) throw new Error('no ENTRYPOINT [...] in the Dockerfile');
-  const [program, ...args] = JSON.parse(entrypoint) as string[];
+async function imageStart(): Promise<{ args: string[]; env: Record<string, string> }> {
+  const stage = await runtimeStage();
+  const [program, ...args] = stage.entrypoint;
   if (program !== 'node') throw new Error(`the Dockerfile's ENTRYPOINT runs ${String(program)}, not node`);
-  return args.map((arg) => (arg.startsWith('-') ? arg : path.join(repoRoot, arg)));
-}
-
-/** The runtime stage's ENV (the Dockerfile's last `ENV` lines, `KEY=value` form), for the operator's process. */
-async function imageEnv(): Promise<Record<string, string>> {
-  const dockerfile = await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8');
-  const runtime = dockerfile.split(/^FROM\s/m).at(-1) ?? '';
-  const env: Record<string, string> = {};
-  for (const line of runtime.split('\n')) {
-    const match = /^ENV\s+(.*)$/.exec(line.trim());
-    for (const pair of match?.[1]?.split(/\s+/) ?? []) {
-      const [key, value] = pair.split('=', 2);
-      if (key && value !== undefined) env[key] = value;
-    }
-  }
-  return env;
+  return { args: args.map((arg) => (arg.startsWith('-') ? arg : path.join(repoRoot, arg))), env: stage.env };
 }
 
 async function startOperator(cluster: LocalCluster, kubeconfig: string, label: string): Promise<Operator> {
   const startedAt = Date.now();
+  const image = await imageStart();
   const proc = startProcess(
     `rollguard-${label}`,
     process.execPath,
     [
-      ...(await imageEntrypoint()).flatMap((arg) =>
+      ...image.args.flatMap((arg) =>
         heapSnapshots && arg.endsWith('.cjs')
           ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`, arg]
           : [arg],
@@ -257,7 +242,7 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
       '--metrics-address=127.0.0.1:0',
       '--log-level=info',
     ],
-    { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot, env: { ...process.env, ...(await imageEnv()) } },
+    { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot, env: { ...process.env, ...image.env } },
   );
   const logFile = path.join(cluster.dir, 'logs', `rollguard-${label}.log`);
   const port = await until(

@@ -9,45 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundle } from '../../hack/build-dist.js';
+import { runtimeStage, type RuntimeStage } from '../harness/dockerfile.js';
 import { repoRoot } from '../harness/tools.js';
 import { safeChange } from '../support/changes.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import { applyDeployment, applyPolicy, assessmentOf } from '../support/objects.js';
 import { waitFor } from '../support/wait.js';
-
-interface RuntimeStage {
-  workdir: string;
-  /** [from the build stage?, sources, destination] per COPY, in order. */
-  copies: { fromBuild: boolean; sources: string[]; destination: string }[];
-  entrypoint: string[];
-  cmd: string[];
-  env: Record<string, string>;
-}
-
-/** The Dockerfile's last stage: its WORKDIR, COPY lines, ENTRYPOINT and CMD (exec form only, as ours uses). */
-function runtimeStage(dockerfile: string): RuntimeStage {
-  const stages = dockerfile.split(/^FROM\s/m);
-  const last = stages.at(-1) ?? '';
-  const stage: RuntimeStage = { workdir: '/', copies: [], entrypoint: [], cmd: [], env: {} };
-  for (const line of last.split('\n')) {
-    const [instruction, ...rest] = line.trim().split(/\s+/);
-    if (instruction === 'WORKDIR') stage.workdir = rest[0] ?? '/';
-    if (instruction === 'COPY') {
-      const fromBuild = rest[0]?.startsWith('--from=') === true;
-      const args = rest.filter((arg) => !arg.startsWith('--'));
-      stage.copies.push({ fromBuild, sources: args.slice(0, -1), destination: args.at(-1) ?? '' });
-    }
-    if (instruction === 'ENTRYPOINT') stage.entrypoint = JSON.parse(rest.join(' ')) as string[];
-    if (instruction === 'CMD') stage.cmd = JSON.parse(rest.join(' ')) as string[];
-    if (instruction === 'ENV') {
-      for (const pair of rest) {
-        const [key, value] = pair.split('=', 2);
-        if (key && value !== undefined) stage.env[key] = value;
-      }
-    }
-  }
-  return stage;
-}
 
 describe("the image's runtime stage, run from its own files", () => {
   let root = '';
@@ -58,7 +25,7 @@ describe("the image's runtime stage, run from its own files", () => {
   let logs = '';
 
   beforeAll(async () => {
-    stage = runtimeStage(await readFile(path.join(repoRoot, 'Dockerfile'), 'utf8'));
+    stage = await runtimeStage();
     // What the build stage's `tsx hack/build-dist.ts --bundle-only` produces: dist/sea.
     await bundle();
 
