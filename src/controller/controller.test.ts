@@ -6,7 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
-import { dispatchKey, parseWorkKey, workKey, type KeyHandlers } from './controller.js';
+import { dispatchKey, isBackgroundKey, parseWorkKey, workKey, type KeyHandlers } from './controller.js';
 import { PolicyReconciler } from './policy-reconciler.js';
 import { RetentionPruner } from './retention-pruner.js';
 import { MemoryCluster } from './testing.js';
@@ -21,6 +21,14 @@ describe('work-queue keys', () => {
   ] as const)('%s keys carry namespace and name there and back', (kind, namespace, name) => {
     expect(workKey(kind, namespace, name)).toBe(`${kind}:${namespace}/${name}`);
     expect(parseWorkKey(workKey(kind, namespace, name))).toEqual({ kind, namespace, name });
+  });
+
+  it.each([
+    ['deployment', false],
+    ['verify', true],
+    ['policy', true],
+  ] as const)('%s keys wait in the background lane: %s', (kind, background) => {
+    expect(isBackgroundKey(workKey(kind, 'shop', 'web'))).toBe(background);
   });
 
   it('hands each kind of key to its reconciler, passes on when to come back, and drops unknown kinds', async () => {

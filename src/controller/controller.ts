@@ -5,6 +5,7 @@
 // beside them on the leader.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Caches } from '../api/objects.js';
+import { inBackgroundLane } from '../kube/api-client.js';
 import { DeploymentEvents, type EventSink } from '../kube/events.js';
 import { WorkQueue } from '../kube/workqueue.js';
 import type { ClusterWriter } from '../kube/writer.js';
@@ -54,6 +55,16 @@ export function parseWorkKey(k: string): { kind: string; namespace: string; name
   return { kind, namespace, name };
 }
 
+/**
+ * Verification passes and policy status wait while Deployments wait: at a verification tick hundreds of
+ * passes fall due at once, and a new rollout's assessment (and its pause) must not queue behind them. A pass
+ * is on a 10 s clock and tolerates a wait; the queue still gives it a turn under a burst (see WorkQueue).
+ */
+export function isBackgroundKey(k: string): boolean {
+  const { kind } = parseWorkKey(k);
+  return kind === 'verify' || kind === 'policy';
+}
+
 /** The reconcilers a key is handed to; each returns when to look again, if it must. */
 export interface KeyHandlers {
   deployment(namespace: string, name: string): Promise<{ requeueAfterMs?: number }>;
@@ -94,14 +105,18 @@ export class Controller {
   constructor(private readonly options: ControllerOptions) {
     const { logger, metrics } = options;
     const clock = options.clock ?? (() => new Date());
-    this.queue = new WorkQueue({ baseMs: 200, maxMs: 60_000 }, (k, err, retryInMs) => {
-      const { kind, namespace, name } = parseWorkKey(k);
-      metrics.reconcileErrors.inc({ kind });
-      logger.warn(
-        { err, namespace, [kind]: name, retryInMs },
-        `reconcile of ${kind} ${namespace}/${name} failed; retrying`,
-      );
-    });
+    this.queue = new WorkQueue(
+      { baseMs: 200, maxMs: 60_000 },
+      (k, err, retryInMs) => {
+        const { kind, namespace, name } = parseWorkKey(k);
+        metrics.reconcileErrors.inc({ kind });
+        logger.warn(
+          { err, namespace, [kind]: name, retryInMs },
+          `reconcile of ${kind} ${namespace}/${name} failed; retrying`,
+        );
+      },
+      { background: isBackgroundKey },
+    );
     const enqueue = (kind: KeyKind) => (namespace: string, name: string) => {
       this.queue.add(workKey(kind, namespace, name));
     };
@@ -187,12 +202,13 @@ export class Controller {
       policy: (namespace, name) => this.policyReconciler.reconcile(namespace, name),
     };
     const owns = this.options.owns;
-    this.running = this.queue.run(this.options.workers ?? 4, (k) =>
+    this.running = this.queue.run(this.options.workers ?? 4, (k) => {
       // Another replica holds this namespace's shard; this one is queued again if it takes the shard over.
-      owns !== undefined && !owns(parseWorkKey(k).namespace)
-        ? Promise.resolve(undefined)
-        : dispatchKey(k, handlers, this.options.metrics),
-    );
+      if (owns !== undefined && !owns(parseWorkKey(k).namespace)) return Promise.resolve(undefined);
+      const dispatch = () => dispatchKey(k, handlers, this.options.metrics);
+      // The same lanes at the API rate limit as in the queue.
+      return isBackgroundKey(k) ? inBackgroundLane(dispatch) : dispatch();
+    });
     this.pruner.start();
   }
 

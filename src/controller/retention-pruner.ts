@@ -1,6 +1,7 @@
 // Deletes the RolloutAssessments past the retention rule (retention.ts, pure) every ten minutes, on the
 // leader only. A failed pass is logged and tried again at the next one.
 import type { Caches } from '../api/objects.js';
+import { inBackgroundLane } from '../kube/api-client.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { Logger } from '../telemetry/logger.js';
 import { assessmentsToPrune, type RetentionRule } from './retention.js';
@@ -27,7 +28,8 @@ export class RetentionPruner {
   start(): void {
     if (this.timer) return;
     const prune = () => {
-      void this.prune().catch((err: unknown) => {
+      // Housekeeping: its deletions wait behind rollouts' requests at the API rate limit.
+      void inBackgroundLane(() => this.prune()).catch((err: unknown) => {
         this.deps.logger.warn({ err }, 'pruning old RolloutAssessments failed; trying again later');
       });
     };

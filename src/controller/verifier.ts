@@ -7,6 +7,7 @@ import type { AssessmentStatus, VerificationStatus } from '../api/assessment.js'
 import { parseDuration } from '../api/duration.js';
 import type { Caches } from '../api/objects.js';
 import type { CurrentRollout } from '../api/revision.js';
+import { inForegroundLane } from '../kube/api-client.js';
 import { isConflict } from '../kube/errors.js';
 import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
@@ -193,7 +194,11 @@ export class Verifier {
       previousCheckAt: previous.lastCheckAt,
       now,
     });
-    if (!(await this.apply(input, plan))) return { requeueAfterMs: 200 };
+    // A pass waits in the background lane of the API rate limit; changing the Deployment (a rollback) does not.
+    const applied = plan.deployment
+      ? await inForegroundLane(() => this.apply(input, plan))
+      : await this.apply(input, plan);
+    if (!applied) return { requeueAfterMs: 200 };
     this.rememberTick(tickKey, tick);
     if (!plan.finished) return { requeueAfterMs: untilNextTick };
     this.deps.batcher.unregister(this.policyKey(input), name);

@@ -2,7 +2,7 @@
 // assertions are about how long requests were told to wait, not about real time.
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { separateApiClient, TokenBucket, tuneApiClient, verbOf } from './api-client.js';
+import { currentLane, inBackgroundLane, separateApiClient, TokenBucket, tuneApiClient, verbOf } from './api-client.js';
 
 function fakeClock() {
   let now = 0;
@@ -50,6 +50,34 @@ describe('TokenBucket', () => {
     await Promise.all([0, 1, 2].map((i) => bucket.take().then(() => order.push(i))));
     expect(order).toEqual([0, 1, 2]);
     expect(clock.slept.reduce((a, b) => a + b, 0)).toBeCloseTo(2000);
+  });
+
+  it('lets foreground requests go before background ones that asked earlier, in order within each lane', async () => {
+    const clock = fakeClock();
+    const bucket = new TokenBucket(10, 1, clock.now, clock.sleep);
+    const order: string[] = [];
+    const asked = [
+      ['background', 'b0'],
+      ['background', 'b1'],
+      ['foreground', 'f0'],
+      ['background', 'b2'],
+      ['foreground', 'f1'],
+    ] as const;
+    await Promise.all(asked.map(([lane, name]) => bucket.take(lane).then(() => order.push(name))));
+    // b0 takes the one token there is at once; the rest wait, and the foreground ones go first.
+    expect(order).toEqual(['b0', 'f0', 'f1', 'b1', 'b2']);
+    expect(clock.slept.reduce((a, b) => a + b, 0)).toBeCloseTo(400);
+  });
+
+  it('knows the lane of the work it runs in, through awaits', async () => {
+    expect(currentLane()).toBe('foreground');
+    const seen = await inBackgroundLane(async () => {
+      await Promise.resolve();
+      await new Promise((r) => setTimeout(r, 1));
+      return currentLane();
+    });
+    expect(seen).toBe('background');
+    expect(currentLane()).toBe('foreground');
   });
 
   it('does not limit at all with a rate of 0', async () => {

@@ -5,7 +5,9 @@
 //     Agent is kept and the later ones are closed unused, so calls reuse warm keep-alive connections.
 //   - a client-side rate limit (token bucket: `qps` per second, bursts up to `burst`), as client-go has, so a
 //     burst of rollouts or a resync never floods the API server. Watches are not limited: they are long-lived.
+//     Requests wait in two lanes (inBackgroundLane): a verification pass waits while an assessment goes.
 //   - a count of requests by verb, for rollguard_kube_api_requests_total.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 
 export interface ApiClientOptions {
@@ -19,11 +21,38 @@ export interface ApiClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** A token bucket: `take()` resolves when a request may go, in the order asked. */
+export type RequestLane = 'foreground' | 'background';
+
+const laneOfCaller = new AsyncLocalStorage<RequestLane>();
+
+/**
+ * Runs `work` with every API request it makes in the background lane: while the rate limit makes requests
+ * wait, foreground requests (a new rollout's assessment and pause) go ahead of these (verification passes,
+ * policy status). Requests made outside any lane are foreground.
+ */
+export function inBackgroundLane<T>(work: () => Promise<T>): Promise<T> {
+  return laneOfCaller.run('background', work);
+}
+
+/** Runs `work` in the foreground lane, even inside background work: a rollback must not wait behind assessments. */
+export function inForegroundLane<T>(work: () => Promise<T>): Promise<T> {
+  return laneOfCaller.run('foreground', work);
+}
+
+/** The lane of the request being made now (see inBackgroundLane). */
+export function currentLane(): RequestLane {
+  return laneOfCaller.getStore() ?? 'foreground';
+}
+
+/**
+ * A token bucket: `take()` resolves when a request may go. Waiting requests go in the order asked within a
+ * lane, and a foreground request before any background one.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly waiting: Record<RequestLane, (() => void)[]> = { foreground: [], background: [] };
+  private draining = false;
 
   constructor(
     private readonly qps: number,
@@ -36,19 +65,34 @@ export class TokenBucket {
   }
 
   /** Milliseconds waited. */
-  take(): Promise<number> {
+  take(lane: RequestLane = 'foreground'): Promise<number> {
     if (!(this.qps > 0)) return Promise.resolve(0);
     const started = this.now();
-    const turn = this.queue.then(async () => {
-      this.refill();
-      if (this.tokens < 1) {
-        await this.sleep(((1 - this.tokens) / this.qps) * 1000);
-        this.refill();
-      }
-      this.tokens -= 1;
+    const granted = new Promise<void>((resolve) => {
+      this.waiting[lane].push(resolve);
     });
-    this.queue = turn;
-    return turn.then(() => this.now() - started);
+    void this.drain();
+    return granted.then(() => this.now() - started);
+  }
+
+  /** Hands out tokens as they come, one waiting request at a time; the lane is chosen when the token is there. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (;;) {
+        if (this.waiting.foreground.length === 0 && this.waiting.background.length === 0) return;
+        this.refill();
+        if (this.tokens < 1) {
+          await this.sleep(((1 - this.tokens) / this.qps) * 1000);
+          continue;
+        }
+        this.tokens -= 1;
+        (this.waiting.foreground.shift() ?? this.waiting.background.shift())?.();
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 
   private refill(): void {
@@ -101,7 +145,7 @@ export function tuneApiClient(kc: KubeConfig, options: ApiClientOptions): KubeCo
     }
     const verb = verbOf(context.getHttpMethod(), context.getUrl());
     if (verb === 'watch') return;
-    const waited = await bucket.take();
+    const waited = await bucket.take(currentLane());
     options.onRequest?.(verb, waited);
   };
   return kc;

@@ -306,6 +306,42 @@ describe('WorkQueue', () => {
     expect(queue.depth).toBe(0);
   });
 
+  it('takes foreground keys before background keys that were added earlier', async () => {
+    const queue = new WorkQueue({ baseMs: 5, maxMs: 50 }, undefined, { background: (k) => k.startsWith('verify:') });
+    const rec = recorder();
+    for (const k of ['verify:a', 'verify:b', 'deployment:x', 'verify:c', 'deployment:y']) queue.add(k);
+    expect(queue.depth).toBe(5);
+    const running = queue.run(1, rec.handler);
+    await until(() => rec.calls.length === 5, 'every key ran');
+    queue.shutdown();
+    await running;
+    expect(rec.calls).toEqual(['deployment:x', 'deployment:y', 'verify:a', 'verify:b', 'verify:c']);
+  });
+
+  it.each([
+    // fairness, foreground keys waiting, background keys waiting → the order taken
+    [2, 5, 2, 'f0 f1 b0 f2 f3 b1 f4'],
+    [1, 3, 3, 'f0 b0 f1 b1 f2 b2'],
+    [8, 3, 1, 'f0 f1 f2 b0'],
+    [3, 0, 2, 'b0 b1'],
+  ])(
+    'with fairness %d, %d foreground and %d background keys waiting, gives a background key its turn: %s',
+    async (fairness, fg, bg, order) => {
+      const queue = new WorkQueue({ baseMs: 5, maxMs: 50 }, undefined, {
+        background: (k) => k.startsWith('b'),
+        fairness,
+      });
+      const rec = recorder();
+      for (let i = 0; i < bg; i++) queue.add(`b${String(i)}`);
+      for (let i = 0; i < fg; i++) queue.add(`f${String(i)}`);
+      const running = queue.run(1, rec.handler);
+      await until(() => rec.calls.length === fg + bg, 'every key ran');
+      queue.shutdown();
+      await running;
+      expect(rec.calls.join(' ')).toBe(order);
+    },
+  );
+
   it('returns from run() at once when shut down while idle', async () => {
     const queue = new WorkQueue();
     const running = queue.run(4, () => Promise.resolve(undefined));

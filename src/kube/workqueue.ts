@@ -1,6 +1,9 @@
 // A keyed work queue in the manner of client-go's: a key waiting is held once however often it is added, a
 // key is never processed by two workers at once (added while processing, it runs again afterwards), failures
 // are retried with per-key exponential backoff, and a handler may ask to be called again after a delay.
+// Keys wait in two lanes: foreground keys go first, so a new rollout's assessment is never queued behind the
+// hundreds of verification passes that fall due at the same tick; a background key still gets every
+// `fairness`-th turn while both lanes wait, so background work slows under a burst but never stops.
 export interface WorkResult {
   /** Process this key again after this many milliseconds (e.g. to poll a verification). */
   requeueAfterMs?: number;
@@ -18,8 +21,18 @@ export function backoffDelay(failures: number, { baseMs, maxMs }: BackoffOptions
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
 }
 
+export interface LaneOptions {
+  /** True for keys that may wait while foreground keys are waiting. Default: every key is foreground. */
+  background?: (key: string) => boolean;
+  /** While both lanes wait, one background key after this many foreground ones (default 8). */
+  fairness?: number;
+}
+
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  private readonly foreground: string[] = [];
+  private readonly background: string[] = [];
+  /** Foreground keys taken in a row while background keys waited. */
+  private foregroundStreak = 0;
   private readonly waiting = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
@@ -31,11 +44,12 @@ export class WorkQueue {
   constructor(
     private readonly backoff: BackoffOptions = { baseMs: 200, maxMs: 60_000 },
     private readonly onError: (key: string, err: unknown, retryInMs: number) => void = () => undefined,
+    private readonly lanes: LaneOptions = {},
   ) {}
 
   /** Keys waiting to be processed (not counting delayed ones). */
   get depth(): number {
-    return this.queue.length;
+    return this.foreground.length + this.background.length;
   }
 
   add(key: string): void {
@@ -46,7 +60,7 @@ export class WorkQueue {
     }
     if (this.waiting.has(key)) return;
     this.waiting.add(key);
-    this.queue.push(key);
+    (this.lanes.background?.(key) === true ? this.background : this.foreground).push(key);
     this.wake?.();
   }
 
@@ -85,7 +99,7 @@ export class WorkQueue {
 
   private async next(): Promise<string | undefined> {
     while (!this.shuttingDown) {
-      const key = this.queue.shift();
+      const key = this.take();
       if (key !== undefined) {
         // Marked processing before the caller resumes: an add() in between must not hand the key to a
         // second worker.
@@ -103,6 +117,21 @@ export class WorkQueue {
       });
     }
     return undefined;
+  }
+
+  /** The next key by lane: foreground first, with every `fairness`-th turn to a waiting background key. */
+  private take(): string | undefined {
+    const fairness = Math.max(1, this.lanes.fairness ?? 8);
+    if (this.background.length === 0) {
+      this.foregroundStreak = 0;
+      return this.foreground.shift();
+    }
+    if (this.foreground.length > 0 && this.foregroundStreak < fairness) {
+      this.foregroundStreak += 1;
+      return this.foreground.shift();
+    }
+    this.foregroundStreak = 0;
+    return this.background.shift();
   }
 
   private async worker(handler: WorkHandler): Promise<void> {
