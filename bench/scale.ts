@@ -638,6 +638,28 @@ rules:
     }
 
     // ---- 3. steady state: events that change nothing ----
+    // The learning loop's first drift verdict gives every policy its ModelDrift condition: 100 legitimate
+    // writes that would otherwise land in this window and be counted against the label changes.
+    const driftWaitStart = Date.now();
+    const withDrift = await until(
+      async () => {
+        const listed = (await custom.listClusterCustomObject({
+          group: 'rollguard.io',
+          version: 'v1alpha1',
+          plural: 'deploymentriskpolicies',
+        })) as { items: { status?: { conditions?: { type?: string }[] } }[] };
+        const count = listed.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'ModelDrift')).length;
+        return count >= policyNamespaces ? count : undefined;
+      },
+      300_000,
+      `every policy's first ModelDrift condition`,
+      2000,
+    ).catch(() => undefined);
+    say(
+      withDrift === undefined
+        ? `steady state: not every policy had its first drift verdict after 300 s; its writes may land in the window`
+        : `steady state: every policy has its first drift verdict (waited ${String(Math.round((Date.now() - driftWaitStart) / 1000))} s)`,
+    );
     const before = await operator.metrics();
     const noopStart = Date.now();
     await pool(all, 16, async ({ i, j }) => {

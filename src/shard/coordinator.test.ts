@@ -157,6 +157,21 @@ describe('ShardCoordinator', () => {
     expect([...store.leases.keys()].some((k) => k.includes('member-a'))).toBe(false);
   }, 20_000);
 
+  it('removes its membership before it releases a shard on stop', async () => {
+    const store = new MemoryStore();
+    const a = start(store, 'a');
+    await watch([a], () => a.c.ownedShards().length === shards);
+    // What the store holds at the moment of each release: the membership must already be gone.
+    const membershipAtRelease: boolean[] = [];
+    const replace = a.client.replace.bind(a.client);
+    a.client.replace = (lease, signal) => {
+      membershipAtRelease.push([...store.leases.keys()].some((k) => k.includes('member-a')));
+      return replace(lease, signal);
+    };
+    await a.c.stop();
+    expect(membershipAtRelease).toEqual(Array.from({ length: shards }, () => false));
+  }, 20_000);
+
   it('balances on a slow API server: a replica that joins last is handed its share', async () => {
     // The CLI's proportions (renew deadline 2/3 of the lease, a round's deadline half of that) and calls that
     // take a quarter of a round's deadline, as on a busy control plane. Six shards, three replicas joining

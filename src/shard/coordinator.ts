@@ -301,25 +301,33 @@ export class ShardCoordinator {
     );
   }
 
-  /** Stops; releases every shard (a standby takes them at once) and the membership. */
+  /**
+   * Stops: removes the membership, then releases every shard (the others take them at once). The membership
+   * goes first: while it shows, the others count this replica in their fair share and may leave a released
+   * shard untaken until the membership expires.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.watchdog) clearInterval(this.watchdog);
     const attempt = deadline(this.timings.attemptTimeoutMs);
     try {
-      for (const [shard, { lease }] of [...this.held.entries()]) {
-        this.held.delete(shard);
-        this.callbacks?.onLost(shard, 'shutting down');
-        const released = this.leaseBody(lease.metadata?.name ?? '', 'shard', '', Date.now(), lease);
-        if (released.spec) released.spec.leaseDurationSeconds = 1;
-        await this.store.replace(released, attempt.signal).catch((err: unknown) => {
-          this.logger.warn({ err, shard }, 'could not release a shard; another replica takes it when it expires');
+      await this.store
+        .delete(memberLeaseName(this.options.group, this.identity), attempt.signal)
+        .catch((err: unknown) => {
+          this.logger.warn({ err }, 'could not remove the membership Lease; it expires by itself');
         });
-      }
-      await this.store.delete(memberLeaseName(this.options.group, this.identity), attempt.signal);
-    } catch (err) {
-      this.logger.warn({ err }, 'could not remove the membership Lease; it expires by itself');
+      await Promise.all(
+        [...this.held.entries()].map(async ([shard, { lease }]) => {
+          this.held.delete(shard);
+          this.callbacks?.onLost(shard, 'shutting down');
+          const released = this.leaseBody(lease.metadata?.name ?? '', 'shard', '', Date.now(), lease);
+          if (released.spec) released.spec.leaseDurationSeconds = 1;
+          await this.store.replace(released, attempt.signal).catch((err: unknown) => {
+            this.logger.warn({ err, shard }, 'could not release a shard; another replica takes it when it expires');
+          });
+        }),
+      );
     } finally {
       attempt.clear();
     }
