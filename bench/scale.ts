@@ -48,10 +48,15 @@ const json = process.env.JSON === '1';
 // HEAP_SNAPSHOTS=DIR: the operator writes a V8 heap snapshot into DIR where RSS is measured (for finding what
 // holds memory; the snapshot pauses the operator, so latency figures of that run mean less).
 const heapSnapshots = process.env.HEAP_SNAPSHOTS ? path.resolve(process.env.HEAP_SNAPSHOTS) : undefined;
-// STOP_AFTER=first: end after the first start's sync, verification and RSS (the memory questions only).
+// STOP_AFTER=first: end after the first start's sync, verification and RSS (the memory questions only);
+// STOP_AFTER=burst: end after the 100 rollouts at once (the latency questions, without the churn).
+// OPERATOR_ARGS="--workers=32 ...": more flags for the operator, to compare settings.
 // KEEP_LOGS=DIR: copy the operator's, the API server's and the audit logs there before the cluster goes.
 const keepLogs = process.env.KEEP_LOGS ? path.resolve(process.env.KEEP_LOGS) : undefined;
-const stopAfterFirst = process.env.STOP_AFTER === 'first';
+const stopAfter = process.env.STOP_AFTER ?? '';
+if (!['', 'first', 'burst'].includes(stopAfter)) throw new Error(`STOP_AFTER must be first or burst, not ${stopAfter}`);
+const stopAfterFirst = stopAfter === 'first';
+const operatorArgs = (process.env.OPERATOR_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 if (!(scale > 0 && scale <= 4)) throw new Error(`SCALE must be a number in (0, 4], not ${process.env.SCALE ?? ''}`);
 
 const namespaces = Math.max(2, Math.round(500 * scale));
@@ -241,6 +246,7 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
       `--kubeconfig=${kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
       '--log-level=info',
+      ...operatorArgs,
     ],
     { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot, env: { ...process.env, ...image.env } },
   );
@@ -355,7 +361,7 @@ function heapOf(make: () => unknown[]): number {
 async function main(): Promise<void> {
   const started = Date.now();
   say(
-    `bench-scale: SCALE=${scale}: ${namespaces * perNamespace} Deployments in ${namespaces} namespaces, ${policyNamespaces} policies covering ${policyNamespaces * coveredPerNamespace} of them, ${replicas} replicas each`,
+    `bench-scale: SCALE=${scale}: ${namespaces * perNamespace} Deployments in ${namespaces} namespaces, ${policyNamespaces} policies covering ${policyNamespaces * coveredPerNamespace} of them, ${replicas} replicas each${operatorArgs.length > 0 ? `; operator flags ${operatorArgs.join(' ')}` : ''}`,
   );
   if (heapSnapshots) await mkdir(heapSnapshots, { recursive: true });
   say('bundling dist/sea/rollguard.cjs (the operator runs as the image runs it)');
@@ -755,6 +761,12 @@ rules:
     say(
       `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms`,
     );
+
+    if (stopAfter === 'burst') {
+      watchDeployments.abort();
+      await operator.process.stop();
+      return;
+    }
 
     // ---- 7. an hour of churn in a few minutes: rollouts and scaling across the cluster ----
     const churnStart = Date.now();
