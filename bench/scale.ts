@@ -755,11 +755,21 @@ rules:
     // ---- 6. 100 rollouts at once ----
     const burstCount = Math.min(100, policyNamespaces * coveredPerNamespace);
     const burstTargets = covered.filter(({ j }) => j > 0).slice(0, burstCount);
+    const beforeBurst = await operator.metrics();
     const burst = await Promise.all(burstTargets.map(({ i, j }) => rollout(i, j, 2)));
+    const afterBurst = await operator.metrics();
+    const waitedInBurst =
+      metricSum(afterBurst, 'rollguard_kube_api_rate_limit_wait_seconds_total') -
+      metricSum(beforeBurst, 'rollguard_kube_api_rate_limit_wait_seconds_total');
+    const queueWaitP99 = (kind: string) =>
+      histogramQuantile(beforeBurst, afterBurst, 'rollguard_workqueue_wait_seconds', 0.99, `kind="${kind}"`);
     results.assessP50Ms100 = Math.round(percentile(burst, 50));
     results.assessP99Ms100 = Math.round(percentile(burst, 99));
     say(
-      `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms`,
+      `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms (requests waited ${waitedInBurst.toFixed(1)} s in all at the client rate limit)`,
+    );
+    say(
+      `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms`,
     );
 
     if (stopAfter === 'burst') {

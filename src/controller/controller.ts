@@ -115,7 +115,12 @@ export class Controller {
           `reconcile of ${kind} ${namespace}/${name} failed; retrying`,
         );
       },
-      { background: isBackgroundKey },
+      {
+        background: isBackgroundKey,
+        onTaken: (k, waitedMs) => {
+          metrics.queueWait.observe({ kind: parseWorkKey(k).kind }, waitedMs / 1000);
+        },
+      },
     );
     const enqueue = (kind: KeyKind) => (namespace: string, name: string) => {
       this.queue.add(workKey(kind, namespace, name));

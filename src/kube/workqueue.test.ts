@@ -342,6 +342,25 @@ describe('WorkQueue', () => {
     },
   );
 
+  it('tells how long each key waited, once per time it was taken, counted from its first add', async () => {
+    const waited: [string, number][] = [];
+    const queue = new WorkQueue({ baseMs: 5, maxMs: 50 }, undefined, {
+      onTaken: (k, ms) => waited.push([k, ms]),
+    });
+    queue.add('a');
+    await new Promise((r) => setTimeout(r, 40));
+    queue.add('a'); // already waiting: the wait still counts from the first add
+    queue.add('b');
+    const rec = recorder();
+    const running = queue.run(1, rec.handler);
+    await until(() => rec.calls.length === 2, 'both keys ran');
+    queue.shutdown();
+    await running;
+    expect(waited.map(([k]) => k)).toEqual(['a', 'b']);
+    expect(waited[0]?.[1]).toBeGreaterThanOrEqual(35);
+    expect(waited[1]?.[1]).toBeLessThan(waited[0]?.[1] ?? 0);
+  });
+
   it('returns from run() at once when shut down while idle', async () => {
     const queue = new WorkQueue();
     const running = queue.run(4, () => Promise.resolve(undefined));

@@ -26,6 +26,8 @@ export interface LaneOptions {
   background?: (key: string) => boolean;
   /** While both lanes wait, one background key after this many foreground ones (default 8). */
   fairness?: number;
+  /** Told how long each key waited, from its first add while not waiting to a worker taking it. */
+  onTaken?: (key: string, waitedMs: number) => void;
 }
 
 export class WorkQueue {
@@ -33,7 +35,8 @@ export class WorkQueue {
   private readonly background: string[] = [];
   /** Foreground keys taken in a row while background keys waited. */
   private foregroundStreak = 0;
-  private readonly waiting = new Set<string>();
+  /** Keys waiting, with when each was first added (for onTaken). */
+  private readonly waiting = new Map<string, number>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -59,7 +62,7 @@ export class WorkQueue {
       return;
     }
     if (this.waiting.has(key)) return;
-    this.waiting.add(key);
+    this.waiting.set(key, performance.now());
     (this.lanes.background?.(key) === true ? this.background : this.foreground).push(key);
     this.wake?.();
   }
@@ -103,8 +106,10 @@ export class WorkQueue {
       if (key !== undefined) {
         // Marked processing before the caller resumes: an add() in between must not hand the key to a
         // second worker.
+        const addedAt = this.waiting.get(key);
         this.waiting.delete(key);
         this.processing.add(key);
+        if (addedAt !== undefined) this.lanes.onTaken?.(key, performance.now() - addedAt);
         return key;
       }
       await new Promise<void>((resolve) => {

@@ -83,6 +83,13 @@ export class OperatorMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly queueWait = new Histogram({
+    name: 'rollguard_workqueue_wait_seconds',
+    help: 'How long a key waited in the work queue before a worker took it, by kind of key.',
+    labelNames: ['kind'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'rollguard_workqueue_depth',
     help: 'Keys waiting in the work queue.',
