@@ -47,6 +47,9 @@ export interface ControllerOptions {
 
 export type KeyKind = 'deployment' | 'policy' | 'verify';
 
+/** How long a policy's counts may trail its assessments, so a burst of changes is one status write. */
+const policyCountsDelayMs = 2000;
+
 export const workKey = (kind: KeyKind, namespace: string, name: string) => `${kind}:${namespace}/${name}`;
 
 export function parseWorkKey(k: string): { kind: string; namespace: string; name: string } {
@@ -133,7 +136,15 @@ export class Controller {
         namespace: options.namespace,
         resyncMs: options.resyncMs ?? 5 * 60_000,
       },
-      { deployment: enqueue('deployment'), policy: enqueue('policy') },
+      {
+        deployment: enqueue('deployment'),
+        policy: enqueue('policy'),
+        // Every status write of an assessment (a verification interval, say) touches its policy's counts: one
+        // status write per policy per moment, not one per assessment write (100 in a burst of 100 rollouts).
+        policyCounts: (namespace, name) => {
+          this.queue.addAfter(workKey('policy', namespace, name), policyCountsDelayMs);
+        },
+      },
     );
     this.caches = this.informers.caches;
     this.policyReconciler = new PolicyReconciler({

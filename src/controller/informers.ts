@@ -31,6 +31,8 @@ export interface InformerOptions {
 export interface ChangeHandlers {
   deployment(namespace: string, name: string): void;
   policy(namespace: string, name: string): void;
+  /** A policy's counts may have changed (one of its assessments did): may wait a moment and be coalesced. */
+  policyCounts(namespace: string, name: string): void;
 }
 
 export class ClusterInformers {
@@ -119,7 +121,7 @@ export class ClusterInformers {
         const namespace = a.metadata?.namespace;
         deployment(namespace, a.spec?.deployment);
         const policy = a.spec?.policy;
-        if (namespace && policy) on.policy(namespace, policy);
+        if (namespace && policy) on.policyCounts(namespace, policy);
       },
     });
 
