@@ -2,8 +2,8 @@
 // key is never processed by two workers at once (added while processing, it runs again afterwards), failures
 // are retried with per-key exponential backoff, and a handler may ask to be called again after a delay.
 // Keys wait in two lanes: foreground keys go first, so a new rollout's assessment is never queued behind the
-// hundreds of verification passes that fall due at the same tick; a background key still gets every
-// `fairness`-th turn while both lanes wait, so background work slows under a burst but never stops.
+// hundreds of verification passes that fall due at the same tick; while both lanes wait, a background key
+// gets a turn after every `fairness` foreground ones, so background work slows under a burst but never stops.
 export interface WorkResult {
   /** Process this key again after this many milliseconds (e.g. to poll a verification). */
   requeueAfterMs?: number;
@@ -124,7 +124,7 @@ export class WorkQueue {
     return undefined;
   }
 
-  /** The next key by lane: foreground first, with every `fairness`-th turn to a waiting background key. */
+  /** The next key by lane: foreground first, and a waiting background key after every `fairness` foreground ones. */
   private take(): string | undefined {
     const fairness = Math.max(1, this.lanes.fairness ?? 8);
     if (this.background.length === 0) {
