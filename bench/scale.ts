@@ -135,7 +135,12 @@ function deploymentBody(ns: string, name: string, version: number, covered: bool
       replicas: replicaCount,
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: podLabels, annotations: { ...safeChange, 'rollguard.io/commit': `v${version}` } },
+        // A new commit id per version makes the new template; it must be a valid one (7–64 hex digits), or
+        // every rollout also costs an InvalidAnnotation Event.
+        metadata: {
+          labels: podLabels,
+          annotations: { ...safeChange, 'rollguard.io/commit': version.toString(16).padStart(12, '0') },
+        },
         spec: {
           containers: [
             {
