@@ -218,12 +218,12 @@ export class Controller {
       policy: (namespace, name) => this.policyReconciler.reconcile(namespace, name),
     };
     const owns = this.options.owns;
-    this.running = this.queue.run(this.options.workers ?? 4, (k) => {
+    this.running = this.queue.run(this.options.workers ?? 4, (k, lane) => {
       // Another replica holds this namespace's shard; this one is queued again if it takes the shard over.
       if (owns !== undefined && !owns(parseWorkKey(k).namespace)) return Promise.resolve(undefined);
       const dispatch = () => dispatchKey(k, handlers, this.options.metrics);
-      // The same lanes at the API rate limit as in the queue.
-      return isBackgroundKey(k) ? inBackgroundLane(dispatch) : dispatch();
+      // The key's lane in the queue is its lane at the API rate limit too.
+      return lane === 'background' ? inBackgroundLane(dispatch) : dispatch();
     });
     this.pruner.start();
   }

@@ -361,6 +361,18 @@ describe('WorkQueue', () => {
     expect(waited[1]?.[1]).toBeLessThan(waited[0]?.[1] ?? 0);
   });
 
+  it('tells the handler the lane each key waited in', async () => {
+    const queue = new WorkQueue({ baseMs: 5, maxMs: 50 }, undefined, { background: (k) => k.startsWith('verify:') });
+    const seen: string[] = [];
+    const running = queue.run(1, (k, lane) => Promise.resolve(void seen.push(`${k} ${lane}`)));
+    queue.add('deployment:x');
+    queue.add('verify:x');
+    await until(() => seen.length === 2, 'both keys ran');
+    queue.shutdown();
+    await running;
+    expect(seen.sort()).toEqual(['deployment:x foreground', 'verify:x background']);
+  });
+
   it('returns from run() at once when shut down while idle', async () => {
     const queue = new WorkQueue();
     const running = queue.run(4, () => Promise.resolve(undefined));

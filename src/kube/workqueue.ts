@@ -4,12 +4,15 @@
 // Keys wait in two lanes: foreground keys go first, so a new rollout's assessment is never queued behind the
 // hundreds of verification passes that fall due at the same tick; while both lanes wait, a background key
 // gets a turn after every `fairness` foreground ones, so background work slows under a burst but never stops.
+import type { RequestLane } from './api-client.js';
+
 export interface WorkResult {
   /** Process this key again after this many milliseconds (e.g. to poll a verification). */
   requeueAfterMs?: number;
 }
 
-export type WorkHandler = (key: string) => Promise<WorkResult | undefined>;
+/** Told the lane the key waited in, which is its lane at the API rate limit too (api-client.ts). */
+export type WorkHandler = (key: string, lane: RequestLane) => Promise<WorkResult | undefined>;
 
 export interface BackoffOptions {
   baseMs: number;
@@ -144,7 +147,7 @@ export class WorkQueue {
       const key = await this.next();
       if (key === undefined) return;
       try {
-        const result = await handler(key);
+        const result = await handler(key, this.lanes.background?.(key) === true ? 'background' : 'foreground');
         this.failures.delete(key);
         if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
       } catch (err) {

@@ -629,7 +629,7 @@ async function prepare(namespace: string): Promise<void> {
  * The figures a scenario is judged by, on one line: a failed comparison of two such lines shows what went
  * wrong within the last lines of a CI log, where a diff of the whole object is cut off.
  */
-function verdictLine(f: Omit<Figures, 'note' | 'rollbacksPerBad'> & { rollbacksPerBad: readonly number[] }): string {
+function verdictLine(f: Omit<Figures, 'note'>): string {
   const perBad = [...new Set(f.rollbacksPerBad)].sort().join('/') || '-';
   return `rollouts ${String(f.rollouts)} · unassessed ${String(f.unassessed)} · bad kept ${String(f.badKept)} · good rolled back ${String(f.goodRolledBack)} · rollbacks/bad ${perBad} · overlaps ${String(f.overlaps)} · crashes ${String(f.crashes)}`;
 }
