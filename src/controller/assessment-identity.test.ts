@@ -14,7 +14,6 @@ import {
   templateDigest,
 } from './assessment-identity.js';
 import { scopedDedupeKey } from '../kube/events.js';
-import { deploymentPatch } from './deployment-reconciler.js';
 import type { AssessmentObject } from '../api/objects.js';
 
 const oldApi: V1Deployment = {
@@ -143,14 +142,6 @@ describe('Events and writes scoped to one Deployment', () => {
     const keys = [teamA, teamB, oldApi, newApi].map((d) => scopedDedupeKey(d, 'paused/api/2'));
     expect(new Set(keys).size).toBe(4);
     expect(eventName('api', keys[2])).not.toBe(eventName('api', keys[3]));
-  });
-
-  it('conditions the Deployment patch on the resourceVersion the plan was made from', () => {
-    const planned: V1Deployment = { metadata: { name: 'api', resourceVersion: '4711' } };
-    expect(deploymentPatch({ annotations: { 'rollguard.io/paused-revision': '2' }, paused: true }, planned)).toEqual({
-      metadata: { annotations: { 'rollguard.io/paused-revision': '2' }, resourceVersion: '4711' },
-      spec: { paused: true },
-    });
   });
 });
 

@@ -2,7 +2,7 @@
 // assessment. Pure, so what is recorded can be read and tested without a cluster.
 import type { Assessment } from '../assess/assess.js';
 import type { PastOutcome } from '../assess/history.js';
-import { labelValue, type AssessmentAction } from '../api/assessment.js';
+import { labelValue, type AssessmentAction, type AssessmentStatus } from '../api/assessment.js';
 import { isConflict } from '../kube/errors.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { AssessmentObject } from '../api/objects.js';
@@ -55,7 +55,7 @@ export function assessmentObject(subject: AssessmentSubject): object {
   };
 }
 
-export function assessedStatus(assessment: Assessment, mode: PolicyMode, at: Date): Record<string, unknown> {
+export function assessedStatus(assessment: Assessment, mode: PolicyMode, at: Date): AssessmentStatus {
   return {
     phase: 'Assessed',
     outcome: 'running',

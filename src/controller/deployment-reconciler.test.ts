@@ -4,7 +4,7 @@
 // and that the verification pass is queued and routed to the verifier with the assessment's record.
 import type { V1Container, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PolicyObject } from '../api/objects.js';
 import { DeploymentEvents } from '../kube/events.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
@@ -61,7 +61,7 @@ const policy: PolicyObject = {
 };
 
 /** A cluster with revision 1 running and revision 2 (`next`) just created by the Deployment controller. */
-function setup(next: V1Container[]) {
+function setup(next: V1Container[], clock: () => Date = () => now) {
   const cluster = new MemoryCluster();
   cluster.putPolicy(policy);
   cluster.putReplicaSet(replicaSet(1, 'old111', safe));
@@ -87,7 +87,7 @@ function setup(next: V1Container[]) {
     model: { current: () => undefined },
     metrics,
     logger: pino({ level: 'silent' }),
-    clock: () => now,
+    clock,
     verifier,
     requestVerification: (namespace, name) => verifications.push(`${namespace}/${name}`),
   });
@@ -167,6 +167,93 @@ describe('DeploymentReconciler: a new rollout', () => {
     expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
     expect(t.cluster.calls).toEqual([]);
     expect(t.cluster.assessments('shop')).toEqual([]);
+  });
+});
+
+/** Holds the next status write of an assessment until released; it then goes to the cluster, or fails. */
+function holdNextStatusWrite(cluster: MemoryCluster) {
+  const write = cluster.mergePatchAssessmentStatus.bind(cluster);
+  let release: (outcome: 'write' | 'fail') => void = () => undefined;
+  const released = new Promise<'write' | 'fail'>((resolve) => (release = resolve));
+  const spy = vi.spyOn(cluster, 'mergePatchAssessmentStatus').mockImplementationOnce(async (...args) => {
+    if ((await released) === 'fail') throw Object.assign(new Error('etcdserver: request timed out'), { code: 500 });
+    return write(...args);
+  });
+  return {
+    release,
+    restore: () => {
+      spy.mockRestore();
+    },
+  };
+}
+
+describe('DeploymentReconciler: the order of the writes', () => {
+  it('annotates the Deployment while the score is being recorded, and sends the Event once it is', async () => {
+    const t = setup(safe);
+    const held = holdNextStatusWrite(t.cluster);
+    const reconciled = t.reconciler.reconcile('shop', 'web');
+    await vi.waitFor(() => {
+      expect(t.cluster.count({ resource: 'deployments', verb: 'patch' })).toBe(1);
+    });
+    expect(t.cluster.deployment('shop', 'web')?.metadata?.annotations?.['rollguard.io/assessment']).toBe('web-2');
+    expect(t.cluster.assessment('shop', 'web-2')?.status?.score).toBeUndefined();
+    expect(t.cluster.events).toEqual([]);
+
+    held.release('write');
+    expect(await reconciled).toEqual({});
+    const status = t.cluster.assessment('shop', 'web-2')?.status;
+    expect(t.cluster.deployment('shop', 'web')?.metadata?.annotations?.['rollguard.io/risk-score']).toBe(
+      status?.score?.toFixed(2),
+    );
+    expect(status?.actions?.map((a) => a.type)).toEqual(['annotated']);
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    // Still five calls: the same writes, one round trip shorter.
+    expect(t.cluster.count()).toBe(5);
+  });
+
+  it('pauses a risky rollout only once its score is on the record', async () => {
+    const t = setup(withPassword);
+    const held = holdNextStatusWrite(t.cluster);
+    const reconciled = t.reconciler.reconcile('shop', 'web');
+    await vi.waitFor(() => {
+      expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'create' })).toBe(1);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(t.cluster.count({ resource: 'deployments' })).toBe(0);
+
+    held.release('write');
+    await reconciled;
+    expect(t.cluster.deployment('shop', 'web')?.spec?.paused).toBe(true);
+    expect(t.cluster.assessment('shop', 'web-2')?.status).toMatchObject({ level: 'block', phase: 'Paused' });
+  });
+
+  it('when the record write fails after the annotations landed, assesses again and the annotations follow the record', async () => {
+    // Weekday morning, then Saturday night: the second assessment scores differently from the first.
+    let clock = now;
+    const t = setup(safe, () => clock);
+    const held = holdNextStatusWrite(t.cluster);
+    const reconciled = t.reconciler.reconcile('shop', 'web');
+    await vi.waitFor(() => {
+      expect(t.cluster.count({ resource: 'deployments', verb: 'patch' })).toBe(1);
+    });
+    const first = t.cluster.deployment('shop', 'web')?.metadata?.annotations?.['rollguard.io/risk-score'];
+    held.release('fail');
+    await expect(reconciled).rejects.toThrow('etcdserver: request timed out');
+    expect(t.cluster.assessment('shop', 'web-2')?.status?.score).toBeUndefined();
+    expect(t.cluster.events).toEqual([]);
+
+    held.restore();
+    clock = new Date('2026-12-05T23:30:00Z');
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+    const status = t.cluster.assessment('shop', 'web-2')?.status;
+    const annotations = t.cluster.deployment('shop', 'web')?.metadata?.annotations ?? {};
+    expect(annotations['rollguard.io/risk-score']).not.toBe(first);
+    expect(annotations['rollguard.io/risk-score']).toBe(status?.score?.toFixed(2));
+    expect(annotations['rollguard.io/risk-level']).toBe(status?.level);
+    expect(status?.actions?.map((a) => a.type)).toEqual(['annotated']);
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    expect(t.cluster.events[0]?.note).toContain(`scored ${status?.score?.toFixed(2)}`);
+    expect(t.cluster.assessments('shop')).toHaveLength(1);
   });
 });
 

@@ -1,10 +1,11 @@
 // Reconciles one Deployment: which policy governs it, which revision is rolling out, whether that revision
-// has been assessed (assess it once, record it, before acting on it), and then makes the Deployment, its
-// Events and its assessment match the plan. Level-based: it never asks what event woke it up.
+// has been assessed (assess it once, record it before pausing or resuming it; the annotations, which only inform,
+// go out alongside the record), and then makes the Deployment, its Events and its assessment match the plan.
+// Level-based: it never asks what event woke it up.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { RiskModel } from '../assess/score.js';
-import type { AssessmentAction } from '../api/assessment.js';
+import type { AssessmentAction, AssessmentStatus } from '../api/assessment.js';
 import { resolveLevelAction, type PolicySpec } from '../api/policy.js';
 import { isAlreadyExists, isConflict, isInvalid } from '../kube/errors.js';
 import type { DeploymentEvents } from '../kube/events.js';
@@ -72,6 +73,15 @@ export interface DeploymentReconcilerDeps {
   requestVerification: (namespace: string, name: string) => void;
   /** The admission gate's hooks, when the gate is on (src/gate). */
   gate?: OperatorGate | undefined;
+}
+
+/** A revision scored and its record created, the score not yet written onto the record. */
+interface Assessed {
+  assessmentName: string;
+  assessment: Assessment;
+  status: AssessmentStatus;
+  /** performance.now() when the assessment began. */
+  startedMs: number;
 }
 
 export class DeploymentReconciler {
@@ -147,21 +157,22 @@ export class DeploymentReconciler {
     }
     let status = record?.status;
     let assessedNow: Assessment | undefined;
+    /** A new assessment, scored but not yet written to its record. */
+    let unwritten: Assessed | undefined;
     if (status?.score === undefined) {
-      const result = await this.assessAndRecord(deployment, rollout, policy, {
+      unwritten = await this.assess(deployment, rollout, policy, {
         id,
         assessmentName,
         existing: record,
         knownBad,
         log,
       });
-      if (!result) return { requeueAfterMs: 1000 };
-      record = result.record;
-      status = result.record.status;
-      assessmentName = result.record.metadata?.name ?? assessmentName;
-      assessedNow = result.assessment;
+      if (!unwritten) return { requeueAfterMs: 1000 };
+      assessmentName = unwritten.assessmentName;
+      assessedNow = unwritten.assessment;
+      status = unwritten.status;
     }
-    if (status?.score === undefined || status.level === undefined) return {};
+    if (status.score === undefined || status.level === undefined) return {};
 
     const bypass = this.deps.gate ? bypassReason(deployment) : undefined;
     const pauseForApproval =
@@ -203,17 +214,45 @@ export class DeploymentReconciler {
       : planned;
     const gatePassed = gated.kind === 'holding' && plan.paused === false && planned.paused !== false;
 
-    if (Object.keys(plan.annotations).length > 0 || plan.paused !== undefined) {
+    const patchDeployment = async (): Promise<'patched' | 'unchanged' | 'changed-meanwhile'> => {
+      if (Object.keys(plan.annotations).length === 0 && plan.paused === undefined) return 'unchanged';
       try {
         await this.deps.writer.jsonPatchDeployment(namespace, name, guardedDeploymentPatch(plan, deployment));
+        return 'patched';
       } catch (err) {
-        // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
         if (!isConflict(err) && !isInvalid(err)) throw err;
-        log.debug('Deployment changed while planning; planning again');
-        // The next pass finds this assessment recorded and does not assess again: its warnings go out now.
-        if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
-        return { requeueAfterMs: 200 };
+        return 'changed-meanwhile';
       }
+    };
+    let patched: Awaited<ReturnType<typeof patchDeployment>>;
+    if (unwritten === undefined) {
+      patched = await patchDeployment();
+    } else if (plan.paused !== undefined) {
+      // A pause (or a resume at the gate) is acted on only once the score that decided it is on the record: a
+      // controller that died in between would otherwise assess again, and could leave a pause no score explains.
+      record = await this.recordAssessment(unwritten, deployment, policy, log);
+      patched = await patchDeployment();
+    } else {
+      // Annotations only inform, so they go out alongside the record: one API round trip from the new revision
+      // to its annotations instead of two. Should the record's write fail, the next pass finds no score,
+      // assesses again and sets the annotations to that score; the Events below wait for the record.
+      const [recorded, annotated] = await Promise.allSettled([
+        this.recordAssessment(unwritten, deployment, policy, log),
+        patchDeployment(),
+      ]);
+      if (recorded.status === 'rejected') throw recorded.reason;
+      if (annotated.status === 'rejected') throw annotated.reason;
+      record = recorded.value;
+      patched = annotated.value;
+    }
+    if (patched === 'changed-meanwhile') {
+      // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
+      log.debug('Deployment changed while planning; planning again');
+      // The next pass finds this assessment recorded and does not assess again: its warnings go out now.
+      if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
+      return { requeueAfterMs: 200 };
+    }
+    if (patched === 'patched') {
       if (plan.paused === true) {
         this.deps.metrics.pauses.inc();
         log.warn({ score: status.score, level: status.level }, 'rollout paused for approval');
@@ -381,7 +420,11 @@ export class DeploymentReconciler {
     }
   }
 
-  private async assessAndRecord(
+  /**
+   * Creates the revision's record (unless it exists) and scores the revision. Undefined when another reconcile
+   * or an earlier life of this controller created the record: its status is the truth, read on the next pass.
+   */
+  private async assess(
     deployment: V1Deployment,
     rollout: CurrentRollout,
     policy: GoverningPolicy,
@@ -392,7 +435,7 @@ export class DeploymentReconciler {
       knownBad: KnownBadTemplate | undefined;
       log: Logger;
     },
-  ): Promise<{ record: AssessmentObject; assessment: Assessment } | undefined> {
+  ): Promise<Assessed | undefined> {
     const started = performance.now();
     const { id, existing, knownBad, log } = target;
     const namespace = deployment.metadata?.namespace ?? '';
@@ -471,13 +514,28 @@ export class DeploymentReconciler {
       assessment.level = 'block';
       log.warn({ earlierRevision: knownBad.revision }, 'a template that failed before is back; treated as block');
     }
-    const status = assessedStatus(assessment, policy.spec.mode, now);
-    const written = (await this.deps.writer.mergePatchAssessmentStatus(
-      namespace,
+    return {
       assessmentName,
-      status,
+      assessment,
+      status: assessedStatus(assessment, policy.spec.mode, now),
+      startedMs: started,
+    };
+  }
+
+  /** Writes a new assessment's score onto its record: from here on the revision is never assessed again. */
+  private async recordAssessment(
+    assessed: Assessed,
+    deployment: V1Deployment,
+    policy: GoverningPolicy,
+    log: Logger,
+  ): Promise<AssessmentObject> {
+    const { assessment } = assessed;
+    const written = (await this.deps.writer.mergePatchAssessmentStatus(
+      deployment.metadata?.namespace ?? '',
+      assessed.assessmentName,
+      assessed.status,
     )) as AssessmentObject;
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (performance.now() - assessed.startedMs) / 1000;
     this.deps.metrics.assessments.inc({ level: assessment.level, scorer: assessment.scorer, mode: policy.spec.mode });
     this.deps.metrics.riskScore.observe(assessment.score);
     this.deps.metrics.assessmentDuration.observe(seconds);
@@ -491,7 +549,7 @@ export class DeploymentReconciler {
       },
       'rollout assessed',
     );
-    return { record: written, assessment };
+    return written;
   }
 
   private async warnAboutAnnotations(
@@ -529,22 +587,6 @@ export class DeploymentReconciler {
 
 function identityKey(id: RevisionIdentity): string {
   return `${id.namespace}/${id.deployment}/${id.uid ?? ''}/${id.revision}/${id.podTemplateHash}`;
-}
-
-/**
- * The Deployment patch that carries out a plan. It names the resourceVersion the plan was made from, so a
- * pause planned for one revision can never land on the next one (the API server answers with a conflict).
- */
-export function deploymentPatch(
-  plan: { annotations: Record<string, string | null>; paused?: boolean },
-  plannedFrom: V1Deployment,
-): { metadata: object; spec?: object } {
-  const resourceVersion = plannedFrom.metadata?.resourceVersion;
-  const patch: { metadata: object; spec?: object } = {
-    metadata: { annotations: plan.annotations, ...(resourceVersion !== undefined ? { resourceVersion } : {}) },
-  };
-  if (plan.paused !== undefined) patch.spec = { paused: plan.paused };
-  return patch;
 }
 
 function desiredReplicas(rs: V1ReplicaSet | undefined): number | undefined {
