@@ -63,7 +63,7 @@ describe('appendActions', () => {
   it('keeps the verdict when the reconciler closes the revision between the read and the write', async () => {
     const cluster = await clusterWithAssessment();
     cluster.interleave = () =>
-      // What closeEarlierRevisions writes when it sees rolled-back-from on the Deployment first.
+      // What EarlierRevisions (earlier-revisions.ts) writes when it sees rolled-back-from on the Deployment first.
       cluster.mergePatchAssessmentStatus('shop', 'web-2', {
         phase: 'RolledBack',
         outcome: 'rolled-back',

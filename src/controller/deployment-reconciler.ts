@@ -1,7 +1,8 @@
 // Reconciles one Deployment: which policy governs it, which revision is rolling out, whether that revision
 // has been assessed (assess it once, record it before pausing or resuming it; the annotations, which only inform,
 // go out alongside the record), and then makes the Deployment, its Events and its assessment match the plan.
-// Level-based: it never asks what event woke it up.
+// Then it has earlier-revisions.ts close the records of the revisions this one replaced. Level-based: it never
+// asks what event woke it up.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { RiskModel } from '../assess/score.js';
@@ -15,13 +16,13 @@ import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { annotations } from '../api/annotations.js';
 import { guardedDeploymentPatch } from './deployment-patch.js';
 import { approverOf } from './approval.js';
+import { EarlierRevisions } from './earlier-revisions.js';
 import {
   assessmentNameFor,
   candidateNames,
   findAssessment,
   identityOf,
   isAssessmentOf,
-  isOfDeployment,
   knownBadRule,
   knownBadTemplate,
   type KnownBadTemplate,
@@ -87,8 +88,11 @@ interface Assessed {
 export class DeploymentReconciler {
   /** Assessments this process created recently (identity → name): the informer cache may not show them yet. */
   private readonly written = new Map<string, string>();
+  private readonly earlierRevisions: EarlierRevisions;
 
-  constructor(private readonly deps: DeploymentReconcilerDeps) {}
+  constructor(private readonly deps: DeploymentReconcilerDeps) {
+    this.earlierRevisions = new EarlierRevisions(deps);
+  }
 
   /** The policy governing a Deployment (see policy-choice.ts), with an Event when several cover it. */
   governingPolicy(deployment: V1Deployment): { policy?: GoverningPolicy; conflict?: string } {
@@ -270,7 +274,7 @@ export class DeploymentReconciler {
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
     // While the gate holds the next template, the running revision is still the one serving: left open.
     if (gated.kind === 'holding') return {};
-    await this.closeEarlierRevisions(deployment, rollout, exemptReturn, log);
+    await this.earlierRevisions.close(deployment, rollout, exemptReturn, log);
     this.deps.requestVerification(namespace, name);
     return {};
   }
@@ -332,92 +336,6 @@ export class DeploymentReconciler {
       }
     }
     await appendActions(this.deps.writer, namespace, assessmentName, actions);
-  }
-
-  /**
-   * Assessments of earlier revisions still marked running are closed with what happened to them: rolled back
-   * by rollguard (its undo left rolled-back-from on the Deployment), undone by hand (the Deployment went back
-   * to an older template), or superseded by a newer rollout. Noticed and recorded, never fought.
-   */
-  private async closeEarlierRevisions(
-    deployment: V1Deployment,
-    rollout: CurrentRollout,
-    exemptReturn: boolean,
-    log: Logger,
-  ): Promise<void> {
-    const namespace = deployment.metadata?.namespace ?? '';
-    const name = deployment.metadata?.name ?? '';
-    const rolledBackFrom = deployment.metadata?.annotations?.[annotations.rolledBackFrom];
-    const id = identityOf(deployment, rollout.current);
-    const open = this.deps.caches
-      .assessments(namespace)
-      .filter((a) => a.spec?.deployment === name && a.status?.outcome === 'running');
-    for (const earlier of open) {
-      const revision = earlier.spec?.revision ?? 0;
-      const assessmentName = earlier.metadata?.name ?? '';
-      const at = this.deps.clock().toISOString();
-      if (!isOfDeployment(earlier, id)) {
-        // Left open by a Deployment of the same name that was deleted: nothing more will happen to it.
-        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, {
-          phase: 'Superseded',
-          outcome: 'superseded',
-        });
-        continue;
-      }
-      if (revision >= rollout.current.revision) continue;
-      if (rolledBackFrom === String(revision)) {
-        await appendActions(
-          this.deps.writer,
-          namespace,
-          assessmentName,
-          [
-            {
-              type: 'rolled-back',
-              at,
-              message: `rolled back to an earlier template as revision ${rollout.current.revision}`,
-              by: 'rollguard',
-            },
-          ],
-          { phase: 'RolledBack', outcome: 'rolled-back' },
-        );
-      } else if (exemptReturn && revision === rollout.previous?.revision) {
-        log.info({ undone: revision }, 'revision was undone by hand; recording it');
-        await appendActions(
-          this.deps.writer,
-          namespace,
-          assessmentName,
-          [
-            {
-              type: 'rolled-back-by-hand',
-              at,
-              message: `undone by hand (kubectl rollout undo or an equivalent change) as revision ${rollout.current.revision}`,
-            },
-          ],
-          {
-            phase: 'RolledBack',
-            outcome: 'rolled-back',
-            verification: {
-              ...(earlier.status?.verification ?? {}),
-              state: 'failed',
-              completedAt: at,
-              message: `undone by hand: revision ${rollout.current.revision} went back to an earlier template`,
-            },
-          },
-        );
-        await this.deps.events.emit(deployment, {
-          type: 'Normal',
-          reason: 'RolloutUndoneByHand',
-          action: 'Verify',
-          note: `Revision ${revision} was rolled back by hand as revision ${rollout.current.revision} while rollguard verified it; recorded as rolled back, and rollguard does not interfere.`,
-          dedupeKey: `undone-by-hand/${name}/${revision}`,
-        });
-      } else {
-        await this.deps.writer.mergePatchAssessmentStatus(namespace, assessmentName, {
-          phase: 'Superseded',
-          outcome: 'superseded',
-        });
-      }
-    }
   }
 
   /**
