@@ -73,7 +73,7 @@ to.
 {{/*
 The rights the controller needs on the workloads and rollguard's own resources, wherever it watches: cluster-wide
 (a ClusterRole) by default, or in watchNamespace only (a Role) with rbac.namespaced=true. Keep this list in step
-with the chart README and test/integration/chart.test.ts.
+with the chart README and test/support/chart-rights.ts.
 */}}
 {{- define "rollguard.workloadRules" -}}
 # Watch Deployments, and annotate / pause / roll them back (always a patch, never an update or a delete).
