@@ -109,6 +109,10 @@ bench: deps tools ## Benchmarks: credential-check recall and false positives, as
 bench-scale: deps tools ## rollguard at 5,000 Deployments: memory, sync time, assessment latency, verification and API load (SCALE=0.1 for a tenth, JSON=1 for a JSON line)
 	SCALE=$(or $(SCALE),1) JSON=$(or $(JSON),0) tsx bench/scale.ts
 
+.PHONY: bench-shards
+bench-shards: deps tools ## 3 replicas sharing 6 shards while 300 Deployments roll out in 3 waves: memory per replica, shard drops, revisions assessed once (DEPLOYMENTS=N, WAVES=N)
+	tsx bench/shards.ts
+
 .PHONY: model
 model: deps ## Retrain the default model in models/default from the public data in data/jit
 	tsx bench/train-default-model.ts

@@ -22,25 +22,22 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  Watch,
-  setHeaderOptions,
-  type V1Deployment,
-  type V1ReplicaSet,
-} from '@kubernetes/client-node';
+import { PatchStrategy, Watch, setHeaderOptions, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
-import { runtimeStage } from '../test/harness/dockerfile.js';
 import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js';
-import { startProcess, type ManagedProcess } from '../test/harness/processes.js';
 import { repoRoot } from '../test/harness/tools.js';
-import { safeChange } from '../test/support/changes.js';
-import { tuneApiClient } from '../src/kube/api-client.js';
 import { slimDeployment, slimReplicaSet } from '../src/kube/informer-transform.js';
+import {
+  deploymentBody,
+  Fatal,
+  metricSum,
+  policyBody,
+  pool,
+  sleep,
+  startImageOperator,
+  type ImageOperator,
+  adminClients,
+} from './support.js';
 
 const run = promisify(execFile);
 const scale = Number(process.env.SCALE ?? '1');
@@ -93,87 +90,11 @@ async function until<T>(
     await sleep(everyMs);
   }
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** An error that ends a wait at once instead of being retried. */
-class Fatal extends Error {}
-
-async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await fn(item);
-            break;
-          } catch (err) {
-            if (attempt >= 5) throw err;
-            await sleep(200 * attempt);
-          }
-        }
-      }
-    }),
-  );
-}
 
 function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
-
-function deploymentBody(ns: string, name: string, version: number, covered: boolean, replicaCount = replicas) {
-  const podLabels: Record<string, string> = { app: name };
-  // Only covered Deployments' pods serve metrics: the simulator and Prometheus stay small.
-  if (covered) podLabels['sim.rollguard.io/serve'] = 'true';
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns, labels: covered ? { 'rollguard.io/enabled': 'true' } : { tier: 'other' } },
-    spec: {
-      replicas: replicaCount,
-      selector: { matchLabels: { app: name } },
-      template: {
-        // A new commit id per version makes the new template; it must be a valid one (7–64 hex digits), or
-        // every rollout also costs an InvalidAnnotation Event.
-        metadata: {
-          labels: podLabels,
-          annotations: { ...safeChange, 'rollguard.io/commit': version.toString(16).padStart(12, '0') },
-        },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: `shop/${name}:1.${version}.0`,
-              env: [
-                { name: 'LOG_LEVEL', value: 'info' },
-                { name: 'PORT', value: '8080' },
-              ],
-              ports: [{ containerPort: 8080, name: 'http' }],
-              readinessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-              resources: { limits: { memory: '128Mi', cpu: '500m' }, requests: { memory: '64Mi', cpu: '50m' } },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
-function policyBody(ns: string, prometheusUrl: string) {
-  const level = { pause: false, verificationWindow: '3m' };
-  return {
-    apiVersion: 'rollguard.io/v1alpha1',
-    kind: 'DeploymentRiskPolicy',
-    metadata: { name: 'scale', namespace: ns },
-    spec: {
-      selector: { matchLabels: { 'rollguard.io/enabled': 'true' } },
-      prometheus: { address: prometheusUrl },
-      verification: { interval: `${intervalMs / 1000}s` },
-      levels: { safe: level, monitor: level, rollbackReady: level, block: level },
-    },
-  };
 }
 
 // ---------- the audit log: every request the operator's user made ----------
@@ -214,76 +135,21 @@ function tally(entries: readonly AuditEntry[]): string {
 }
 
 // ---------- the operator as a process ----------
-interface Operator {
-  process: ManagedProcess;
-  metricsUrl: string;
-  startedAt: number;
-  readyAt: number;
-  metrics(): Promise<string>;
-  rssMiB(): Promise<number>;
+interface Operator extends ImageOperator {
   /** With HEAP_SNAPSHOTS: writes a heap snapshot named after `label` and waits for it. */
   heapSnapshot(label: string): Promise<void>;
 }
-/**
- * How the image starts the operator (the Dockerfile's ENTRYPOINT: node's flags and the script, relative to the
- * image's WORKDIR, which holds the repository's layout) and with which ENV, so the figures are the image's.
- */
-async function imageStart(): Promise<{ args: string[]; env: Record<string, string> }> {
-  const stage = await runtimeStage();
-  const [program, ...args] = stage.entrypoint;
-  if (program !== 'node') throw new Error(`the Dockerfile's ENTRYPOINT runs ${String(program)}, not node`);
-  return { args: args.map((arg) => (arg.startsWith('-') ? arg : path.join(repoRoot, arg))), env: stage.env };
-}
-
 async function startOperator(cluster: LocalCluster, kubeconfig: string, label: string): Promise<Operator> {
-  const startedAt = Date.now();
-  const image = await imageStart();
-  const proc = startProcess(
-    `rollguard-${label}`,
-    process.execPath,
-    [
-      ...image.args.flatMap((arg) =>
-        heapSnapshots && arg.endsWith('.cjs')
-          ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`, arg]
-          : [arg],
-      ),
-      'controller',
-      `--kubeconfig=${kubeconfig}`,
-      '--metrics-address=127.0.0.1:0',
-      '--log-level=info',
-      ...operatorArgs,
-    ],
-    { logDir: path.join(cluster.dir, 'logs'), cwd: repoRoot, env: { ...process.env, ...image.env } },
-  );
-  const logFile = path.join(cluster.dir, 'logs', `rollguard-${label}.log`);
-  const port = await until(
-    async () => {
-      if (proc.exited()) throw new Fatal(`the operator exited; see ${logFile}`);
-      return /"metricsPort":(\d+)/.exec(await readFile(logFile, 'utf8'))?.[1];
-    },
-    120_000,
-    'the operator to start',
-  );
-  const metricsUrl = `http://127.0.0.1:${port}`;
-  await until(
-    async () => {
-      if (proc.exited()) throw new Fatal(`the operator exited; see ${logFile}`);
-      return (await fetch(`${metricsUrl}/readyz`)).ok ? true : undefined;
-    },
-    600_000,
-    'caches synced',
-    100,
-  );
+  const started = await startImageOperator({
+    name: `rollguard-${label}`,
+    logDir: path.join(cluster.dir, 'logs'),
+    kubeconfig,
+    args: operatorArgs,
+    nodeArgs: heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`] : [],
+  });
+  const proc = started.process;
   return {
-    process: proc,
-    metricsUrl,
-    startedAt,
-    readyAt: Date.now(),
-    metrics: async () => (await fetch(`${metricsUrl}/metrics`)).text(),
-    rssMiB: async () => {
-      const status = await readFile(`/proc/${proc.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-    },
+    ...started,
     heapSnapshot: async (name: string) => {
       if (!heapSnapshots) return;
       const existing = new Set(await readdir(heapSnapshots));
@@ -310,12 +176,6 @@ async function heapFigures(operator: Operator): Promise<string> {
   const m = await operator.metrics();
   const mib = (name: string) => (metricSum(m, name) / 2 ** 20).toFixed(0);
   return `V8 heap ${mib('rollguard_nodejs_heap_size_used_bytes')} of ${mib('rollguard_nodejs_heap_size_total_bytes')} MiB, external ${mib('rollguard_nodejs_external_memory_bytes')} MiB`;
-}
-function metricSum(text: string, name: string, labelFilter = ''): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name) && (l[name.length] === ' ' || l[name.length] === '{') && l.includes(labelFilter))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 /** histogram_quantile over the difference of two scrapes of a histogram's buckets. */
 function histogramQuantile(before: string, after: string, name: string, q: number, labelFilter = ''): number {
@@ -415,12 +275,7 @@ rules:
     await writeFile(operatorKubeconfig, stringify(operatorConfig), { mode: 0o600 });
     const auditLog = cluster.controlPlane.auditLog ?? '';
 
-    const kc = new KubeConfig();
-    kc.loadFromFile(cluster.kubeconfig);
-    tuneApiClient(kc, { qps: 0, burst: 1 });
-    const apps = kc.makeApiClient(AppsV1Api);
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const { kc, apps, core, custom } = adminClients(cluster);
     const apply = (body: ReturnType<typeof deploymentBody>) =>
       apps.patchNamespacedDeployment(
         { name: body.metadata.name, namespace: body.metadata.namespace, body, fieldManager: 'bench', force: true },
@@ -446,7 +301,11 @@ rules:
             plural: 'deploymentriskpolicies',
             namespace: nsName(i),
             name: 'scale',
-            body: policyBody(nsName(i), cluster.prometheus.url),
+            body: policyBody(nsName(i), cluster.prometheus.url, {
+              name: 'scale',
+              interval: `${intervalMs / 1000}s`,
+              verificationWindow: '3m',
+            }),
             fieldManager: 'bench',
             force: true,
           },
@@ -456,7 +315,7 @@ rules:
     );
     const all = nsIndexes.flatMap((i) => Array.from({ length: perNamespace }, (_, j) => ({ i, j })));
     await pool(all, 16, async ({ i, j }) => {
-      await apply(deploymentBody(nsName(i), depName(j), 0, isCovered(i, j)));
+      await apply(deploymentBody(nsName(i), depName(j), 0, isCovered(i, j), replicas));
     });
     say(
       `created ${all.length} Deployments in ${((Date.now() - t) / 1000).toFixed(0)} s; waiting for ${pods} pods to be Running`,
@@ -729,7 +588,7 @@ rules:
       const key = `${ns}/${name}`;
       const current = await apps.readNamespacedDeployment({ namespace: ns, name });
       const next = Number(current.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '0') + 1;
-      await apply(deploymentBody(ns, name, version, true));
+      await apply(deploymentBody(ns, name, version, true, replicas));
       const annotated = await until(() => annotatedSeen.get(`${key}@${next}`), 120_000, `${key}@${next} assessed`, 5);
       const seen = revisionSeen.get(`${key}@${next}`) ?? annotated;
       return annotated - seen;
@@ -790,7 +649,7 @@ rules:
     const churnCovered = covered.filter((_, k) => k % 5 === 1);
     const churnScale = uncovered.filter((_, k) => k % 9 === 3);
     await pool([...churnRollouts, ...churnCovered], 8, async ({ i, j }) => {
-      await apply(deploymentBody(nsName(i), depName(j), 3, isCovered(i, j)));
+      await apply(deploymentBody(nsName(i), depName(j), 3, isCovered(i, j), replicas));
     });
     await pool(churnScale, 8, async ({ i, j }) => {
       await apps.patchNamespacedDeployment(
