@@ -96,11 +96,14 @@ export class KubeLeaseStore implements LeaseStore {
   }
 }
 
-/** An abort signal after `ms` on the ordinary timers (AbortSignal.timeout's are not, and keep no handle). */
-function deadline(ms: number): { signal: AbortSignal; clear: () => void } {
+/**
+ * An abort signal after `ms` on the ordinary timers (AbortSignal.timeout's are not, and keep no handle). The
+ * reason is a plain Error named TimeoutError: a DOMException would log its legacy code constants as well.
+ */
+export function deadline(ms: number, what = 'the Lease call'): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
   const timer = setTimeout(() => {
-    controller.abort(new DOMException(`the Lease call took longer than ${ms} ms`, 'TimeoutError'));
+    controller.abort(Object.assign(new Error(`${what} took longer than ${ms} ms`), { name: 'TimeoutError' }));
   }, ms);
   return {
     signal: controller.signal,

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isConflict, isNotFound } from '../kube/errors.js';
-import { electionTimings, signalOptions } from '../kube/leader.js';
+import { deadline, electionTimings, signalOptions } from '../kube/leader.js';
 import { planShards } from './balance.js';
 import { memberLeaseName, shardLeaseName, shardOf } from './hash.js';
 
@@ -80,19 +80,6 @@ export interface ShardCallbacks {
   onLost: (shard: number, why: string) => void;
 }
 
-function deadline(ms: number): { signal: AbortSignal; clear: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => {
-    controller.abort(new DOMException(`the Lease calls took longer than ${ms} ms`, 'TimeoutError'));
-  }, ms);
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-    },
-  };
-}
-
 export class ShardCoordinator {
   readonly identity: string;
   private readonly timings: ReturnType<typeof electionTimings>;
@@ -148,7 +135,7 @@ export class ShardCoordinator {
     );
     const tick = async () => {
       if (this.stopped) return;
-      const attempt = deadline(this.timings.attemptTimeoutMs);
+      const attempt = deadline(this.timings.attemptTimeoutMs, 'the Lease calls');
       try {
         await this.round(Date.now(), attempt.signal);
       } catch (err) {
@@ -310,7 +297,7 @@ export class ShardCoordinator {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.watchdog) clearInterval(this.watchdog);
-    const attempt = deadline(this.timings.attemptTimeoutMs);
+    const attempt = deadline(this.timings.attemptTimeoutMs, 'the Lease calls');
     try {
       await this.store
         .delete(memberLeaseName(this.options.group, this.identity), attempt.signal)
