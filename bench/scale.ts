@@ -100,6 +100,8 @@ function percentile(values: readonly number[], p: number): number {
 // ---------- the audit log: every request the operator's user made ----------
 interface AuditEntry {
   at: number;
+  /** Milliseconds from the API server receiving the request to its response. */
+  serverMs: number;
   verb: string;
   resource: string;
   namespace: string;
@@ -113,6 +115,7 @@ async function readAudit(file: string, from: number, to: number): Promise<AuditE
       stage: string;
       verb: string;
       stageTimestamp: string;
+      requestReceivedTimestamp?: string;
       user?: { username?: string };
       objectRef?: { resource?: string; subresource?: string; namespace?: string };
     };
@@ -120,7 +123,8 @@ async function readAudit(file: string, from: number, to: number): Promise<AuditE
     const at = Date.parse(e.stageTimestamp);
     if (at < from || at > to) continue;
     const resource = `${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
-    out.push({ at, verb: e.verb, resource, namespace: e.objectRef?.namespace ?? '' });
+    const serverMs = at - Date.parse(e.requestReceivedTimestamp ?? e.stageTimestamp);
+    out.push({ at, serverMs, verb: e.verb, resource, namespace: e.objectRef?.namespace ?? '' });
   }
   return out;
 }
@@ -178,6 +182,11 @@ async function heapFigures(operator: Operator): Promise<string> {
   return `V8 heap ${mib('rollguard_nodejs_heap_size_used_bytes')} of ${mib('rollguard_nodejs_heap_size_total_bytes')} MiB, external ${mib('rollguard_nodejs_external_memory_bytes')} MiB`;
 }
 /** histogram_quantile over the difference of two scrapes of a histogram's buckets. */
+/** The longest event-loop delay since the previous scrape (prom-client resets it on every collect). */
+function eventLoopLagMaxMs(text: string): number {
+  return Math.round(metricSum(text, 'rollguard_nodejs_eventloop_lag_max_seconds') * 1000);
+}
+
 function histogramQuantile(before: string, after: string, name: string, q: number, labelFilter = ''): number {
   const buckets = (text: string) => {
     const m = new Map<number, number>();
@@ -596,10 +605,12 @@ rules:
     const single: number[] = [];
     const singleCount = Math.min(20, policyNamespaces);
     const singleStart = Date.now();
+    const beforeSingle = await operator.metrics();
     for (let k = 0; k < singleCount; k++) {
       single.push(await rollout(k, 0, 1));
       await sleep(1500);
     }
+    const afterSingle = await operator.metrics();
     const singleRequests = await readAudit(auditLog, singleStart, Date.now());
     // Attribute requests to rollouts by namespace: one rollout per namespace here.
     const perRollout = singleRequests.filter((e) => e.namespace.startsWith('scale-'));
@@ -615,6 +626,20 @@ rules:
           .sort((a, b) => a - b)
           .map((ms) => Math.round(ms))
           .join(', ')} ms)`,
+    );
+    // Where a slow one lost its time: waiting for a worker, or in the API server (the audit log's own timing).
+    const serverMs = (resource: string, verb: string) =>
+      perRollout.filter((e) => e.resource === resource && e.verb === verb).map((e) => e.serverMs);
+    const spread = (values: number[]) =>
+      values.length === 0
+        ? 'none'
+        : `p50 ${Math.round(percentile(values, 50))}, max ${Math.round(Math.max(...values))}`;
+    const singleQueueWait = (q: number) =>
+      Math.round(
+        histogramQuantile(beforeSingle, afterSingle, 'rollguard_workqueue_wait_seconds', q, 'kind="deployment"') * 1000,
+      );
+    say(
+      `  in the API server (ms): create record ${spread(serverMs('rolloutassessments', 'create'))}; score ${spread(serverMs('rolloutassessments/status', 'patch'))}; annotations ${spread(serverMs('deployments', 'patch'))}. Deployment keys' work-queue wait p90 ${singleQueueWait(0.9)} ms, p99 ${singleQueueWait(0.99)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterSingle)} ms`,
     );
     say(
       `  API calls per new rollout (until 1.5 s after its annotations): ${results.apiCallsPerRollout}, of them status writes ${results.statusWritesPerRollout}: ${tally(perRollout)}`,
@@ -637,7 +662,7 @@ rules:
       `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms (requests waited ${waitedInBurst.toFixed(1)} s in all at the client rate limit)`,
     );
     say(
-      `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms`,
+      `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterBurst)} ms`,
     );
 
     if (stopAfter === 'burst') {
