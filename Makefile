@@ -110,7 +110,7 @@ bench-scale: deps tools ## rollguard at 5,000 Deployments: memory, sync time, as
 	SCALE=$(or $(SCALE),1) JSON=$(or $(JSON),0) tsx bench/scale.ts
 
 .PHONY: bench-shards
-bench-shards: deps tools ## 3 replicas sharing 6 shards while 300 Deployments roll out in 3 waves: memory per replica, shard drops, revisions assessed once (DEPLOYMENTS=N, WAVES=N)
+bench-shards: deps tools ## 3 replicas sharing 6 shards while 300 Deployments roll out in 3 waves: memory per replica, shard drops, revisions assessed once (DEPLOYMENTS=N, WAVES=N, LEASE=15s for the chart's lease; 6s by default, to stress handovers)
 	tsx bench/shards.ts
 
 .PHONY: model
