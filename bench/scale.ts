@@ -45,6 +45,9 @@ const json = process.env.JSON === '1';
 // HEAP_SNAPSHOTS=DIR: the operator writes a V8 heap snapshot into DIR where RSS is measured (for finding what
 // holds memory; the snapshot pauses the operator, so latency figures of that run mean less).
 const heapSnapshots = process.env.HEAP_SNAPSHOTS ? path.resolve(process.env.HEAP_SNAPSHOTS) : undefined;
+// CPU_PROFILE=DIR: each operator start writes a V8 CPU profile (.cpuprofile, for Chrome's DevTools) into DIR
+// when it stops: where the operator's own time goes.
+const cpuProfiles = process.env.CPU_PROFILE ? path.resolve(process.env.CPU_PROFILE) : undefined;
 // STOP_AFTER=first: end after the first start's sync, verification and RSS (the memory questions only);
 // STOP_AFTER=burst: end after the 100 rollouts at once (the latency questions, without the churn).
 // OPERATOR_ARGS="--workers=32 ...": more flags for the operator, to compare settings.
@@ -149,7 +152,10 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     logDir: path.join(cluster.dir, 'logs'),
     kubeconfig,
     args: operatorArgs,
-    nodeArgs: heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`] : [],
+    nodeArgs: [
+      ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`] : []),
+      ...(cpuProfiles ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfiles}`, `--cpu-prof-name=${label}.cpuprofile`] : []),
+    ],
   });
   const proc = started.process;
   return {
