@@ -57,6 +57,11 @@ const stopAfter = process.env.STOP_AFTER ?? '';
 if (!['', 'first', 'burst'].includes(stopAfter)) throw new Error(`STOP_AFTER must be first or burst, not ${stopAfter}`);
 const stopAfterFirst = stopAfter === 'first';
 const operatorArgs = (process.env.OPERATOR_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+// OPERATOR_NODE_FLAGS="--max-semi-space-size=8": node flags in place of the image's own, to compare them.
+const operatorNodeFlags =
+  process.env.OPERATOR_NODE_FLAGS === undefined
+    ? undefined
+    : process.env.OPERATOR_NODE_FLAGS.split(/\s+/).filter((a) => a !== '');
 if (!(scale > 0 && scale <= 4)) throw new Error(`SCALE must be a number in (0, 4], not ${process.env.SCALE ?? ''}`);
 
 const namespaces = Math.max(2, Math.round(500 * scale));
@@ -152,6 +157,7 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     logDir: path.join(cluster.dir, 'logs'),
     kubeconfig,
     args: operatorArgs,
+    imageNodeFlags: operatorNodeFlags,
     nodeArgs: [
       ...(heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshots}`] : []),
       ...(cpuProfiles ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfiles}`, `--cpu-prof-name=${label}.cpuprofile`] : []),

@@ -136,6 +136,8 @@ export interface ImageOperatorOptions {
   env?: NodeJS.ProcessEnv;
   /** Node flags to put before the script (e.g. --heapsnapshot-signal). */
   nodeArgs?: readonly string[];
+  /** In place of the image's own node flags (the Dockerfile's ENTRYPOINT), to compare others. */
+  imageNodeFlags?: readonly string[] | undefined;
   /** How long the caches may take to sync (default 600 s). */
   readyTimeoutMs?: number;
 }
@@ -148,7 +150,11 @@ export async function startImageOperator(options: ImageOperatorOptions): Promise
     options.name,
     process.execPath,
     [
-      ...image.args.flatMap((arg) => (arg.endsWith('.cjs') ? [...(options.nodeArgs ?? []), arg] : [arg])),
+      ...image.args
+        .filter((arg) => options.imageNodeFlags === undefined || !arg.startsWith('-'))
+        .flatMap((arg) =>
+          arg.endsWith('.cjs') ? [...(options.imageNodeFlags ?? []), ...(options.nodeArgs ?? []), arg] : [arg],
+        ),
       'controller',
       `--kubeconfig=${options.kubeconfig}`,
       '--metrics-address=127.0.0.1:0',
