@@ -103,17 +103,18 @@ export class WorkQueue {
     this.wake?.();
   }
 
-  private async next(): Promise<string | undefined> {
+  private async next(): Promise<{ key: string; lane: RequestLane } | undefined> {
     while (!this.shuttingDown) {
-      const key = this.take();
-      if (key !== undefined) {
+      const taken = this.take();
+      if (taken !== undefined) {
+        const { key } = taken;
         // Marked processing before the caller resumes: an add() in between must not hand the key to a
         // second worker.
         const addedAt = this.waiting.get(key);
         this.waiting.delete(key);
         this.processing.add(key);
         if (addedAt !== undefined) this.lanes.onTaken?.(key, performance.now() - addedAt);
-        return key;
+        return taken;
       }
       await new Promise<void>((resolve) => {
         const previous = this.wake;
@@ -128,26 +129,32 @@ export class WorkQueue {
   }
 
   /** The next key by lane: foreground first, and a waiting background key after every `fairness` foreground ones. */
-  private take(): string | undefined {
+  private take(): { key: string; lane: RequestLane } | undefined {
     const fairness = Math.max(1, this.lanes.fairness ?? 8);
     if (this.background.length === 0) {
       this.foregroundStreak = 0;
-      return this.foreground.shift();
+      return this.shiftFrom('foreground');
     }
     if (this.foreground.length > 0 && this.foregroundStreak < fairness) {
       this.foregroundStreak += 1;
-      return this.foreground.shift();
+      return this.shiftFrom('foreground');
     }
     this.foregroundStreak = 0;
-    return this.background.shift();
+    return this.shiftFrom('background');
+  }
+
+  private shiftFrom(lane: RequestLane): { key: string; lane: RequestLane } | undefined {
+    const key = (lane === 'background' ? this.background : this.foreground).shift();
+    return key === undefined ? undefined : { key, lane };
   }
 
   private async worker(handler: WorkHandler): Promise<void> {
     for (;;) {
-      const key = await this.next();
-      if (key === undefined) return;
+      const taken = await this.next();
+      if (taken === undefined) return;
+      const { key, lane } = taken;
       try {
-        const result = await handler(key, this.lanes.background?.(key) === true ? 'background' : 'foreground');
+        const result = await handler(key, lane);
         this.failures.delete(key);
         if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
       } catch (err) {
