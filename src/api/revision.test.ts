@@ -2,7 +2,7 @@
 // ReplicaSets as the API server returns them.
 import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { currentRollout, ownedRevisions, revisionOf, sameTemplate, withoutHash } from './revision.js';
+import { currentRollout, ownedRevisions, revisionOf } from './revision.js';
 
 const uid = '6f1c-web';
 
@@ -148,50 +148,3 @@ describe('ownedRevisions', () => {
     expect(ownedRevisions(deployment('1', 'shop:1.0'), [])).toEqual([]);
   });
 });
-
-describe('sameTemplate', () => {
-  const t = podTemplate('shop:1.2');
-  const withHash = (template: V1PodTemplateSpec, hash: string): V1PodTemplateSpec => ({
-    ...template,
-    metadata: { ...template.metadata, labels: { ...template.metadata?.labels, 'pod-template-hash': hash } },
-  });
-
-  it.each<[string, V1PodTemplateSpec | undefined, V1PodTemplateSpec | undefined, boolean]>([
-    ['the same template', t, podTemplate('shop:1.2'), true],
-    ['the ReplicaSet copy with its pod-template-hash label', t, withHash(t, 'ccc333'), true],
-    ['two copies with different hash labels', withHash(t, 'a'), withHash(t, 'b'), true],
-    [
-      'the same template with keys in another order',
-      t,
-      {
-        spec: { containers: [{ ports: [{ containerPort: 8080 }], image: 'shop:1.2', name: 'web' }] },
-        metadata: { annotations: { 'rollguard.io/change-type': 'feature' }, labels: { app: 'web' } },
-      },
-      true,
-    ],
-    ['a different image', t, podTemplate('shop:1.3'), false],
-    ['a different label', t, { ...t, metadata: { ...t.metadata, labels: { app: 'web', track: 'canary' } } }, false],
-    [
-      'a different annotation',
-      t,
-      { ...t, metadata: { ...t.metadata, annotations: { 'rollguard.io/change-type': 'hotfix' } } },
-      false,
-    ],
-    ['containers in another order', podTemplateWith(['a', 'b']), podTemplateWith(['b', 'a']), false],
-    ['nothing and an empty template', undefined, {}, true],
-  ])('%s → %s', (_what, a, b, same) => {
-    expect(sameTemplate(a, b)).toBe(same);
-    expect(sameTemplate(b, a)).toBe(same);
-  });
-
-  it('does not modify the template it strips', () => {
-    const template = withHash(t, 'ccc333');
-    const stripped = withoutHash(template);
-    expect(stripped.metadata?.labels).toEqual({ app: 'web' });
-    expect(template.metadata?.labels).toEqual({ app: 'web', 'pod-template-hash': 'ccc333' });
-  });
-});
-
-function podTemplateWith(names: string[]): V1PodTemplateSpec {
-  return { spec: { containers: names.map((name) => ({ name, image: `${name}:1` })) } };
-}

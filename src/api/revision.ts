@@ -1,9 +1,9 @@
 // Which revision of a Deployment is rolling out now, and which one it replaces. A new rollout is a new
 // `deployment.kubernetes.io/revision` with a new ReplicaSet (new `pod-template-hash`). Until the Deployment
 // controller has created the ReplicaSet for a changed template, there is no new revision to assess yet.
-import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
-import { canonical } from './canonical.js';
+import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { podTemplateHashLabel, revisionAnnotation, revisionHistoryAnnotation } from './annotations.js';
+import { sameTemplateOf } from './pod-template.js';
 
 export interface Revision {
   revision: number;
@@ -20,20 +20,6 @@ export function revisionOf(obj: { metadata?: { annotations?: Record<string, stri
   const raw = obj.metadata?.annotations?.[revisionAnnotation];
   if (raw === undefined || !/^\d+$/.test(raw)) return undefined;
   return Number(raw);
-}
-
-/** A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets. */
-export function withoutHash(template: V1PodTemplateSpec | undefined): V1PodTemplateSpec {
-  const copy = structuredClone(template ?? {});
-  const labels = Object.fromEntries(
-    Object.entries(copy.metadata?.labels ?? {}).filter(([key]) => key !== podTemplateHashLabel),
-  );
-  copy.metadata = { ...copy.metadata, labels };
-  return copy;
-}
-
-export function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateSpec | undefined): boolean {
-  return canonical(withoutHash(a)) === canonical(withoutHash(b));
 }
 
 /** The ReplicaSets the Deployment controls, with their revision numbers, newest first. */
@@ -58,7 +44,7 @@ export function currentRollout(
   const owned = ownedRevisions(deployment, replicaSets);
   const current = owned.find((r) => r.revision === revision);
   // The template changed but its ReplicaSet does not exist yet: wait for it.
-  if (!current || !sameTemplate(current.replicaSet.spec?.template, deployment.spec?.template)) return undefined;
+  if (!current || !sameTemplateOf(current.replicaSet, deployment)) return undefined;
   const previous = owned.find((r) => r.revision < revision);
   return previous ? { current, previous } : { current };
 }

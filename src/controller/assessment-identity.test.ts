@@ -2,6 +2,7 @@
 // Deployment created again under an old name starts afresh, and a template that failed before is known-bad.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { templateDigest } from '../api/pod-template.js';
 import { eventName } from '../kube/events.js';
 import {
   assessmentNameFor,
@@ -11,7 +12,6 @@ import {
   isAssessmentOf,
   knownBadRule,
   knownBadTemplate,
-  templateDigest,
 } from './assessment-identity.js';
 import { scopedDedupeKey } from '../kube/events.js';
 import type { AssessmentObject } from '../api/objects.js';

@@ -4,11 +4,10 @@
 // pauses or verdicts. And a template that comes back (an undo, or CI applying an old version again) is told
 // apart from one that was rolled back, so a known-bad template is never waved through as "a rollback". Pure.
 import { createHash } from 'node:crypto';
-import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { clip, maxAnnotationValueLength, pendingPodTemplateHash, rolloutAssessmentName } from '../api/assessment.js';
-import { canonical } from '../api/canonical.js';
 import type { AssessmentObject } from '../api/objects.js';
-import { withoutHash } from '../api/revision.js';
+import { templateDigestOf, type TemplateOwner } from '../api/pod-template.js';
 
 export interface RevisionIdentity {
   namespace: string;
@@ -19,30 +18,18 @@ export interface RevisionIdentity {
   createdAt: Date | undefined;
   revision: number;
   podTemplateHash: string;
-  /** The template's digest (templateDigest below), when the template is known. */
+  /** The template's digest (templateDigest in api/pod-template.ts), when the template is known. */
   templateDigest?: string | undefined;
-}
-
-/**
- * A digest of a pod template without the pod-template-hash label: the same for a Deployment's template and
- * its ReplicaSet's, so a template is recognised before its ReplicaSet exists and after it was deleted. Not
- * the Deployment controller's hash (that one depends on Go's printing of the object).
- */
-export function templateDigest(template: V1PodTemplateSpec | undefined): string {
-  return createHash('sha256')
-    .update(canonical(withoutHash(template)))
-    .digest('hex')
-    .slice(0, 32);
 }
 
 export function identityOf(
   deployment: V1Deployment,
-  revision: { revision: number; podTemplateHash: string; replicaSet?: { spec?: { template?: V1PodTemplateSpec } } },
+  revision: { revision: number; podTemplateHash: string; replicaSet?: TemplateOwner },
 ): RevisionIdentity {
   const created = deployment.metadata?.creationTimestamp;
-  const template = revision.replicaSet?.spec?.template;
+  const owner = revision.replicaSet;
   return {
-    ...(template !== undefined ? { templateDigest: templateDigest(template) } : {}),
+    ...(owner?.spec?.template !== undefined ? { templateDigest: templateDigestOf(owner) } : {}),
     namespace: deployment.metadata?.namespace ?? '',
     deployment: deployment.metadata?.name ?? '',
     uid: deployment.metadata?.uid,

@@ -18,7 +18,7 @@ export interface AssessmentSubject {
   deploymentUID?: string | undefined;
   revision: number;
   podTemplateHash: string;
-  /** See templateDigest in assessment-identity.ts. */
+  /** See templateDigest in api/pod-template.ts. */
   templateDigest?: string | undefined;
   previousRevision?: number | undefined;
   previousPodTemplateHash?: string | undefined;

@@ -6,7 +6,8 @@ import { pendingPodTemplateHash } from '../api/assessment.js';
 import type { AssessmentObject } from '../api/objects.js';
 import type { PolicyMode } from '../api/policy.js';
 import type { ActionType, Plan } from '../controller/plan.js';
-import { currentRollout, ownedRevisions, revisionOf, sameTemplate, type CurrentRollout } from '../api/revision.js';
+import { sameTemplate } from '../api/pod-template.js';
+import { currentRollout, ownedRevisions, revisionOf, type CurrentRollout } from '../api/revision.js';
 import { gateAnnotations, holdingStates, pausedRevisionAnnotation, type GateState } from './annotations.js';
 
 const revisionAnnotation = 'deployment.kubernetes.io/revision';

@@ -4,7 +4,7 @@
 import type { KubernetesObject, V1Deployment, V1ManagedFieldsEntry, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { approverOf } from '../controller/approval.js';
-import { sameTemplate } from '../api/revision.js';
+import { sameTemplate } from '../api/pod-template.js';
 import {
   approveEntries,
   controllingDeployment,

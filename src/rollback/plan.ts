@@ -4,7 +4,8 @@ import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/
 import { clip, maxAnnotationValueLength } from '../api/assessment.js';
 import type { JsonPatchOp } from '../api/meta.js';
 import { annotations as rg, revisionHistoryAnnotation } from '../api/annotations.js';
-import { ownedRevisions, sameTemplate, withoutHash, type Revision } from '../api/revision.js';
+import { sameTemplate, withoutHash } from '../api/pod-template.js';
+import { ownedRevisions, type Revision } from '../api/revision.js';
 import { gitOpsManagerOf } from './gitops.js';
 
 /** Deployment annotations kubectl keeps from the Deployment itself when it copies the target's annotations. */
