@@ -167,7 +167,13 @@ const stepSchema = z
   .object({
     at: dateTimeSchema.describe('When the interval was judged.'),
     metric: z.string().max(256).describe('Which check: error-rate, latency, or a statistical test.'),
-    query: z.string().max(8192).optional().describe('The PromQL that was run, placeholders filled in.'),
+    query: z
+      .string()
+      .max(8192)
+      .optional()
+      .describe(
+        'The PromQL that was run, placeholders filled in; empty when none could be sent. Left out when it is the same as the previous step of the same metric: the oldest step of each metric always names it.',
+      ),
     value: z.number().optional().describe('What the new version measured; absent when there was no data.'),
     baseline: z.number().optional().describe('What the baseline measured, when there is one.'),
     limit: z.number().optional().describe('The limit the value was held to.'),

@@ -3,7 +3,7 @@
 import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
-import { appendSteps, describeFailure, rolloutProgress, type RolloutProgress } from './record.js';
+import { appendSteps, describeFailure, queriesRun, rolloutProgress, type RolloutProgress } from './record.js';
 import type { MetricCheck } from './verdict.js';
 
 interface DeploymentState {
@@ -240,9 +240,9 @@ describe('appendSteps', () => {
     expect(appendSteps([], [c], queries, at)).toStrictEqual([step]);
   });
 
-  it('leaves the query out when none was sent', () => {
+  it('names an empty query when none was sent', () => {
     const [step] = appendSteps([], [check({ verdict: 'error', message: 'template error' })], { errorRate: '' }, at);
-    expect(step).not.toHaveProperty('query');
+    expect(step?.query).toBe('');
   });
 
   it('bounds the message and the query', () => {
@@ -288,6 +288,84 @@ describe('appendSteps', () => {
       ['error-rate', 'fail', queries.errorRate],
       ['latency', 'pass', queries.latency],
     ]);
+  });
+});
+
+describe('appendSteps names each query once', () => {
+  const both = [
+    check({ verdict: 'pass', message: 'ok' }),
+    check({ metric: 'latency', verdict: 'pass', message: 'ok' }),
+  ];
+  const interval = (n: number) => new Date(at.getTime() + n * 10_000);
+  function verify(intervals: number, queriesAt: (n: number) => Record<string, string>) {
+    let steps: VerificationStep[] = [];
+    for (let n = 0; n < intervals; n++) steps = appendSteps(steps, both, queriesAt(n), interval(n));
+    return steps;
+  }
+
+  it('names a query in the first step of its metric only, while it stays the same', () => {
+    const steps = verify(10, () => queries);
+    expect(steps.filter((s) => s.query !== undefined).map((s) => [s.metric, s.query])).toEqual([
+      ['error-rate', queries.errorRate],
+      ['latency', queries.latency],
+    ]);
+    expect(queriesRun(steps)).toEqual(
+      steps.map((s) => (s.metric === 'error-rate' ? queries.errorRate : queries.latency)),
+    );
+  });
+
+  it('names it again when it changes, and when it comes back', () => {
+    const other = { ...queries, errorRate: 'sum(rate(errors{deployment=~"web|api"}[1m]))' };
+    const steps = verify(6, (n) => (n === 2 || n === 3 ? other : queries));
+    const named = steps.flatMap((s, i) =>
+      s.metric === 'error-rate' && s.query !== undefined ? [[i / 2, s.query]] : [],
+    );
+    expect(named).toEqual([
+      [0, queries.errorRate],
+      [2, other.errorRate],
+      [4, queries.errorRate],
+    ]);
+  });
+
+  it('keeps the query on the oldest kept step when the step that named it is dropped', () => {
+    const steps = verify(60, () => queries);
+    expect(steps).toHaveLength(maxVerificationSteps);
+    expect(steps[0]?.at).toBe(interval(35).toISOString());
+    expect(steps.filter((s) => s.query !== undefined).map((s) => s.metric)).toEqual(['error-rate', 'latency']);
+    expect(new Set(queriesRun(steps))).toEqual(new Set([queries.errorRate, queries.latency]));
+  });
+
+  it('tells an interval that sent nothing from one that sent the same query', () => {
+    const steps = verify(4, (n) => (n === 1 ? { errorRate: '', latency: queries.latency } : queries));
+    const errorRate = steps.filter((s) => s.metric === 'error-rate');
+    expect(errorRate.map((s) => s.query)).toEqual([queries.errorRate, '', queries.errorRate, undefined]);
+    expect(queriesRun(steps).filter((_, i) => steps[i]?.metric === 'error-rate')).toEqual([
+      queries.errorRate,
+      '',
+      queries.errorRate,
+      queries.errorRate,
+    ]);
+  });
+
+  it('keeps a full record of 50 steps to a few kB with a batched query', () => {
+    const regex = Array.from({ length: 20 }, (_, i) => `checkout-service-${i}`).join('|');
+    const long = {
+      errorRate: `sum by (deployment, pod_template_hash) (rate(http_requests_total{namespace="shop",deployment=~"${regex}",code=~"5.."}[1m])) / sum by (deployment, pod_template_hash) (rate(http_requests_total{namespace="shop",deployment=~"${regex}"}[1m]))`,
+      latency: `histogram_quantile(0.99, sum by (deployment, pod_template_hash, le) (rate(http_request_duration_seconds_bucket{namespace="shop",deployment=~"${regex}"}[1m])))`,
+    };
+    const steps = verify(60, () => long);
+    const bytes = JSON.stringify(steps).length;
+    const named = queriesRun(steps);
+    const everyStepNamed = JSON.stringify(steps.map((s, i) => ({ ...s, query: named[i] }))).length;
+    // 50 steps of about 120 bytes, the two queries once: a fifth of what a query in every step weighed.
+    expect(bytes).toBeLessThan(10_000);
+    expect(everyStepNamed).toBeGreaterThan(5 * bytes);
+  });
+
+  it('reads a record written before queries were named once: every step names its own', () => {
+    const before = oldSteps(3).map((s) => ({ ...s, query: queries.errorRate }));
+    const steps = appendSteps(before, [check()], queries, at);
+    expect(steps.map((s) => s.query)).toEqual([queries.errorRate, undefined, undefined, undefined]);
   });
 });
 

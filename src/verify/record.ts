@@ -51,7 +51,13 @@ export function rolloutProgress(
 
 const metricNames = { errorRate: 'error-rate', latency: 'latency' } as const;
 
-/** The interval's checks as verification steps, the oldest dropped beyond the record's limit. */
+/**
+ * The interval's checks as verification steps, the oldest dropped beyond the record's limit. A step names
+ * its query only when it differs from the previous kept step's query for the same metric: the query is the
+ * same interval after interval, and 50 copies of it made a record of tens of kB that every status write and
+ * watch event carried. The oldest kept step of each metric always names its query, so the record still says
+ * what every kept step ran. A step whose query could not be rendered names an empty query: nothing was sent.
+ */
 export function appendSteps(
   existing: readonly VerificationStep[],
   checks: readonly MetricCheck[],
@@ -65,14 +71,34 @@ export function appendSteps(
       verdict: c.verdict,
       message: clip(c.message),
     };
-    const query = queries[c.metric];
-    if (query) step.query = query.slice(0, 8192);
+    step.query = (queries[c.metric] ?? '').slice(0, 8192);
     if (c.value !== null) step.value = c.value;
     if (c.baseline !== null) step.baseline = c.baseline;
     if (c.limit !== null) step.limit = c.limit;
     return step;
   });
-  return [...existing, ...added].slice(-maxVerificationSteps);
+  const all = [...existing, ...added];
+  const ran = queriesRun(all);
+  const firstKept = Math.max(0, all.length - maxVerificationSteps);
+  const previous = new Map<string, string | undefined>();
+  return all.slice(firstKept).map((step, i) => {
+    const query = ran[firstKept + i];
+    const same = previous.has(step.metric) && previous.get(step.metric) === query;
+    previous.set(step.metric, query);
+    if (query === undefined || step.query === (same ? undefined : query)) return step;
+    if (!same) return { ...step, query };
+    const { query: _sameAsBefore, ...rest } = step;
+    return rest;
+  });
+}
+
+/** The query each step ran: its own, or, where it names none, its metric's last one before it. */
+export function queriesRun(steps: readonly VerificationStep[]): (string | undefined)[] {
+  const last = new Map<string, string>();
+  return steps.map((step) => {
+    if (step.query !== undefined) last.set(step.metric, step.query);
+    return step.query ?? last.get(step.metric);
+  });
 }
 
 /** The failing checks in one sentence for an Event: value, limit, baseline and the query. */

@@ -155,6 +155,14 @@ describe('verification and automatic rollback', () => {
     // Fresh pods may have an interval without data yet; never a failure.
     expect(ra.status?.verification?.steps?.some((s) => s.verdict === 'fail')).toBe(false);
     expect(ra.status?.verification?.steps?.filter((s) => s.verdict === 'pass').length).toBeGreaterThanOrEqual(2);
+    // The record names each metric's query once, in its first step, while the query stays the same.
+    for (const metric of ['error-rate', 'latency']) {
+      const steps = ra.status?.verification?.steps?.filter((s) => s.metric === metric) ?? [];
+      expect(steps.length).toBeGreaterThanOrEqual(2);
+      expect(steps[0]?.query).toContain(`namespace="${ns}"`);
+      expect(steps[0]?.query).toContain('profile');
+      expect(steps.slice(1).filter((s) => s.query !== undefined)).toEqual([]);
+    }
     expect(ra.status?.actions?.map((a) => a.type)).toContain('verified');
     const d = await getDeployment(ns, 'profile');
     expect(d.metadata.annotations?.['rollguard.io/verification']).toBe('passed: revision 2');

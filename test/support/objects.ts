@@ -103,6 +103,7 @@ export interface AssessmentView {
       consecutiveFailures?: number;
       steps?: {
         metric: string;
+        query?: string;
         verdict: string;
         value?: number;
         baseline?: number;
