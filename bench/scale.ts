@@ -28,6 +28,8 @@ import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js
 import { repoRoot } from '../test/harness/tools.js';
 import { slimDeployment, slimReplicaSet } from '../src/kube/informer-transform.js';
 import {
+  cpuByProgram,
+  cpuSplit,
   deploymentBody,
   Fatal,
   metricSum,
@@ -46,7 +48,7 @@ const json = process.env.JSON === '1';
 // holds memory; the snapshot pauses the operator, so latency figures of that run mean less).
 const heapSnapshots = process.env.HEAP_SNAPSHOTS ? path.resolve(process.env.HEAP_SNAPSHOTS) : undefined;
 // CPU_PROFILE=DIR: each operator start writes a V8 CPU profile (.cpuprofile, for Chrome's DevTools) into DIR
-// when it stops: where the operator's own time goes.
+// when it stops: where the operator's own time goes. The bundle is then not minified, so its lines can be read.
 const cpuProfiles = process.env.CPU_PROFILE ? path.resolve(process.env.CPU_PROFILE) : undefined;
 // STOP_AFTER=first: end after the first start's sync, verification and RSS (the memory questions only);
 // STOP_AFTER=burst: end after the 100 rollouts at once (the latency questions, without the churn).
@@ -250,8 +252,12 @@ async function main(): Promise<void> {
     `bench-scale: SCALE=${scale}: ${namespaces * perNamespace} Deployments in ${namespaces} namespaces, ${policyNamespaces} policies covering ${policyNamespaces * coveredPerNamespace} of them, ${replicas} replicas each${operatorArgs.length > 0 ? `; operator flags ${operatorArgs.join(' ')}` : ''}`,
   );
   if (heapSnapshots) await mkdir(heapSnapshots, { recursive: true });
-  say('bundling dist/sea/rollguard.cjs (the operator runs as the image runs it)');
-  await run('npx', ['tsx', 'hack/build-dist.ts', '--bundle-only'], { cwd: repoRoot });
+  say(
+    `bundling dist/sea/rollguard.cjs (the operator runs as the image runs it${cpuProfiles ? '; not minified, for the profile' : ''})`,
+  );
+  await run('npx', ['tsx', 'hack/build-dist.ts', '--bundle-only', ...(cpuProfiles ? ['--readable'] : [])], {
+    cwd: repoRoot,
+  });
 
   const pods = namespaces * perNamespace * replicas;
   const cluster = await startLocalCluster({
@@ -617,12 +623,18 @@ rules:
     const single: number[] = [];
     const singleCount = Math.min(20, policyNamespaces);
     const singleStart = Date.now();
+    const operatorPid = new Map([
+      [operator.process.pid, 'rollguard'],
+      [process.pid, 'bench'],
+    ]);
+    const cpuBeforeSingle = await cpuByProgram(operatorPid);
     const beforeSingle = await operator.metrics();
     for (let k = 0; k < singleCount; k++) {
       single.push(await rollout(k, 0, 1));
       await sleep(1500);
     }
     const afterSingle = await operator.metrics();
+    const cpuAfterSingle = await cpuByProgram(operatorPid);
     const singleRequests = await readAudit(auditLog, singleStart, Date.now());
     // Attribute requests to rollouts by namespace: one rollout per namespace here.
     const perRollout = singleRequests.filter((e) => e.namespace.startsWith('scale-'));
@@ -656,12 +668,19 @@ rules:
     say(
       `  API calls per new rollout (until 1.5 s after its annotations): ${results.apiCallsPerRollout}, of them status writes ${results.statusWritesPerRollout}: ${tally(perRollout)}`,
     );
+    say(
+      `  the machine's CPU over ${((Date.now() - singleStart) / 1000).toFixed(0)} s: ${cpuSplit(cpuBeforeSingle, cpuAfterSingle)}`,
+    );
 
     // ---- 6. 100 rollouts at once ----
     const burstCount = Math.min(100, policyNamespaces * coveredPerNamespace);
     const burstTargets = covered.filter(({ j }) => j > 0).slice(0, burstCount);
     const beforeBurst = await operator.metrics();
+    const cpuBeforeBurst = await cpuByProgram(operatorPid);
+    const burstStart = Date.now();
     const burst = await Promise.all(burstTargets.map(({ i, j }) => rollout(i, j, 2)));
+    const burstSeconds = (Date.now() - burstStart) / 1000;
+    const cpuAfterBurst = await cpuByProgram(operatorPid);
     const afterBurst = await operator.metrics();
     const waitedInBurst =
       metricSum(afterBurst, 'rollguard_kube_api_rate_limit_wait_seconds_total') -
@@ -676,6 +695,7 @@ rules:
     say(
       `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterBurst)} ms`,
     );
+    say(`  the machine's CPU over those ${burstSeconds.toFixed(1)} s: ${cpuSplit(cpuBeforeBurst, cpuAfterBurst)}`);
 
     if (stopAfter === 'burst') {
       watchDeployments.abort();

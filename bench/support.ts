@@ -3,7 +3,7 @@
 // them, the Deployments and policies of the large-cluster benchmarks, and the operator started as the image
 // starts it.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -194,6 +194,42 @@ export async function startImageOperator(options: ImageOperatorOptions): Promise
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
     },
   };
+}
+
+/**
+ * CPU seconds (user + system) used so far by every process on the machine, by program name (the operator by
+ * the name given for its pid): take two and subtract them to see where a phase's CPU went.
+ */
+export async function cpuByProgram(named: ReadonlyMap<number, string> = new Map()): Promise<Map<string, number>> {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const totals = new Map<string, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces; utime and stime are fields 14 and 15.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+    const name = named.get(Number(entry)) ?? comm;
+    totals.set(name, (totals.get(name) ?? 0) + seconds);
+  }
+  return totals;
+}
+
+/** The CPU seconds each program used between two cpuByProgram readings, busiest first, as one line. */
+export function cpuSplit(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): string {
+  const used = [...after]
+    .map(([name, seconds]) => [name, seconds - (before.get(name) ?? 0)] as const)
+    .filter(([, seconds]) => seconds >= 0.05)
+    .sort((a, b) => b[1] - a[1]);
+  const total = used.reduce((sum, [, seconds]) => sum + seconds, 0);
+  return `${total.toFixed(1)} CPU s: ${used.map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`).join(', ')}`;
 }
 
 /** The commit id of a benchmark Deployment's version: a valid one (7–64 hex digits). */
