@@ -7,13 +7,17 @@ export interface ClockFeatures {
 
 const weekdays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
+// A DateTimeFormat is costly to make (it loads the zone's rules): one per time zone, made on first use. The
+// zones are the policies' (validated against the IANA list), so the map stays small.
+const hourAndWeekday = new Map<string, Intl.DateTimeFormat>();
+
 export function clockFeatures(at: Date, timeZone: string): ClockFeatures {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hour: 'numeric',
-    hourCycle: 'h23',
-    weekday: 'short',
-  }).formatToParts(at);
+  let format = hourAndWeekday.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, hour: 'numeric', hourCycle: 'h23', weekday: 'short' });
+    hourAndWeekday.set(timeZone, format);
+  }
+  const parts = format.formatToParts(at);
   const hour = Number(parts.find((p) => p.type === 'hour')?.value ?? NaN);
   const weekday = weekdays.indexOf(parts.find((p) => p.type === 'weekday')?.value ?? '');
   return { hour_of_day: hour, day_of_week: weekday };

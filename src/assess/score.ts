@@ -7,7 +7,7 @@
 // Hard rules then hold whatever the score says: a finding the policy blocks on makes the level `block`.
 import { levelFor, type RiskLevel, type Thresholds } from '../api/policy.js';
 import type { Finding, FindingKind } from './checks.js';
-import { baseHazard, factorContributions, type FeatureValues } from './rules.js';
+import { baseHazard, factorContributions, fmt, type FeatureValues } from './rules.js';
 
 /** What the scorer needs of a model; the adapter in src/model implements it. */
 export interface RiskModel {
@@ -54,8 +54,7 @@ function describeModelContributions(
     .slice(0, 2)
     .map(([name, push]) => {
       const value = features[name];
-      const shown =
-        value === undefined || value < 0 ? 'unknown' : value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+      const shown = value === undefined || value < 0 ? 'unknown' : fmt(value);
       return `${name.replace(/_/g, ' ')} = ${shown} (model: +${Math.round(push * 100)} points)`;
     });
 }

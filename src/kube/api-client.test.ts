@@ -106,6 +106,38 @@ describe('verbOf', () => {
   });
 });
 
+describe('tuneApiClient', () => {
+  it('hands every request the same connection pool, and builds no other', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      // A cluster CA of its own, as in a kubeconfig or a pod's service account: client-node then builds an Agent.
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: false, caData: btoa('a CA') }],
+      users: [{ name: 'u', token: 'secret-token' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    const made: unknown[] = [];
+    const maker = kc as unknown as { createDispatcher: (...args: unknown[]) => unknown };
+    const original = maker.createDispatcher.bind(kc);
+    maker.createDispatcher = (...args: unknown[]) => {
+      const dispatcher = original(...args);
+      made.push(dispatcher);
+      return dispatcher;
+    };
+    tuneApiClient(kc, { qps: 0, burst: 1 });
+    const dispatchers = [];
+    for (let i = 0; i < 3; i++) {
+      const context = new RequestContext('https://127.0.0.1:6443/api/v1/namespaces/a/pods', HttpMethod.GET);
+      await kc.applySecurityAuthentication(context);
+      dispatchers.push(context.getDispatcher());
+      expect(context.getHeaders().Authorization).toBe('Bearer secret-token');
+    }
+    expect(dispatchers[0]).toBeDefined();
+    expect(new Set(dispatchers).size).toBe(1);
+    expect(made).toHaveLength(1);
+  });
+});
+
 describe('separateApiClient', () => {
   it('lets a Lease call go while the controller waits for its rate limit, with the same credentials', async () => {
     const kc = new KubeConfig();

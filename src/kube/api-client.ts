@@ -2,7 +2,7 @@
 // watch is made from:
 //   - one connection pool. client-node 2.0 builds a new undici Agent for every request, so every call opens a
 //     new TLS connection (a handshake on the API server and here, and an idle socket left behind). The first
-//     Agent is kept and the later ones are closed unused, so calls reuse warm keep-alive connections.
+//     Agent is kept and handed to every later call, so calls reuse warm keep-alive connections.
 //   - a client-side rate limit (token bucket: `qps` per second, bursts up to `burst`), as client-go has, so a
 //     burst of rollouts or a resync never floods the API server. Watches are not limited: they are long-lived.
 //     Requests wait in two lanes (inBackgroundLane): a verification pass waits while an assessment goes.
@@ -132,6 +132,14 @@ export function tuneApiClient(kc: KubeConfig, options: ApiClientOptions): KubeCo
   const bucket = new TokenBucket(options.qps, options.burst, options.now, options.sleep);
   const original = kc.applySecurityAuthentication.bind(kc);
   let shared: ReturnType<RequestContext['getDispatcher']>;
+  // Not even made: an Agent built only to be closed cost its construction and an error object for its
+  // destroy() on every request, a few percent of the operator's CPU under a burst of rollouts. The method is
+  // client-node's own (private in its types); should a later version not call it, the swap below still holds.
+  const dispatcherMaker = kc as unknown as { createDispatcher?: (...args: unknown[]) => typeof shared };
+  const makeDispatcher = dispatcherMaker.createDispatcher?.bind(kc);
+  if (makeDispatcher !== undefined) {
+    dispatcherMaker.createDispatcher = (...args: unknown[]) => (shared ??= makeDispatcher(...args));
+  }
   kc.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
     await original(context);
     const fresh = context.getDispatcher();

@@ -97,7 +97,8 @@ function settingsOf(limits: MetricLimits, look: number, planned: number): Settin
 }
 
 const pct = (x: number): string => `${formatValue(Number((100 * x).toPrecision(3)))} %`;
-const count = (n: number): string => n.toLocaleString('en-US');
+const grouped = new Intl.NumberFormat('en-US');
+const count = (n: number): string => grouped.format(n);
 const pValue = (p: number): string => (p < 1e-4 ? p.toExponential(1) : formatValue(Number(p.toPrecision(2))));
 const seconds = (s: number): string => `${formatValue(s)}s`;
 
