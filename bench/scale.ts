@@ -189,13 +189,20 @@ async function startOperator(cluster: LocalCluster, kubeconfig: string, label: s
     },
   };
 }
-/** Where the operator's memory is, from its own process metrics: V8's heap (used of committed) and off-heap. */
+/** Where the operator's memory is, from its own process metrics: V8's heap (used of committed) and off-heap, and its GC. */
 async function heapFigures(operator: Operator): Promise<string> {
   const m = await operator.metrics();
   const mib = (name: string) => (metricSum(m, name) / 2 ** 20).toFixed(0);
-  return `V8 heap ${mib('rollguard_nodejs_heap_size_used_bytes')} of ${mib('rollguard_nodejs_heap_size_total_bytes')} MiB, external ${mib('rollguard_nodejs_external_memory_bytes')} MiB`;
+  return `V8 heap ${mib('rollguard_nodejs_heap_size_used_bytes')} of ${mib('rollguard_nodejs_heap_size_total_bytes')} MiB, external ${mib('rollguard_nodejs_external_memory_bytes')} MiB; garbage collection since start ${gcSeconds('', m)}`;
 }
 /** histogram_quantile over the difference of two scrapes of a histogram's buckets. */
+/** The operator's garbage-collection pauses between two scrapes, in seconds, with the share of the minor ones. */
+function gcSeconds(before: string, after: string): string {
+  const total = (m: string, kind = '') => metricSum(m, 'rollguard_nodejs_gc_duration_seconds_sum', kind);
+  const all = total(after) - total(before);
+  const minor = total(after, 'kind="minor"') - total(before, 'kind="minor"');
+  return `${all.toFixed(1)} s (${minor.toFixed(1)} s of it minor)`;
+}
 /** The longest event-loop delay since the previous scrape (prom-client resets it on every collect). */
 function eventLoopLagMaxMs(text: string): number {
   return Math.round(metricSum(text, 'rollguard_nodejs_eventloop_lag_max_seconds') * 1000);
@@ -669,7 +676,7 @@ rules:
       `  API calls per new rollout (until 1.5 s after its annotations): ${results.apiCallsPerRollout}, of them status writes ${results.statusWritesPerRollout}: ${tally(perRollout)}`,
     );
     say(
-      `  the machine's CPU over ${((Date.now() - singleStart) / 1000).toFixed(0)} s: ${cpuSplit(cpuBeforeSingle, cpuAfterSingle)}`,
+      `  the machine's CPU over ${((Date.now() - singleStart) / 1000).toFixed(0)} s: ${cpuSplit(cpuBeforeSingle, cpuAfterSingle)}; the operator's garbage collection ${gcSeconds(beforeSingle, afterSingle)}`,
     );
 
     // ---- 6. 100 rollouts at once ----
@@ -695,7 +702,9 @@ rules:
     say(
       `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterBurst)} ms`,
     );
-    say(`  the machine's CPU over those ${burstSeconds.toFixed(1)} s: ${cpuSplit(cpuBeforeBurst, cpuAfterBurst)}`);
+    say(
+      `  the machine's CPU over those ${burstSeconds.toFixed(1)} s: ${cpuSplit(cpuBeforeBurst, cpuAfterBurst)}; the operator's garbage collection ${gcSeconds(beforeBurst, afterBurst)}`,
+    );
 
     if (stopAfter === 'burst') {
       watchDeployments.abort();
