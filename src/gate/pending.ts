@@ -6,7 +6,7 @@ import { pendingPodTemplateHash } from '../api/assessment.js';
 import type { AssessmentObject } from '../api/objects.js';
 import type { PolicyMode } from '../api/policy.js';
 import type { ActionType, Plan } from '../controller/plan.js';
-import { sameTemplate } from '../api/pod-template.js';
+import { sameTemplateOf } from '../api/pod-template.js';
 import { currentRollout, ownedRevisions, revisionOf, type CurrentRollout } from '../api/revision.js';
 import { gateAnnotations, holdingStates, pausedRevisionAnnotation, type GateState } from './annotations.js';
 
@@ -46,7 +46,7 @@ export function gateView(deployment: V1Deployment, replicaSets: readonly V1Repli
   const previous = owned.find((r) => r.revision === running);
   // With no revision yet (a new Deployment held at creation), nothing ran before: revision 1.
   const revision = (owned[0]?.revision ?? 0) + 1;
-  const reused = owned.find((r) => sameTemplate(r.replicaSet.spec?.template, deployment.spec?.template));
+  const reused = owned.find((r) => sameTemplateOf(r.replicaSet, deployment));
   const hash = reused?.podTemplateHash ?? pendingPodTemplateHash;
   const replicaSet: V1ReplicaSet = {
     metadata: {

@@ -83,10 +83,11 @@ export function appendSteps(
   const previous = new Map<string, string | undefined>();
   return all.slice(firstKept).map((step, i) => {
     const query = ran[firstKept + i];
-    const same = previous.has(step.metric) && previous.get(step.metric) === query;
+    const sameAsBefore = previous.has(step.metric) && previous.get(step.metric) === query;
     previous.set(step.metric, query);
-    if (query === undefined || step.query === (same ? undefined : query)) return step;
-    if (!same) return { ...step, query };
+    const named = sameAsBefore ? undefined : query;
+    if (step.query === named) return step;
+    if (named !== undefined) return { ...step, query: named };
     const { query: _sameAsBefore, ...rest } = step;
     return rest;
   });
