@@ -26,6 +26,7 @@ import { PatchStrategy, Watch, setHeaderOptions, type V1Deployment, type V1Repli
 import { parse, stringify } from 'yaml';
 import { startLocalCluster, type LocalCluster } from '../test/harness/cluster.js';
 import { repoRoot } from '../test/harness/tools.js';
+import { parseDuration } from '../src/api/duration.js';
 import { slimDeployment, slimReplicaSet } from '../src/kube/informer-transform.js';
 import {
   cpuByProgram,
@@ -72,6 +73,11 @@ const coveredPerNamespace = 5;
 const policyNamespaces = Math.max(1, Math.round(100 * scale));
 const replicas = 2;
 const intervalMs = 10_000;
+/** The operator's --quiet-write-period: its default, or what OPERATOR_ARGS says. */
+const quietWritePeriodMs = (() => {
+  const flag = operatorArgs.find((a) => a.startsWith('--quiet-write-period='));
+  return flag === undefined ? 30_000 : parseDuration(flag.slice('--quiet-write-period='.length));
+})();
 const operatorUser = 'rollguard-operator';
 const say = (line: string) => {
   console.log(line);
@@ -495,7 +501,11 @@ rules:
     const queries =
       metricSum(qAfter, 'rollguard_prometheus_query_duration_seconds_count') -
       metricSum(qBefore, 'rollguard_prometheus_query_duration_seconds_count');
-    // Skipped intervals and processing time, from what the assessments recorded.
+    const verifyWrites = (await readAudit(auditLog, windowStart, windowEnd)).filter(isWrite);
+    // Skipped intervals and processing time, from what the assessments recorded. Intervals that only read
+    // healthy metrics are written together (--quiet-write-period, 30 s by default): wait until the window's
+    // last ones are written before reading the records.
+    await sleep(quietWritePeriodMs + intervalMs);
     const assessments = (await custom.listClusterCustomObject({
       group: 'rollguard.io',
       version: 'v1alpha1',
@@ -527,7 +537,6 @@ rules:
     say(
       `verification: ${atOnce} rollouts at once; ${judged} judged in the window; ${results.queriesPerInterval} Prometheus queries per interval; last check of an interval ${results.intervalProcessingMs} ms after its start; ${skipped} intervals skipped`,
     );
-    const verifyWrites = (await readAudit(auditLog, windowStart, windowEnd)).filter(isWrite);
     results.writesPerVerifyInterval = Number((verifyWrites.length / intervals).toFixed(1));
     say(`  API writes per interval while verifying: ${results.writesPerVerifyInterval} (${tally(verifyWrites)})`);
 

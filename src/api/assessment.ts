@@ -204,7 +204,11 @@ const verificationStatusSchema = z
       .max(maxVerificationSteps)
       .optional()
       .describe(`The last ${maxVerificationSteps} checks, oldest first.`),
-    lastCheckAt: dateTimeSchema.optional().describe('When the live metrics were last judged.'),
+    lastCheckAt: dateTimeSchema
+      .optional()
+      .describe(
+        "When the live metrics were last judged, as far as written: intervals that only read healthy metrics are written together, at most the operator's --quiet-write-period (30s) apart.",
+      ),
     rolloutCompletedAt: dateTimeSchema
       .optional()
       .describe('When every replica ran the new version; the verification window counts from here.'),

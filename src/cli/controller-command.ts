@@ -71,6 +71,11 @@ Options:
                            (make bench-shards): at most 177 MiB per replica, every revision assessed once
   --lease-duration D       how long a replica's Lease lasts without renewal, e.g. 15s (default 15s; the
                            renew deadline is two thirds of it): a dead replica's work moves after this
+  --quiet-write-period D   how long an assessment under verification may go unwritten while its intervals
+                           only read healthy metrics, e.g. 30s (default 30s; 0s writes every interval). A
+                           failed check, a hold, a pass or a rollback is written at once; the quiet readings
+                           go out with the next write. At a 10 s interval this is a third of the writes,
+                           which 500 rollouts verified at once need to stay within --kube-api-qps
   --no-learning            do not retrain the model on this cluster's outcomes (default: learn)
   --model-configmap NAME   the ConfigMap that keeps the learned model (default rollguard-model)
   --model-namespace NS     where that ConfigMap lives (default: $POD_NAMESPACE, else the kubeconfig's)
@@ -154,6 +159,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
         'leader-election-id': { type: 'string', default: 'rollguard-controller' },
         shards: { type: 'string', default: '1' },
         'lease-duration': { type: 'string', default: '15s' },
+        'quiet-write-period': { type: 'string', default: '30s' },
         'score-api': { type: 'boolean', default: false },
         dashboard: { type: 'boolean', default: false },
         gate: { type: 'boolean', default: false },
@@ -210,6 +216,13 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   if (leaseDurationMs === undefined || leaseDurationMs < 3000) {
     process.stderr.write(
       `rollguard controller: --lease-duration must be a duration of at least 3s, like 15s, not "${values['lease-duration']}"\n`,
+    );
+    return 2;
+  }
+  const quietWritePeriodMs = durationMs(values['quiet-write-period']);
+  if (quietWritePeriodMs === undefined || quietWritePeriodMs > 3_600_000) {
+    process.stderr.write(
+      `rollguard controller: --quiet-write-period must be a duration from 0s to 1h, like 30s, not "${values['quiet-write-period']}"\n`,
     );
     return 2;
   }
@@ -358,6 +371,7 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
     logger,
     namespace: values.namespace,
     workers,
+    quietWritePeriodMs,
     retention: { maxAgeMs, keepPerDeployment },
     modelDrift: () => learning?.measuredDrift(),
     // Always: a gate installed by the chart or deploy/ holds templates this operator must assess and release.

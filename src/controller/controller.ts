@@ -34,6 +34,8 @@ export interface ControllerOptions {
   /** Watch one namespace only (for teams without cluster-wide rights); default: all namespaces. */
   namespace?: string | undefined;
   workers?: number;
+  /** See VerifierDeps.quietWritePeriodMs; absent writes every verification interval. */
+  quietWritePeriodMs?: number | undefined;
   resyncMs?: number;
   /** How long finished assessments are kept, and how many per Deployment at most. */
   retention?: RetentionRule;
@@ -181,6 +183,7 @@ export class Controller {
         batcher: this.batcher,
         metrics,
         clock,
+        ...(options.quietWritePeriodMs !== undefined ? { quietWritePeriodMs: options.quietWritePeriodMs } : {}),
         reportQueryProblem: (policyKey, problem) => {
           this.policyReconciler.reportQueryProblem(policyKey, problem);
         },

@@ -95,10 +95,10 @@ function perReplicaSet(value: number): QueryResult {
   return { kind: 'vector', samples, message: '' };
 }
 
-/** Prometheus answering the batched error-rate query with `errorRate`, and good latency. */
-function provider(errorRate: QueryResult): MetricsProvider {
+/** Prometheus answering the batched error-rate query with `errorRate()`, and good latency. */
+function provider(errorRate: () => QueryResult): MetricsProvider {
   return {
-    instant: (query) => Promise.resolve(query.startsWith('histogram_quantile') ? perReplicaSet(0.1) : errorRate),
+    instant: (query) => Promise.resolve(query.startsWith('histogram_quantile') ? perReplicaSet(0.1) : errorRate()),
     range: () => Promise.resolve({ kind: 'empty', message: '' }),
     healthy: (): Promise<HealthResult> => Promise.resolve({ healthy: true, via: 'ready-endpoint', message: 'ready' }),
   };
@@ -113,8 +113,9 @@ const rejected: QueryResult = {
   message: 'Prometheus rejected the query (bad_data): 1:80: parse error: unexpected end of input',
 };
 
-function setup(answer: QueryResult, verification: object = {}) {
+function setup(answer: QueryResult, verification: object = {}, quietWritePeriodMs?: number) {
   const writer = new FakeWriter();
+  const prometheus = { answer };
   const reports: [string, string | undefined][] = [];
   const events: EventInput[] = [];
   const caches = {
@@ -122,18 +123,21 @@ function setup(answer: QueryResult, verification: object = {}) {
     assessments: () => [],
   } as unknown as Caches;
   const access = {
-    providerFor: () => Promise.resolve({ ok: true, provider: provider(answer), address: 'http://prom:9090' }),
+    providerFor: () =>
+      Promise.resolve({ ok: true, provider: provider(() => prometheus.answer), address: 'http://prom:9090' }),
   } as unknown as PrometheusAccess;
   let now = new Date('2026-12-01T10:00:00.200Z');
+  const metrics = new OperatorMetrics();
   const verifier = new Verifier({
     caches,
     writer,
     events: new DeploymentEvents({ emit: (e) => Promise.resolve(void events.push(e)) }),
     access,
     batcher: new VerificationBatcher(),
-    metrics: new OperatorMetrics(),
+    metrics,
     clock: () => now,
     reportQueryProblem: (key, problem) => reports.push([key, problem]),
+    ...(quietWritePeriodMs !== undefined ? { quietWritePeriodMs } : {}),
   });
   const parsed = parsePolicySpec({
     selector: {},
@@ -152,22 +156,31 @@ function setup(answer: QueryResult, verification: object = {}) {
     assessedAt: '2026-12-01T09:59:00Z',
     verification: { startedAt: '2026-12-01T09:59:30Z', baselineErrorRate: 0.001, baselineLatencySeconds: 0.1 },
   };
-  const input = (resourceVersion: string): VerifyInput => ({
+  const input = (resourceVersion: string, current: AssessmentStatus = status): VerifyInput => ({
     deployment,
     rollout,
     policy: { object: { metadata: { name: 'guard', namespace: 'shop' } }, spec: parsed.value },
     assessmentName: 'web-2',
     resourceVersion,
     exemptReturn: false,
-    status,
+    status: current,
     log: pino({ level: 'silent' }),
   });
+  /** The record as the cluster now holds it: the initial status with every written status merged over it. */
+  const stored = (): AssessmentStatus =>
+    t.writer.statusWrites.reduce<AssessmentStatus>((s, w) => ({ ...s, ...w.status }), status);
+  const t = { writer };
   return {
     writer,
     reports,
     events,
     verifier,
+    metrics,
+    prometheus,
     input,
+    /** The next pass as the reconciler makes it: from the stored record at its current version. */
+    pass: () => verifier.verify(input(writer.storedVersion, stored())),
+    stored,
     tick: () => (now = new Date(now.getTime() + 10_000)),
   };
 }
@@ -208,5 +221,80 @@ describe('Verifier: a query the policy got wrong', () => {
     const t = setup(goodErrors);
     await t.verifier.verify(t.input('7'));
     expect(t.reports).toEqual([['shop/guard', undefined]]);
+  });
+});
+
+describe('Verifier: quiet intervals are written together', () => {
+  const stepTimes = (s: AssessmentStatus) => [...new Set((s.verification?.steps ?? []).map((x) => x.at))];
+
+  it('carries intervals that only read healthy metrics and writes them once the record is the period old', async () => {
+    const t = setup(goodErrors, {}, 30_000);
+    await t.pass(); // 10:00:00: the first interval has no lastCheckAt to go by, so it is written
+    expect(t.writer.statusWrites).toHaveLength(1);
+    t.tick();
+    await t.pass(); // 10:00:10
+    t.tick();
+    await t.pass(); // 10:00:20
+    expect(t.writer.statusWrites).toHaveLength(1);
+    expect((await t.metrics.verificationIntervalsCarried.get()).values[0]?.value).toBe(2);
+    t.tick();
+    await t.pass(); // 10:00:30: 30 s after the record's lastCheckAt
+    expect(t.writer.statusWrites).toHaveLength(2);
+    const record = t.stored();
+    expect(stepTimes(record)).toEqual([
+      '2026-12-01T10:00:00.200Z',
+      '2026-12-01T10:00:10.200Z',
+      '2026-12-01T10:00:20.200Z',
+      '2026-12-01T10:00:30.200Z',
+    ]);
+    expect(record.verification?.lastCheckAt).toBe('2026-12-01T10:00:30.200Z');
+    expect(record.verification?.consecutiveFailures).toBe(0);
+  });
+
+  it('writes a failed check at once, with the quiet readings before it', async () => {
+    const t = setup(goodErrors, {}, 30_000);
+    await t.pass();
+    t.tick();
+    await t.pass(); // quiet, carried
+    t.prometheus.answer = {
+      kind: 'vector',
+      samples: [
+        { labels: { deployment: 'web', pod_template_hash: 'old111' }, timestamp: 1, value: 0.001 },
+        { labels: { deployment: 'web', pod_template_hash: 'new222' }, timestamp: 1, value: 0.5 },
+      ],
+      message: '',
+    };
+    t.tick();
+    await t.pass(); // 10:00:20: a failure changes the counter: written now
+    expect(t.writer.statusWrites).toHaveLength(2);
+    const record = t.stored();
+    expect(record.verification?.consecutiveFailures).toBe(1);
+    expect(stepTimes(record)).toHaveLength(3);
+    expect(record.verification?.steps?.filter((s) => s.verdict === 'fail').map((s) => s.at)).toEqual([
+      '2026-12-01T10:00:20.200Z',
+    ]);
+  });
+
+  it('drops what it carried when someone else wrote the record, and judges from what they wrote', async () => {
+    const t = setup(goodErrors, {}, 30_000);
+    await t.pass();
+    t.tick();
+    await t.pass(); // 10:00:10, carried on version 8
+    t.writer.storedVersion = '9'; // another writer (an approval, another replica) changed the record
+    t.tick();
+    t.tick();
+    await t.pass(); // 10:00:30: due; the 10:00:10 reading was carried on a record that is gone
+    expect(t.writer.statusWrites).toHaveLength(2);
+    expect(t.writer.statusWrites[1]?.resourceVersion).toBe('9');
+    expect(stepTimes(t.stored())).toEqual(['2026-12-01T10:00:00.200Z', '2026-12-01T10:00:30.200Z']);
+  });
+
+  it('writes every interval with a period of 0', async () => {
+    const t = setup(goodErrors, {}, 0);
+    for (let i = 0; i < 3; i++) {
+      await t.pass();
+      t.tick();
+    }
+    expect(t.writer.statusWrites).toHaveLength(3);
   });
 });

@@ -1,7 +1,8 @@
 // Verification of a rollout on live metrics, one interval at a time, and what follows from its decision:
 // carry on, hold (Prometheus down or no data: never a rollback by default), pass, or roll back. Every
-// interval's checks and counters are written to the assessment's status before anything is acted on, so a
-// restarted controller carries on from the record and a rollback happens at most once.
+// interval that changes a counter or acts is written to the assessment's status before anything is acted on,
+// so a restarted controller carries on from the record and a rollback happens at most once. A quiet interval
+// (a reading, nothing else) is carried in memory and written with a later one (see mustWriteInterval).
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { AssessmentStatus, VerificationStatus } from '../api/assessment.js';
 import { parseDuration } from '../api/duration.js';
@@ -17,8 +18,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
 import { baselineCountsOf, countObservations, unreadCounts } from '../verify/count-readings.js';
 import { verificationLimitsFor, type VerificationLimits } from '../verify/levels.js';
-import { intervalRecord, planVerification, type VerificationPlan } from '../verify/plan.js';
-import { rolloutProgress, type RolloutProgress } from '../verify/record.js';
+import { intervalRecord, planActs, planVerification, type VerificationPlan } from '../verify/plan.js';
+import { mustWriteInterval, rolloutProgress, type RolloutProgress } from '../verify/record.js';
 import { plannedLooks } from '../verify/sequential.js';
 import { verificationClock } from '../verify/timeline.js';
 import { INITIAL_COUNTERS, checkInterval, nextVerificationState, type MetricCheck } from '../verify/verdict.js';
@@ -40,6 +41,11 @@ export interface VerifierDeps {
    * could not be rendered), undefined when both were answered. Keyed like policyKey.
    */
   reportQueryProblem?: (policyKey: string, problem: string | undefined) => void;
+  /**
+   * How long an assessment's record may go unwritten while its intervals are quiet (see mustWriteInterval);
+   * 0 or absent writes every interval.
+   */
+  quietWritePeriodMs?: number;
 }
 
 export interface VerifyInput {
@@ -80,11 +86,23 @@ export class Verifier {
    */
   private readonly lastTickDone = new Map<string, number>();
 
+  /**
+   * Quiet intervals not written yet, per assessment, with the resourceVersion of the record they follow. They
+   * are used only while the record is still that version: any other write to it (a person's approval, another
+   * replica) wins, and what was carried is dropped, as a restart drops it. It held only passing readings.
+   */
+  private readonly carried = new Map<
+    string,
+    { deployment: string; basedOn: string | undefined; record: VerificationStatus }
+  >();
+
   constructor(private readonly deps: VerifierDeps) {}
 
   /** A Deployment deleted or no longer covered: its policy's batched queries stop asking for it. */
   forget(namespace: string, deployment: string): void {
     this.deps.batcher.forgetDeployment(namespace, deployment);
+    for (const [key, entry] of this.carried)
+      if (entry.deployment === deployment && key.startsWith(`${namespace}/`)) this.carried.delete(key);
   }
 
   policyKey(input: VerifyInput): string {
@@ -99,8 +117,10 @@ export class Verifier {
     const { deployment, rollout, policy, status } = input;
     const namespace = deployment.metadata?.namespace ?? '';
     const name = deployment.metadata?.name ?? '';
+    const tickKey = `${namespace}/${input.assessmentName}`;
     if (status.outcome !== 'running' || status.level === undefined) {
       this.deps.batcher.unregister(this.policyKey(input), name);
+      this.carried.delete(tickKey);
       return {};
     }
     if (!policy.spec.prometheus.address) return {};
@@ -110,7 +130,13 @@ export class Verifier {
       verification: policy.spec.verification,
     });
     const now = this.deps.clock();
-    const previous: VerificationStatus = status.verification ?? {};
+    const recorded: VerificationStatus = status.verification ?? {};
+    let carried = this.carried.get(tickKey);
+    if (carried && carried.basedOn !== input.resourceVersion) {
+      this.carried.delete(tickKey);
+      carried = undefined;
+    }
+    const previous = carried?.record ?? recorded;
     const progress = rolloutProgress(deployment, rollout.current.replicaSet, rollout.previous?.replicaSet);
     const startedAt = previous.startedAt ?? (progress.newPodsServing ? now.toISOString() : undefined);
     if (startedAt === undefined && !progress.progressDeadlineExceeded) {
@@ -119,7 +145,6 @@ export class Verifier {
     const rolloutCompletedAt = previous.rolloutCompletedAt ?? (progress.completed ? now.toISOString() : undefined);
 
     const tick = Math.floor(now.getTime() / limits.intervalMs);
-    const tickKey = `${namespace}/${input.assessmentName}`;
     const lastTick = Math.max(
       previous.lastCheckAt ? Math.floor(Date.parse(previous.lastCheckAt) / limits.intervalMs) : -1,
       this.lastTickDone.get(tickKey) ?? -1,
@@ -194,11 +219,26 @@ export class Verifier {
       previousCheckAt: previous.lastCheckAt,
       now,
     });
+    const writeNow = mustWriteInterval({
+      recorded,
+      next: verification,
+      acts: planActs(plan, status.phase),
+      quietPeriodMs: this.deps.quietWritePeriodMs ?? 0,
+      now,
+    });
+    if (!writeNow) {
+      if (this.carried.size > 10_000) this.carried.clear();
+      this.carried.set(tickKey, { deployment: name, basedOn: input.resourceVersion, record: verification });
+      this.deps.metrics.verificationIntervalsCarried.inc();
+      this.rememberTick(tickKey, tick);
+      return { requeueAfterMs: untilNextTick };
+    }
     // A pass waits in the background lane of the API rate limit; changing the Deployment (a rollback) does not.
     const applied = plan.deployment
       ? await inForegroundLane(() => this.apply(input, plan))
       : await this.apply(input, plan);
     if (!applied) return { requeueAfterMs: 200 };
+    this.carried.delete(tickKey);
     this.rememberTick(tickKey, tick);
     if (!plan.finished) return { requeueAfterMs: untilNextTick };
     this.deps.batcher.unregister(this.policyKey(input), name);

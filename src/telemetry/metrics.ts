@@ -40,6 +40,11 @@ export class OperatorMetrics {
     labelNames: ['metric', 'result'] as const,
     registers: [this.registry],
   });
+  readonly verificationIntervalsCarried = new Counter({
+    name: 'rollguard_verification_intervals_carried_total',
+    help: 'Verification intervals that only read metrics (no counter changed, nothing acted on), written to the assessment with a later interval rather than at once.',
+    registers: [this.registry],
+  });
   readonly rollbacks = new Counter({
     name: 'rollguard_rollbacks_total',
     help: 'Automatic rollbacks, by result (done, skipped-cap, skipped-no-previous, gitops-paused, ...).',

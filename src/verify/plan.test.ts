@@ -5,7 +5,7 @@ import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { PolicyMode } from '../api/policy.js';
 import type { MetricCheck } from './check.js';
-import { formatInterval, intervalRecord, planVerification, type VerificationPlanInput } from './plan.js';
+import { formatInterval, intervalRecord, planActs, planVerification, type VerificationPlanInput } from './plan.js';
 import { INITIAL_COUNTERS, type VerificationDecision } from './verdict.js';
 
 const now = new Date('2026-12-01T10:00:00Z');
@@ -129,6 +129,21 @@ describe('planVerification: an interval that goes on', () => {
     const later = planVerification(input(decisions.hold, { firstOfStreak: false }));
     expect(start.events[0]?.dedupeKey).toBe('held/web/2/provider-error/start');
     expect(later.events[0]?.dedupeKey).toBe('held/web/2/provider-error/2026-12-01T09:59:30Z');
+  });
+});
+
+describe('planActs: whether an interval does more than read', () => {
+  it.each<[string, VerificationDecision, Partial<VerificationPlanInput>, string | undefined, boolean]>([
+    ['going on while verifying', decisions.continue, {}, 'Verifying', false],
+    ['going on while paused for approval', decisions.continue, { phase: 'Paused' }, 'Paused', false],
+    ['going on, first interval after the assessment', decisions.continue, { phase: 'Assessed' }, 'Assessed', true],
+    ['a hold (action and Event)', decisions.hold, {}, 'Verifying', true],
+    ['a hold in shadow mode (nothing said)', decisions.hold, { mode: 'shadow' }, 'Verifying', false],
+    ['a pass', decisions.pass, {}, 'Verifying', true],
+    ['a pass in shadow mode', decisions.pass, { mode: 'shadow' }, 'Verifying', true],
+    ['a rollback', decisions.metrics, {}, 'Verifying', true],
+  ])('%s', (_what, decision, over, phaseBefore, acts) => {
+    expect(planActs(planVerification(input(decision, over)), phaseBefore)).toBe(acts);
   });
 });
 

@@ -71,6 +71,18 @@ export interface VerificationPlan {
   log?: { level: 'info' | 'warn'; message: string; fields?: Record<string, unknown> };
 }
 
+/** Whether carrying the plan out does anything besides recording the interval's reading. */
+export function planActs(plan: VerificationPlan, phaseBefore: string | undefined): boolean {
+  return (
+    plan.actions.length > 0 ||
+    plan.events.length > 0 ||
+    plan.deployment !== undefined ||
+    plan.finished ||
+    plan.status.outcome !== undefined ||
+    plan.status.phase !== phaseBefore
+  );
+}
+
 export function formatInterval(ms: number): string {
   return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
 }

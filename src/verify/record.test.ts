@@ -2,8 +2,15 @@
 // recorded in the assessment and told in an Event.
 import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
-import { appendSteps, describeFailure, queriesRun, rolloutProgress, type RolloutProgress } from './record.js';
+import { maxVerificationSteps, type VerificationStatus, type VerificationStep } from '../api/assessment.js';
+import {
+  appendSteps,
+  describeFailure,
+  mustWriteInterval,
+  queriesRun,
+  rolloutProgress,
+  type RolloutProgress,
+} from './record.js';
 import type { MetricCheck } from './verdict.js';
 
 interface DeploymentState {
@@ -388,5 +395,79 @@ describe('describeFailure', () => {
     ['nothing failing', [], queries, ''],
   ])('%s', (_what, checks, q, expected) => {
     expect(describeFailure(checks, q, '10s')).toBe(expected);
+  });
+});
+
+describe('mustWriteInterval', () => {
+  const recorded: VerificationStatus = {
+    startedAt: '2026-12-01T09:59:30.000Z',
+    lastCheckAt: '2026-12-01T10:00:00.000Z',
+    state: 'running',
+    consecutiveFailures: 0,
+    consecutiveErrors: 0,
+    consecutiveNoData: 0,
+    baselineErrorRate: 0.001,
+    baselineCounts: { requests: 100, errors: 1 },
+    steps: [{ at: '2026-12-01T10:00:00.000Z', metric: 'error-rate', verdict: 'pass', message: 'ok' }],
+    message: 'within limits',
+  };
+  const quiet: VerificationStatus = {
+    ...recorded,
+    lastCheckAt: '2026-12-01T10:00:10.000Z',
+    steps: [
+      ...(recorded.steps ?? []),
+      { at: '2026-12-01T10:00:10.000Z', metric: 'error-rate', verdict: 'pass', message: 'ok' },
+    ],
+    message: 'still within limits',
+  };
+  const at = (iso: string) => new Date(iso);
+  const cases: {
+    name: string;
+    next?: VerificationStatus;
+    acts?: boolean;
+    period?: number;
+    now?: string;
+    want: boolean;
+  }[] = [
+    { name: 'a new reading only, inside the period', want: false },
+    { name: 'a new reading only, the record the period old', now: '2026-12-01T10:00:30.000Z', want: true },
+    { name: 'a new reading only, past the period', now: '2026-12-01T10:05:00.000Z', want: true },
+    { name: 'period 0 writes every interval', period: 0, want: true },
+    { name: 'the interval acts', acts: true, want: true },
+    { name: 'a failure counted', next: { ...quiet, consecutiveFailures: 1 }, want: true },
+    { name: 'no-data counted', next: { ...quiet, consecutiveNoData: 1 }, want: true },
+    { name: 'the state changes', next: { ...quiet, state: 'held' }, want: true },
+    { name: 'the rollout completed', next: { ...quiet, rolloutCompletedAt: '2026-12-01T10:00:10.000Z' }, want: true },
+    { name: 'a deadline set', next: { ...quiet, deadline: '2026-12-01T10:10:10.000Z' }, want: true },
+    {
+      name: 'baseline counts changed',
+      next: { ...quiet, baselineCounts: { requests: 100, errors: 2 } },
+      want: true,
+    },
+    {
+      name: 'baseline counts equal, another object',
+      next: { ...quiet, baselineCounts: { requests: 100, errors: 1 } },
+      want: false,
+    },
+    { name: 'a field dropped', next: (({ baselineErrorRate: _, ...rest }) => rest)(quiet), want: true },
+  ];
+  it.each(cases)('$name: $want', ({ next, acts, period, now, want }) => {
+    expect(
+      mustWriteInterval({
+        recorded,
+        next: next ?? quiet,
+        acts: acts ?? false,
+        quietPeriodMs: period ?? 30_000,
+        now: at(now ?? '2026-12-01T10:00:10.000Z'),
+      }),
+    ).toBe(want);
+  });
+
+  it('writes when a streak ends, when the record has never been written, or its time does not parse', () => {
+    const args = { next: quiet, acts: false, quietPeriodMs: 30_000, now: at('2026-12-01T10:00:10.000Z') };
+    const { lastCheckAt: _, ...never } = recorded;
+    expect(mustWriteInterval({ ...args, recorded: never })).toBe(true);
+    expect(mustWriteInterval({ ...args, recorded: { ...recorded, lastCheckAt: 'yesterday' } })).toBe(true);
+    expect(mustWriteInterval({ ...args, recorded: { ...recorded, consecutiveFailures: 1 } })).toBe(true);
   });
 });

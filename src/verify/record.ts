@@ -1,7 +1,7 @@
 // What the cluster says about a rollout's progress, and how an interval's checks are written into the
 // assessment's verification record. Pure: the controller reads objects and passes them in.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
-import { clip, maxVerificationSteps, type VerificationStep } from '../api/assessment.js';
+import { clip, maxVerificationSteps, type VerificationStatus, type VerificationStep } from '../api/assessment.js';
 import type { MetricCheck } from './verdict.js';
 
 export interface RolloutProgress {
@@ -114,4 +114,42 @@ export function describeFailure(
       return `${c.message} [checked every ${intervalText}${query ? `; query: ${query}` : ''}]`;
     })
     .join(' ');
+}
+
+/** The record's fields that only say what the latest interval read; every other field is state a decision uses. */
+const latestReadingFields: ReadonlySet<string> = new Set(['lastCheckAt', 'steps', 'message']);
+
+export interface IntervalWriteInput {
+  /** The verification record as the cluster holds it. */
+  recorded: VerificationStatus;
+  /** The record after this interval. */
+  next: VerificationStatus;
+  /** The interval acts: an action, an Event, a change of the Deployment, of the phase or the outcome, or the end. */
+  acts: boolean;
+  /** How long a record may go unwritten while its intervals change nothing else; 0 writes every interval. */
+  quietPeriodMs: number;
+  now: Date;
+}
+
+/**
+ * Whether this interval's record is written now. An interval that acts on nothing and changes no counter,
+ * state, baseline or time the next decision reads is quiet: only its reading is new. Quiet intervals are
+ * carried by the controller and written with the next interval that is due, at the latest once the record's
+ * lastCheckAt is quietPeriodMs old. One write per rollout per interval is what 500 rollouts under verification
+ * cannot afford (50 writes a second at a 10 s interval, the whole default client rate limit), and a quiet
+ * interval lost in a restart loses only a passing reading: the counters that decide are always written first.
+ */
+export function mustWriteInterval(input: IntervalWriteInput): boolean {
+  if (input.acts || input.quietPeriodMs <= 0) return true;
+  const last = Date.parse(input.recorded.lastCheckAt ?? '');
+  if (!Number.isFinite(last) || input.now.getTime() - last >= input.quietPeriodMs) return true;
+  const { recorded, next } = input;
+  const fields = new Set([...Object.keys(recorded), ...Object.keys(next)]);
+  for (const field of fields) {
+    if (latestReadingFields.has(field)) continue;
+    const before = recorded[field as keyof VerificationStatus];
+    const after = next[field as keyof VerificationStatus];
+    if (before !== after && JSON.stringify(before) !== JSON.stringify(after)) return true;
+  }
+  return false;
 }

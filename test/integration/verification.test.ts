@@ -164,6 +164,13 @@ describe('verification and automatic rollback', () => {
       expect(steps.slice(1).filter((s) => s.query !== undefined)).toEqual([]);
     }
     expect(ra.status?.actions?.map((a) => a.type)).toContain('verified');
+    // Passing intervals were not written one by one (--quiet-write-period, 30 s by default, is longer than this
+    // whole verification), yet the record holds each of them: the 12 s window alone is six 2 s intervals.
+    const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+    const carried = /^rollguard_verification_intervals_carried_total (\d+)/m.exec(metrics)?.[1];
+    expect(Number(carried)).toBeGreaterThan(0);
+    const judgedAt = new Set(ra.status?.verification?.steps?.map((s) => s.at));
+    expect(judgedAt.size).toBeGreaterThanOrEqual(6);
     const d = await getDeployment(ns, 'profile');
     expect(d.metadata.annotations?.['rollguard.io/verification']).toBe('passed: revision 2');
     expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
