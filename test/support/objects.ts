@@ -102,6 +102,7 @@ export interface AssessmentView {
       message?: string;
       consecutiveFailures?: number;
       steps?: {
+        at: string;
         metric: string;
         query?: string;
         verdict: string;
