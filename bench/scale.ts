@@ -546,6 +546,8 @@ rules:
     say(`RSS after the first sync and verification: ${results.rssMiBAfterSync} MiB (${await heapFigures(operator)})`);
     await operator.heapSnapshot('after-first-sync');
     if (stopAfterFirst) {
+      // The watch retries forever: left open, it kept the bench alive after the cluster was stopped.
+      watchDeployments.abort();
       await operator.process.stop();
       return;
     }
