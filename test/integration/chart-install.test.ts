@@ -141,6 +141,8 @@ describe('the rollguard Helm chart and deploy/ manifests, installed', () => {
       // One shard: the single leader does all the work; the client-side API limit the chart sets.
       '--shards=1',
       '--lease-duration=15s',
+      // Passing verification intervals written together, at least every 30 s.
+      '--quiet-write-period=30s',
       '--kube-api-qps=50',
       '--kube-api-burst=300',
     ]);
