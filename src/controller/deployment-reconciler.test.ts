@@ -115,15 +115,14 @@ describe('DeploymentReconciler: a new rollout', () => {
     expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
     expect(t.verifications).toEqual(['shop/web']);
 
-    // What one new rollout costs: the assessment created and its status written twice (the assessment, then
-    // the actions once the Deployment carries them), the Deployment patched once, one Event. No read: the
-    // actions are written onto the version the assessment write returned.
+    // What one new rollout costs: the assessment created and its status written once (the score with the
+    // action), the Deployment patched once, one Event. No read.
     expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'create' })).toBe(1);
-    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(2);
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(1);
     expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'get' })).toBe(0);
     expect(t.cluster.count({ resource: 'deployments' })).toBe(1);
     expect(t.cluster.count({ resource: 'events' })).toBe(1);
-    expect(t.cluster.count()).toBe(5);
+    expect(t.cluster.count()).toBe(4);
   });
 
   it('changes nothing on a second pass over the same state', async () => {
@@ -188,16 +187,17 @@ function holdNextStatusWrite(cluster: MemoryCluster) {
 }
 
 describe('DeploymentReconciler: the order of the writes', () => {
-  it('annotates the Deployment while the score is being recorded, and sends the Event once it is', async () => {
+  it('annotates the Deployment and sends the Event while the score is being recorded with the action', async () => {
     const t = setup(safe);
     const held = holdNextStatusWrite(t.cluster);
     const reconciled = t.reconciler.reconcile('shop', 'web');
     await vi.waitFor(() => {
       expect(t.cluster.count({ resource: 'deployments', verb: 'patch' })).toBe(1);
+      expect(t.cluster.events).toHaveLength(1);
     });
     expect(t.cluster.deployment('shop', 'web')?.metadata?.annotations?.['rollguard.io/assessment']).toBe('web-2');
+    // The Event is out before the record says so: an action on record is never carried out again.
     expect(t.cluster.assessment('shop', 'web-2')?.status?.score).toBeUndefined();
-    expect(t.cluster.events).toEqual([]);
 
     held.release('write');
     expect(await reconciled).toEqual({});
@@ -207,8 +207,8 @@ describe('DeploymentReconciler: the order of the writes', () => {
     );
     expect(status?.actions?.map((a) => a.type)).toEqual(['annotated']);
     expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
-    // Still five calls: the same writes, one round trip shorter.
-    expect(t.cluster.count()).toBe(5);
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(1);
+    expect(t.cluster.count()).toBe(4);
   });
 
   it('pauses a risky rollout only once its score is on the record', async () => {
@@ -240,7 +240,8 @@ describe('DeploymentReconciler: the order of the writes', () => {
     held.release('fail');
     await expect(reconciled).rejects.toThrow('etcdserver: request timed out');
     expect(t.cluster.assessment('shop', 'web-2')?.status?.score).toBeUndefined();
-    expect(t.cluster.events).toEqual([]);
+    // The Event of the first score went out before the write that failed.
+    expect(t.cluster.events.map((e) => e.note)).toEqual([expect.stringContaining(`scored ${first ?? ''} `)]);
 
     held.restore();
     clock = new Date('2026-12-05T23:30:00Z');
@@ -251,8 +252,9 @@ describe('DeploymentReconciler: the order of the writes', () => {
     expect(annotations['rollguard.io/risk-score']).toBe(status?.score?.toFixed(2));
     expect(annotations['rollguard.io/risk-level']).toBe(status?.level);
     expect(status?.actions?.map((a) => a.type)).toEqual(['annotated']);
-    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
-    expect(t.cluster.events[0]?.note).toContain(`scored ${status?.score?.toFixed(2)}`);
+    // Its Event is keyed by the score: the score on record is said too, in an Event of its own.
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed', 'RiskAssessed']);
+    expect(t.cluster.events[1]?.note).toContain(`scored ${status?.score?.toFixed(2) ?? ''} `);
     expect(t.cluster.assessments('shop')).toHaveLength(1);
   });
 });

@@ -83,6 +83,7 @@ interface Assessed {
   status: AssessmentStatus;
   /** performance.now() when the assessment began. */
   startedMs: number;
+  revision: number;
 }
 
 export class DeploymentReconciler {
@@ -229,6 +230,8 @@ export class DeploymentReconciler {
       }
     };
     let patched: Awaited<ReturnType<typeof patchDeployment>>;
+    /** The plan's Events went out and its actions were recorded with the score, in the same write. */
+    let actedWithScore = false;
     if (unwritten === undefined) {
       patched = await patchDeployment();
     } else if (plan.paused !== undefined) {
@@ -239,15 +242,22 @@ export class DeploymentReconciler {
     } else {
       // Annotations only inform, so they go out alongside the record: one API round trip from the new revision
       // to its annotations instead of two. Should the record's write fail, the next pass finds no score,
-      // assesses again and sets the annotations to that score; the Events below wait for the record.
+      // assesses again and sets the annotations to that score.
+      // The plan's actions ride on the score's write, one status write fewer per new rollout. An action on
+      // record stops its Event being planned again, so the Events go out first: a controller that dies in
+      // between finds no score, assesses again, and its Event (keyed by the score) says what is recorded.
       const [recorded, annotated] = await Promise.allSettled([
-        this.recordAssessment(unwritten, deployment, policy, log),
+        (async () => {
+          for (const event of plan.events) await this.deps.events.emit(deployment, event);
+          return this.recordAssessment(unwritten, deployment, policy, log, plan.actions);
+        })(),
         patchDeployment(),
       ]);
       if (recorded.status === 'rejected') throw recorded.reason;
       if (annotated.status === 'rejected') throw annotated.reason;
       record = recorded.value;
       patched = annotated.value;
+      actedWithScore = true;
     }
     if (patched === 'changed-meanwhile') {
       // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
@@ -267,9 +277,11 @@ export class DeploymentReconciler {
         log.info('approved rollout resumed');
       }
     }
-    for (const event of plan.events) await this.deps.events.emit(deployment, event);
+    if (!actedWithScore) {
+      for (const event of plan.events) await this.deps.events.emit(deployment, event);
+      if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, record, plan.actions);
+    }
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
-    if (plan.actions.length > 0) await this.recordActions(namespace, assessmentName, record, plan.actions);
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
     if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
     // While the gate holds the next template, the running revision is still the one serving: left open.
@@ -437,21 +449,30 @@ export class DeploymentReconciler {
       assessment,
       status: assessedStatus(assessment, policy.spec.mode, now),
       startedMs: started,
+      revision: rollout.current.revision,
     };
   }
 
-  /** Writes a new assessment's score onto its record: from here on the revision is never assessed again. */
+  /**
+   * Writes a new assessment's score onto its record, with any actions already carried out: from here on the
+   * revision is never assessed again.
+   */
   private async recordAssessment(
     assessed: Assessed,
     deployment: V1Deployment,
     policy: GoverningPolicy,
     log: Logger,
+    actions: readonly AssessmentAction[] = [],
   ): Promise<AssessmentObject> {
     const { assessment } = assessed;
+    const status =
+      actions.length === 0
+        ? assessed.status
+        : { ...assessed.status, ...statusWithActions(assessed.status, actions, {}, assessed.revision) };
     const written = (await this.deps.writer.mergePatchAssessmentStatus(
       deployment.metadata?.namespace ?? '',
       assessed.assessmentName,
-      assessed.status,
+      status,
     )) as AssessmentObject;
     const seconds = (performance.now() - assessed.startedMs) / 1000;
     this.deps.metrics.assessments.inc({ level: assessment.level, scorer: assessment.scorer, mode: policy.spec.mode });

@@ -120,7 +120,7 @@ describe('planActions: advisory mode', () => {
         reason: 'RiskAssessed',
         action: 'Assess',
         note: `Revision 4 scored ${assessed.score.toFixed(2)} (${assessed.level}): ${reasonsText(assessed)}. Details: kubectl get rolloutassessment web-4 -o yaml`,
-        dedupeKey: 'assessed/web/4',
+        dedupeKey: `assessed/web/4/${assessed.score.toFixed(2)}`,
       },
     ]);
     expect(first.actions).toEqual([
@@ -166,7 +166,7 @@ describe('planActions: enforce mode, a level that pauses', () => {
       { type: 'paused', at: '2024-05-02T09:30:00.000Z', message: 'rollout of revision 4 paused for approval (block)' },
     ]);
     expect(first.events.map((e) => [e.type, e.reason, e.action, e.dedupeKey])).toEqual([
-      ['Warning', 'RiskAssessed', 'Assess', 'assessed/web/4'],
+      ['Warning', 'RiskAssessed', 'Assess', 'assessed/web/4/0.86'],
       ['Warning', 'RolloutPaused', 'Pause', 'paused/web/4'],
     ]);
     const note = first.events[1]?.note ?? '';

@@ -69,14 +69,15 @@ export function planActions(input: PlanInput): Plan {
 
   const risky = assessed.level === 'block' || assessed.level === 'rollback-ready';
   // Once recorded as annotated, the Event went out too (it is sent before the action is recorded): a restarted
-  // controller sends nothing again for a revision that changed nothing.
+  // controller sends nothing again for a revision that changed nothing. The key holds the score: a controller
+  // that sent the Event and died before the score was recorded assesses again, and says the new score too.
   if (!input.recorded.has('annotated') || Object.keys(plan.annotations).length > 0)
     plan.events.push({
       type: risky || assessed.hardRules.length > 0 ? 'Warning' : 'Normal',
       reason: 'RiskAssessed',
       action: 'Assess',
       note: `Revision ${rev} scored ${assessed.score.toFixed(2)} (${assessed.level}): ${reasonsText(assessed)}. Details: kubectl get rolloutassessment ${input.assessmentName} -o yaml`,
-      dedupeKey: `assessed/${deploymentName}/${rev}`,
+      dedupeKey: `assessed/${deploymentName}/${rev}/${assessed.score.toFixed(2)}`,
     });
   if (!input.recorded.has('annotated')) {
     plan.actions.push({ type: 'annotated', at, message: `annotations and an Event written for revision ${rev}` });
