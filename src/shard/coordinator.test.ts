@@ -17,7 +17,7 @@ class MemoryStore {
    * A view for one replica, each call answered after `latencyMs` (a busy API server); `hang()` makes its calls
    * never answer (a dead or cut-off replica). Every call honours its deadline as the real client does.
    */
-  client(latencyMs = 2): ShardLeaseStore & { hang: () => void } {
+  client(latencyMs = 2): ShardLeaseStore & { hang: () => void; slow: (ms: number) => void } {
     let hung = false;
     const gate = <T>(f: () => T, signal: AbortSignal): Promise<T> =>
       new Promise<T>((resolve, reject) => {
@@ -39,6 +39,9 @@ class MemoryStore {
     return {
       hang: () => {
         hung = true;
+      },
+      slow: (ms) => {
+        latencyMs = ms;
       },
       list: (signal) => gate(() => [...this.leases.values()].map((l) => this.copy(l)), signal),
       create: (lease, signal) =>
@@ -170,6 +173,43 @@ describe('ShardCoordinator', () => {
     };
     await a.c.stop();
     expect(membershipAtRelease).toEqual(Array.from({ length: shards }, () => false));
+  }, 20_000);
+
+  it('keeps its shards while every call takes over half a round deadline: renewals do not wait for the list', async () => {
+    const store = new MemoryStore();
+    const a = start(store, 'a');
+    await watch([a], () => a.c.ownedShards().length === shards);
+    // A list and then a write take 400 ms, past the round's 300 ms deadline; a write alone takes 200 ms.
+    a.client.slow(200);
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      expect(a.c.ownedShards()).toHaveLength(shards);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(a.events.filter((e) => e.startsWith('-'))).toEqual([]);
+  }, 20_000);
+
+  it('keeps a shard whose renewal was applied after its caller gave up: the next round renews from the list', async () => {
+    const store = new MemoryStore();
+    const a = start(store, 'a');
+    await watch([a], () => a.c.ownedShards().length === shards);
+    // One renewal lands on the server but its answer is lost (a deadline hit on the way back): the copy this
+    // replica keeps is one version behind, and its next renewal from it conflicts.
+    const replace = a.client.replace.bind(a.client);
+    let lost = 0;
+    a.client.replace = async (lease, signal) => {
+      const written = await replace(lease, signal);
+      if (lost === 0 && written.metadata?.name === 'rg-shard-0') {
+        lost++;
+        throw new Error('the request deadline passed');
+      }
+      return written;
+    };
+    const until = Date.now() + 1500;
+    while (Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    expect(lost).toBe(1);
+    expect(a.c.ownedShards()).toHaveLength(shards);
+    expect(a.events.filter((e) => e.startsWith('-'))).toEqual([]);
   }, 20_000);
 
   it('balances on a slow API server: a replica that joins last is handed its share', async () => {

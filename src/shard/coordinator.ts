@@ -87,6 +87,8 @@ export class ShardCoordinator {
   private readonly observed = new Map<string, { resourceVersion: string | undefined; at: number }>();
   /** Shards held, with the start of their last successful renewal and the Lease as last written. */
   private readonly held = new Map<number, { lastRenew: number; lease: V1Lease }>();
+  /** This replica's membership Lease as last written; undefined until written, or after a conflict. */
+  private member: V1Lease | undefined;
   private callbacks: ShardCallbacks | undefined;
   private timer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -214,22 +216,69 @@ export class ShardCoordinator {
   }
 
   /**
-   * One round: list, renew the membership and every held shard at once, then take or hand over as balance.ts
-   * says. The writes of a round run side by side: done one after the other, a round's length grew with the
-   * shards held, and on a slow API server (a few hundred ms a call) it ran past its deadline after the
-   * renewals, every round, so the plan never ran and no shard was ever handed to a replica that joined.
+   * Renews a held shard from the Lease as this replica last wrote it: one call, no read first. True when
+   * renewed. False on a conflict: the copy is stale (a renewal that timed out here may still have been applied)
+   * or another replica took the shard; the round then decides from the list, as for any other shard.
+   */
+  private async renewHeld(shard: number, signal: AbortSignal, now: number): Promise<boolean> {
+    const lease = this.held.get(shard)?.lease;
+    if (lease === undefined) return false;
+    const name = shardLeaseName(this.options.group, shard);
+    const renewed = await ignoreConflict(
+      this.store.replace(this.leaseBody(name, 'shard', this.identity, now, lease), signal),
+    );
+    if (renewed === undefined) return false;
+    if (!this.isStopped()) this.gained(shard, now, renewed);
+    return true;
+  }
+
+  /**
+   * One round: renew every held shard and, at the same time, list the group's Leases; then renew the
+   * membership and any shard just handed to us, and take or hand over as balance.ts says. The held shards are
+   * renewed without waiting for the list: a round on a slow API server then takes one call's time before its
+   * renewals land, not two, and a replica keeps its shards while each call answers within half a round's
+   * deadline. The writes of a round run side by side: done one after the other, a round's length grew with
+   * the shards held, and on a slow API server it ran past its deadline every round, so the plan never ran and
+   * no shard was ever handed to a replica that joined.
    */
   private async round(now: number, signal: AbortSignal): Promise<void> {
     const { group, shards } = this.options;
-    const leases = await this.store.list(signal);
+    const memberName = memberLeaseName(group, this.identity);
+    const renewedEarly = new Set<number>();
+    const early: Promise<unknown>[] = [...this.held.keys()].map(async (shard) => {
+      if (await this.renewHeld(shard, signal, now)) renewedEarly.add(shard);
+    });
+    // The membership too, from the Lease as last written: the others count us in while it keeps changing.
+    const lastMember = this.member;
+    if (lastMember !== undefined) {
+      early.push(
+        ignoreConflict(
+          this.store.replace(this.leaseBody(memberName, 'member', this.identity, now, lastMember), signal),
+        ).then((written) => {
+          this.member = written;
+        }),
+      );
+    }
+    // Settled from the start: a renewal failing while the list is still out is never an unhandled rejection.
+    const earlyDone = Promise.allSettled(early);
+    const listed = await this.store.list(signal).then(
+      (leases) => ({ leases }),
+      (err: unknown) => ({ err }),
+    );
+    // Never leave a renewal running past the round, whichever way the list went.
+    throwFirstFailure(await earlyDone);
+    if ('err' in listed) throw listed.err;
+    const { leases } = listed;
     if (this.isStopped()) return;
     const byName = new Map(leases.map((l) => [l.metadata?.name ?? '', l]));
-    // Membership: renew ours (create it the first time); others count while their Lease keeps changing.
-    const memberName = memberLeaseName(group, this.identity);
+    // Membership: renew ours (create it the first time), unless renewed above; others count while their Lease
+    // keeps changing.
     const mine = byName.get(memberName);
     const renewMembership = async () => {
-      if (mine) await this.store.replace(this.leaseBody(memberName, 'member', this.identity, now, mine), signal);
-      else await this.store.create(this.leaseBody(memberName, 'member', this.identity, now), signal);
+      if (this.member !== undefined && lastMember !== undefined) return;
+      this.member = mine
+        ? await this.store.replace(this.leaseBody(memberName, 'member', this.identity, now, mine), signal)
+        : await this.store.create(this.leaseBody(memberName, 'member', this.identity, now), signal);
     };
     const members = leases
       .filter((l) => l.metadata?.labels?.[roleLabel] === 'member' && this.live(l, now))
@@ -241,7 +290,10 @@ export class ShardCoordinator {
       const name = shardLeaseName(group, shard);
       const lease = byName.get(name);
       const holder = lease?.spec?.holderIdentity;
-      if (lease && holder === this.identity) {
+      if (renewedEarly.has(shard)) {
+        // Renewed above; the list may show the Lease from before that renewal.
+        holders.push(this.identity);
+      } else if (lease && holder === this.identity) {
         holders.push(this.identity);
         renewals.push(
           this.store.replace(this.leaseBody(name, 'shard', this.identity, now, lease), signal).then(
@@ -333,7 +385,10 @@ async function ignoreConflict<T>(write: Promise<T>): Promise<T | undefined> {
 
 /** Waits for every write (so none is still running when the round ends), then throws the first failure. */
 async function allOrFirstError(writes: readonly Promise<unknown>[]): Promise<void> {
-  const results = await Promise.allSettled(writes);
+  throwFirstFailure(await Promise.allSettled(writes));
+}
+
+function throwFirstFailure(results: readonly PromiseSettledResult<unknown>[]): void {
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
 }
