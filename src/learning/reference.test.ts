@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { LEARNED_FEATURES } from '../model/contract.js';
 import {
   APACHEJIT_TO_CONTRACT,
   apacheJitReference,
+  apacheJitReferenceInThread,
   isShippedModel,
   ShippedReferenceSource,
   shippedDataPath,
@@ -46,6 +48,18 @@ describe('apacheJitReference', () => {
 
   it("maps onto exactly the shipped model's learned features", () => {
     expect(Object.values(APACHEJIT_TO_CONTRACT).sort()).toEqual([...LEARNED_FEATURES].sort());
+  });
+});
+
+describe('apacheJitReferenceInThread', () => {
+  it("summarises in a thread of its own, exactly as on the caller's thread", async () => {
+    const { summary, threadId: where } = await apacheJitReferenceInThread(CSV);
+    expect(where).not.toBe(threadId);
+    expect(summary).toEqual(apacheJitReference(CSV));
+  });
+
+  it('passes a parse error back with its message', async () => {
+    await expect(apacheJitReferenceInThread('commit_id,la\nx,1')).rejects.toThrow(/buggy/);
   });
 });
 

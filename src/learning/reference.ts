@@ -1,9 +1,10 @@
 // The training-data reference for the shipped model's drift checks. The shipped model (models/default, built
 // by `make model`) was trained on every row of data/jit/apachejit-small.csv mapped onto the contract; its
 // bundle cannot carry a summary of them (meta.json is written by src/model), so the summary is rebuilt from
-// that CSV the first time it is needed: 7,526 rows, parsed once in ~0.1 s. Chosen over a checked-in summary
-// file because the CSV is already the model's source of truth: the two can never disagree. Models this
-// operator trains carry their own summary in their ConfigMap (store.ts).
+// that CSV the first time it is needed: 7,526 rows, parsed once in a worker thread (~0.3 s of CPU, which on
+// the controller's thread stalled every reconcile for that long; bench/scale.ts's CPU profile showed it).
+// Chosen over a checked-in summary file because the CSV is already the model's source of truth: the two can
+// never disagree. Models this operator trains carry their own summary in their ConfigMap (store.ts).
 import { APACHEJIT_TO_CONTRACT, SHIPPED_DATA_FILE, SHIPPED_MODEL_NAME } from '../model/apachejit.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { toContractRows } from '../model/contract.js';
 import { loadDataset, parseCsv } from '../model/csv.js';
 import { summariseReference, type ReferenceSummary } from './drift.js';
+import { runInThread } from './worker.js';
 
 export { APACHEJIT_TO_CONTRACT, SHIPPED_DATA_FILE, SHIPPED_MODEL_NAME };
 
@@ -50,12 +52,26 @@ export interface ReferenceSource {
   referenceFor(modelVersion: string): Promise<ReferenceSummary | undefined>;
 }
 
+/** apacheJitReference in a worker thread of its own, with the thread's id (never the caller's). */
+export async function apacheJitReferenceInThread(
+  csv: string,
+): Promise<{ summary: ReferenceSummary; threadId: number }> {
+  return runInThread({ kind: 'reference', csv }, 'drift reference', { timeoutMs: 120_000 });
+}
+
 /** The shipped model's reference from its CSV, read once and cached; none for any other model. */
 export class ShippedReferenceSource implements ReferenceSource {
   private cached: Promise<ReferenceSummary | undefined> | undefined;
 
-  /** `file`: the ApacheJIT CSV; null when there is none (the shipped model then has no reference). */
-  constructor(private readonly file: string | null = shippedDataPath() ?? null) {}
+  /**
+   * `file`: the ApacheJIT CSV; null when there is none (the shipped model then has no reference).
+   * `summarise`: off the controller's thread by default.
+   */
+  constructor(
+    private readonly file: string | null = shippedDataPath() ?? null,
+    private readonly summarise: (csv: string) => Promise<ReferenceSummary> = async (csv) =>
+      (await apacheJitReferenceInThread(csv)).summary,
+  ) {}
 
   referenceFor(modelVersion: string): Promise<ReferenceSummary | undefined> {
     if (!isShippedModel(modelVersion)) return Promise.resolve(undefined);
@@ -63,7 +79,7 @@ export class ShippedReferenceSource implements ReferenceSource {
     if (file === null) return Promise.resolve(undefined);
     // A failed read is not cached: the next check tries again.
     this.cached ??= readFile(file, 'utf8')
-      .then(apacheJitReference)
+      .then(this.summarise)
       .catch((err: unknown) => {
         this.cached = undefined;
         throw err;
