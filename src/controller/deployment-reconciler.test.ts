@@ -227,6 +227,34 @@ describe('DeploymentReconciler: the order of the writes', () => {
     expect(t.cluster.assessment('shop', 'web-2')?.status).toMatchObject({ level: 'block', phase: 'Paused' });
   });
 
+  it('records a pause on a Deployment someone else paused only once its patch landed', async () => {
+    // Paused already (by a person, or held at admission): the plan marks it as waiting for approval with an
+    // annotation rather than a pause. Should that patch find the Deployment changed, nothing of the pause may
+    // be on the record, or the next pass would take it as done and never mark the rollout as waiting.
+    const t = setup(withPassword);
+    await t.cluster.mergePatchDeployment('shop', 'web', { spec: { paused: true } });
+    const patch = t.cluster.jsonPatchDeployment.bind(t.cluster);
+    const spy = vi
+      .spyOn(t.cluster, 'jsonPatchDeployment')
+      .mockImplementationOnce(() =>
+        Promise.reject(Object.assign(new Error('the object has been modified'), { code: 409 })),
+      )
+      .mockImplementation(patch);
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({ requeueAfterMs: 200 });
+    const first = t.cluster.assessment('shop', 'web-2')?.status;
+    expect(first?.level).toBe('block');
+    expect(first?.actions ?? []).toEqual([]);
+    expect(t.cluster.events).toEqual([]);
+
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+    spy.mockRestore();
+    const waiting = t.cluster.deployment('shop', 'web');
+    expect(waiting?.spec?.paused).toBe(true);
+    expect(waiting?.metadata?.annotations?.['rollguard.io/paused-revision']).toBe('2');
+    expect(t.cluster.assessment('shop', 'web-2')?.status?.actions?.map((a) => a.type)).toEqual(['annotated', 'paused']);
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed', 'RolloutPaused']);
+  });
+
   it('when the record write fails after the annotations landed, assesses again and the annotations follow the record', async () => {
     // Weekday morning, then Saturday night: the second assessment scores differently from the first.
     let clock = now;

@@ -243,11 +243,17 @@ export class DeploymentReconciler {
       // Annotations only inform, so they go out alongside the record: one API round trip from the new revision
       // to its annotations instead of two. Should the record's write fail, the next pass finds no score,
       // assesses again and sets the annotations to that score.
-      // The plan's actions ride on the score's write, one status write fewer per new rollout. An action on
-      // record stops its Event being planned again, so the Events go out first: a controller that dies in
-      // between finds no score, assesses again, and its Event (keyed by the score) says what is recorded.
+      // When the plan only informs (annotations and their Event), its action rides on the score's write: one
+      // status write fewer per new rollout. An action on record stops its Event being planned again, so the
+      // Event goes out first: a controller that dies in between finds no score, assesses again, and its Event
+      // (keyed by the score) says what is recorded. Any other action (a pause recorded on a Deployment someone
+      // else paused, a template held at the gate) stands on the Deployment's patch, which may find the
+      // Deployment changed and not land: it is recorded only after that patch, or the next pass would read
+      // it as done and let the rollout go.
+      const foldActions = plan.actions.every((a) => a.type === 'annotated');
       const [recorded, annotated] = await Promise.allSettled([
         (async () => {
+          if (!foldActions) return this.recordAssessment(unwritten, deployment, policy, log);
           for (const event of plan.events) await this.deps.events.emit(deployment, event);
           return this.recordAssessment(unwritten, deployment, policy, log, plan.actions);
         })(),
@@ -257,7 +263,7 @@ export class DeploymentReconciler {
       if (annotated.status === 'rejected') throw annotated.reason;
       record = recorded.value;
       patched = annotated.value;
-      actedWithScore = true;
+      actedWithScore = foldActions;
     }
     if (patched === 'changed-meanwhile') {
       // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.

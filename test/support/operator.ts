@@ -1,4 +1,5 @@
 // The operator as a real process (`rollguard controller`), run from source with tsx, against the run's
+import { appendFileSync } from 'node:fs';
 // cluster: tests start, kill and restart it the way a node failure or a rolling upgrade would.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -25,6 +26,8 @@ export interface OperatorOptions {
   /** How long start-up may take before the test gives up (default 60 s). */
   startTimeoutMs?: number;
 }
+
+const operatorLogFile = process.env.ROLLGUARD_TEST_OPERATOR_LOG;
 
 export async function startOperator(
   extraArgs: string[] = [],
@@ -55,6 +58,8 @@ export async function startOperator(
     const parts = buffered.split('\n');
     buffered = parts.pop() ?? '';
     lines.push(...parts.filter((l) => l.trim() !== ''));
+    // A failed test shows what it asserted; the operator's own log says why. Set to a file to keep it.
+    if (operatorLogFile) appendFileSync(operatorLogFile, parts.map((l) => `${l}\n`).join(''));
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
