@@ -27,7 +27,7 @@ FROM node:24-bookworm-slim
 # and keep freed memory in it; measured by bench/scale.ts, which starts the operator with this image's ENV too.
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
-COPY --from=build /app/dist/sea/rollguard.cjs /app/dist/sea/worker-main.js ./dist/sea/
+COPY --from=build /app/dist/sea/rollguard.cjs /app/dist/sea/worker-main.cjs ./dist/sea/
 COPY models ./models
 # The shipped model's training data: the reference the drift of live features is measured against.
 COPY data/jit/apachejit-small.csv ./data/jit/apachejit-small.csv

@@ -10,7 +10,7 @@
 //
 //   tsx hack/build-dist.ts               build everything into dist/
 //   tsx hack/build-dist.ts --no-chart    skip `helm package` (no helm at hand)
-//   tsx hack/build-dist.ts --bundle-only only dist/sea/rollguard.cjs and worker-main.js: what the image runs
+//   tsx hack/build-dist.ts --bundle-only only dist/sea/rollguard.cjs and worker-main.cjs: what the image runs
 //                                        (the Dockerfile's build stage), no Node binary or helm needed;
 //                                        with --readable not minified, for a CPU profile one can read
 import { execFileSync } from 'node:child_process';
@@ -48,7 +48,7 @@ const runtimeFiles: Record<string, string> = {
   'models/default/meta.json': 'models/default/meta.json',
   'models/default/MODEL_CARD.md': 'models/default/MODEL_CARD.md',
   'data/jit/apachejit-small.csv': 'data/jit/apachejit-small.csv',
-  'bin/worker-main.js': 'dist/sea/worker-main.js',
+  'bin/worker-main.cjs': 'dist/sea/worker-main.cjs',
 };
 
 function sha256(file: string): string {
@@ -108,13 +108,15 @@ export async function bundle(into: string = work, options: { readable?: boolean 
   await build({
     ...bundleOptions,
     entryPoints: [path.join(root, 'src/learning/worker-main.ts')],
-    outfile: path.join(into, 'worker-main.js'),
+    // .cjs, as the bundle: a .js file is read as an ES module under any package.json with "type": "module"
+    // (this repository's, when the bundle runs from dist/sea), and the thread then fails at its first require.
+    outfile: path.join(into, 'worker-main.cjs'),
     define: { 'import.meta.url': 'globalThis.__rollguardModuleUrl' },
   });
   const digest = createHash('sha256');
   for (const [name, from] of Object.entries(runtimeFiles)) {
     // The worker's script was bundled into `into` just above; dist/sea may not exist yet (a fresh clone).
-    const file = name === 'bin/worker-main.js' ? path.join(into, 'worker-main.js') : path.join(root, from);
+    const file = name === 'bin/worker-main.cjs' ? path.join(into, 'worker-main.cjs') : path.join(root, from);
     digest.update(name).update('\0').update(readFileSync(file));
   }
   const assets = { names: Object.keys(runtimeFiles), digest: digest.digest('hex').slice(0, 16) };

@@ -114,6 +114,13 @@ describe('InProcessTrainer', () => {
 describe('workerEntry', () => {
   it.each([
     { moduleUrl: 'file:///app/dist/src/learning/worker.js', file: 'worker-main.js', loader: false },
+    // The bundle, as the image runs it and as the executable unpacks it: CommonJS, named so under any package.json.
+    { moduleUrl: 'file:///app/dist/sea/rollguard.cjs', file: 'worker-main.cjs', loader: false },
+    {
+      moduleUrl: 'file:///home/me/.cache/rollguard/sea-0123/bin/rollguard.cjs',
+      file: 'worker-main.cjs',
+      loader: false,
+    },
     { moduleUrl: 'file:///repo/src/learning/worker.ts', file: 'worker-main.ts', loader: true },
   ])('$moduleUrl → $file', ({ moduleUrl, file, loader }) => {
     // createRequire resolves tsx from the real module, whatever the URL given.

@@ -173,14 +173,17 @@ export class RetrainError extends Error {
 }
 
 /**
- * The thread's entry file and how to start it. Built (dist/), it is worker-main.js beside this file. From
+ * The thread's entry file and how to start it. Compiled (dist/src/), it is worker-main.js beside this file;
+ * bundled (rollguard.cjs, plain or inside the executable), worker-main.cjs beside the bundle: CommonJS named
+ * as such, since a .js file under a package.json with "type": "module" is read as an ES module. From
  * TypeScript source (tests; `node --import tsx src/cli/main.ts`) it is worker-main.ts, and the thread needs
  * tsx's loader: inherited when the process was started with it, else passed by absolute URL (the thread's
  * working directory may not see node_modules).
  */
 export function workerEntry(moduleUrl: string = import.meta.url): { url: URL; execArgv: string[] | undefined } {
   const fromSource = moduleUrl.endsWith('.ts');
-  const url = new URL(fromSource ? './worker-main.ts' : './worker-main.js', moduleUrl);
+  const bundled = moduleUrl.endsWith('.cjs');
+  const url = new URL(fromSource ? './worker-main.ts' : bundled ? './worker-main.cjs' : './worker-main.js', moduleUrl);
   if (!fromSource) return { url, execArgv: undefined };
   const inherited = process.execArgv.some((arg, i, args) => /\btsx\b/.test(arg) && args[i - 1] === '--import');
   if (inherited || process.execArgv.some((arg) => /^--import=.*\btsx\b/.test(arg))) return { url, execArgv: undefined };
