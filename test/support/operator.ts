@@ -1,7 +1,7 @@
 // The operator as a real process (`rollguard controller`), run from source with tsx, against the run's
-import { appendFileSync } from 'node:fs';
 // cluster: tests start, kill and restart it the way a node failure or a rolling upgrade would.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
