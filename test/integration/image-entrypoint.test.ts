@@ -2,7 +2,8 @@
 // out in a directory as that stage lays them out (its COPY lines read from the Dockerfile itself, so a file the
 // image lacks is missing here too), then started with the image's ENV, ENTRYPOINT and CMD, from its WORKDIR, with no
 // node_modules anywhere above it. It must find its model and its drift reference, assess a rollout on the
-// real control plane with the model, and measure drift in its worker thread. A package.json with "type":
+// real control plane with the model, measure drift in its worker thread, and, restarted with outcomes enough to
+// learn from, retrain in that thread and score the next rollout with what it learned. A package.json with "type":
 // "module" lies above the files, as this repository's does when the bundle runs from dist/sea (bench-scale)
 // and as one may above the directory the executable unpacks into: the bundle's files are CommonJS wherever
 // they lie.
@@ -12,12 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundle } from '../../hack/build-dist.js';
+import { annotations as storeAnnotations, DEFAULT_MODEL_CONFIGMAP } from '../../src/learning/store.js';
+import { syntheticRollouts } from '../../src/learning/testing.js';
 import { runtimeStage, type RuntimeStage } from '../harness/dockerfile.js';
 import { repoRoot } from '../harness/tools.js';
 import { safeChange } from '../support/changes.js';
 import { kubectlJson } from '../support/kubectl.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import { applyDeployment, applyPolicy, assessmentOf } from '../support/objects.js';
+import { createOutcomes } from '../support/outcomes.js';
 import { waitFor } from '../support/wait.js';
 
 describe("the image's runtime stage, run from its own files", () => {
@@ -27,6 +31,36 @@ describe("the image's runtime stage, run from its own files", () => {
   let stage: RuntimeStage;
   let operator: ChildProcess | undefined;
   let logs = '';
+
+  /** The image's ENTRYPOINT and CMD, from its WORKDIR, with its ENV and these flags; resolves once it serves. */
+  async function startOperator(flags: readonly string[]): Promise<ChildProcess> {
+    const [program, ...args] = stage.entrypoint;
+    expect(program).toBe('node');
+    logs = '';
+    const child = spawn(
+      process.execPath,
+      [...args, ...stage.cmd, `--kubeconfig=${inject('kubeconfig')}`, '--metrics-address=127.0.0.1:0', ...flags],
+      { cwd: workdir, env: { PATH: '/usr/bin:/bin', HOME: root, ...stage.env }, stdio: 'pipe' },
+    );
+    child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    await waitFor(
+      'the controller to serve its metrics',
+      () => Promise.resolve(/"metricsPort":\d+/.test(logs) ? true : undefined),
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs}`);
+    });
+    return child;
+  }
+
+  async function stopOperator(): Promise<void> {
+    const running = operator?.exitCode === null ? operator : undefined;
+    if (!running) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  }
 
   beforeAll(async () => {
     stage = await runtimeStage();
@@ -50,40 +84,16 @@ describe("the image's runtime stage, run from its own files", () => {
 
     ns = await createNamespace('image');
     await applyPolicy(ns, 'guard', { selector: { matchLabels: { 'rollguard.io/enabled': 'true' } } });
-    const [program, ...args] = stage.entrypoint;
-    expect(program).toBe('node');
-    operator = spawn(
-      process.execPath,
-      [
-        ...args,
-        ...stage.cmd,
-        `--kubeconfig=${inject('kubeconfig')}`,
-        '--metrics-address=127.0.0.1:0',
-        // Learning on, so drift is measured (in the worker thread) at once; never enough outcomes to retrain.
-        '--learning',
-        '--retrain-interval=1s',
-        '--retrain-min-total=1000000',
-      ],
-      { cwd: workdir, env: { PATH: '/usr/bin:/bin', HOME: root, ...stage.env }, stdio: 'pipe' },
-    );
-    operator.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
-    operator.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
-    await waitFor(
-      'the controller to serve its metrics',
-      () => Promise.resolve(/"metricsPort":\d+/.test(logs) ? true : undefined),
-      { timeoutMs: 60_000, intervalMs: 200 },
-    ).catch((err: unknown) => {
-      throw new Error(`${String(err)}\n${logs}`);
-    });
+    operator = await startOperator([
+      // Learning on, so drift is measured (in the worker thread) at once; never enough outcomes to retrain.
+      '--learning',
+      '--retrain-interval=1s',
+      '--retrain-min-total=1000000',
+    ]);
   }, 300_000);
 
   afterAll(async () => {
-    const running = operator?.exitCode === null ? operator : undefined;
-    if (running) {
-      const exited = new Promise((resolve) => running.once('exit', resolve));
-      running.kill('SIGTERM');
-      await exited;
-    }
+    await stopOperator();
     if (ns) await deleteNamespace(ns);
     if (root) await rm(root, { recursive: true, force: true });
   });
@@ -139,4 +149,71 @@ describe("the image's runtime stage, run from its own files", () => {
     expect(condition.message).not.toMatch(/no summary of the training data|not checked yet/);
     expect(logs).not.toContain('measuring drift failed');
   });
+
+  it('retrains in its worker thread, keeps the learned model in a ConfigMap and scores the next rollout with it', async () => {
+    // A controller restarted with learning thresholds this namespace's outcomes meet, and watching only this
+    // namespace, so what it learns from is exactly these 81 finished rollouts (under the policy `guard`, which
+    // allows learning by default).
+    await stopOperator();
+    const rollouts = syntheticRollouts({ count: 100, seed: 5, unfinishedEvery: 10, prefix: 'shop' });
+    await createOutcomes(ns, 'shop', rollouts, 'guard');
+    operator = await startOperator([
+      `--namespace=${ns}`,
+      `--model-namespace=${ns}`,
+      '--learning',
+      '--retrain-interval=1s',
+      '--retrain-min-total=50',
+      '--retrain-min-new=20',
+    ]);
+    const lines = (): { msg?: string; candidate?: string; outcomes?: number }[] =>
+      logs
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg?: string; candidate?: string; outcomes?: number });
+    const accepted = await waitFor(
+      'the retrained model to be accepted',
+      () => {
+        const failed = lines().find((line) => line.msg?.startsWith('retraining failed'));
+        if (failed) throw new Error(`retraining failed in the bundle's worker thread:\n${logs}`);
+        return Promise.resolve(lines().find((line) => line.msg?.startsWith('retrained model accepted')));
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs}`);
+    });
+    const finished = rollouts.filter((rollout) => !['running', 'superseded'].includes(rollout.outcome)).length;
+    expect(lines().find((line) => line.msg === 'retraining the risk model on the cluster outcomes')?.outcomes).toBe(
+      finished,
+    );
+    const learned = accepted.candidate ?? '';
+    expect(learned).toMatch(/\S/);
+
+    const configMap = await kubectlJson<{ metadata: { annotations: Record<string, string> } }>([
+      '-n',
+      ns,
+      'get',
+      'configmap',
+      DEFAULT_MODEL_CONFIGMAP,
+    ]);
+    expect(configMap.metadata.annotations[storeAnnotations.modelVersion]).toBe(learned);
+
+    await applyDeployment({
+      namespace: ns,
+      name: 'web',
+      annotations: safeChange,
+      image: 'registry.example/shop:1.1.0',
+    });
+    const status = await waitFor(
+      'web revision 2 assessed',
+      async () => {
+        const found = (await assessmentOf(ns, 'web', 2))?.status;
+        return found?.level ? found : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs}`);
+    });
+    expect(status.scorer).toBe('model');
+    expect(status.modelVersion).toBe(learned);
+  }, 300_000);
 });

@@ -18,84 +18,17 @@ import {
   DEFAULT_MODEL_CONFIGMAP,
   MODEL_KEY,
 } from '../../src/learning/store.js';
-import { syntheticRollouts, type SyntheticRollout } from '../../src/learning/testing.js';
+import { syntheticRollouts } from '../../src/learning/testing.js';
 import { OperatorMetrics } from '../../src/telemetry/metrics.js';
-import { kubectl, kubectlJson } from '../support/kubectl.js';
+import { kubectlJson } from '../support/kubectl.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
+import { createOutcomes } from '../support/outcomes.js';
 import { waitFor } from '../support/wait.js';
 
 /** 100 rollouts an hour apart: every 10th still running and the one after it superseded, so 81 are finished. */
 const ROLLOUTS = syntheticRollouts({ count: 100, seed: 5, unfinishedEvery: 10, prefix: 'shop' });
 const FINISHED = ROLLOUTS.filter((rollout) => !['running', 'superseded'].includes(rollout.outcome));
 const OPTIONS = { minNewOutcomes: 20, minTotalOutcomes: 50, checkEveryMs: 300 };
-
-function phaseOf(outcome: SyntheticRollout['outcome']): string {
-  switch (outcome) {
-    case 'succeeded':
-      return 'Verified';
-    case 'rolled-back':
-      return 'RolledBack';
-    case 'failed':
-      return 'Failed';
-    case 'superseded':
-      return 'Superseded';
-    case 'running':
-      return 'Verifying';
-  }
-}
-
-async function createAssessments(namespace: string): Promise<void> {
-  const items = ROLLOUTS.map((rollout, i) => ({
-    apiVersion: 'rollguard.io/v1alpha1',
-    kind: 'RolloutAssessment',
-    metadata: {
-      name: rollout.name,
-      namespace,
-      labels: {
-        'rollguard.io/deployment': 'shop',
-        'rollguard.io/revision': String(i + 2),
-        'rollguard.io/policy': 'default',
-      },
-    },
-    spec: {
-      deployment: 'shop',
-      revision: i + 2,
-      podTemplateHash: `h${i + 2}`,
-      previousRevision: i + 1,
-      previousPodTemplateHash: `h${i + 1}`,
-      policy: 'default',
-    },
-  }));
-  await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-  // Status through the status subresource, as the controller writes it; a few at a time.
-  const queue = [...ROLLOUTS];
-  const worker = async (): Promise<void> => {
-    for (let rollout = queue.shift(); rollout; rollout = queue.shift()) {
-      const status = {
-        phase: phaseOf(rollout.outcome),
-        outcome: rollout.outcome,
-        assessedAt: rollout.assessedAt,
-        features: rollout.features,
-        scorer: 'model',
-        modelVersion: 'jit-apachejit-v1',
-        score: 0.3,
-        level: 'safe',
-      };
-      await kubectl([
-        '-n',
-        namespace,
-        'patch',
-        'rolloutassessment',
-        rollout.name,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ status }),
-      ]);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-}
 
 interface Running {
   loop: LearningLoop;
@@ -112,7 +45,7 @@ describe('learning from outcomes in the cluster', () => {
     namespace = await createNamespace('learning');
     kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(inject('kubeconfig'));
-    await createAssessments(namespace);
+    await createOutcomes(namespace, 'shop', ROLLOUTS);
   });
 
   afterAll(async () => {
