@@ -137,8 +137,11 @@ describe('verification under noise, with the statistical test', () => {
     expect(ra.status?.outcome).toBe('rolled-back');
     // The test's error is bounded over every look, so its first failed look rolls back (no failureLimit streak).
     expect(failing).toHaveLength(1);
+    // The rate it reports is the new version's own count at the look that proved the rise. A sequential test
+    // stops at the first look where the rise is proven, which is when the count runs high: a CI run stopped at
+    // look 3 with 32 errors in 405 requests (7.9 %) at a true 4 %. Above 12 % would be no noise but a wrong count.
     expect(failing.at(-1)?.value).toBeGreaterThan(0.025);
-    expect(failing.at(-1)?.value).toBeLessThan(0.06);
+    expect(failing.at(-1)?.value).toBeLessThan(0.12);
     expect(failing.at(-1)?.baseline).toBeGreaterThan(0.01);
     expect(failing.at(-1)?.baseline).toBeLessThan(0.03);
     expect(failing.at(-1)?.message).toMatch(/more than 1\.1× theirs \(p=.*, needs p < .* at look \d+\)/);
