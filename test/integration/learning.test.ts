@@ -22,12 +22,12 @@ import { syntheticRollouts } from '../../src/learning/testing.js';
 import { OperatorMetrics } from '../../src/telemetry/metrics.js';
 import { kubectlJson } from '../support/kubectl.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
-import { createOutcomes } from '../support/outcomes.js';
+import { createOutcomes, isFinished } from '../support/outcomes.js';
 import { waitFor } from '../support/wait.js';
 
 /** 100 rollouts an hour apart: every 10th still running and the one after it superseded, so 81 are finished. */
 const ROLLOUTS = syntheticRollouts({ count: 100, seed: 5, unfinishedEvery: 10, prefix: 'shop' });
-const FINISHED = ROLLOUTS.filter((rollout) => !['running', 'superseded'].includes(rollout.outcome));
+const FINISHED = ROLLOUTS.filter(isFinished);
 const OPTIONS = { minNewOutcomes: 20, minTotalOutcomes: 50, checkEveryMs: 300 };
 
 interface Running {

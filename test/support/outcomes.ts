@@ -5,6 +5,11 @@
 import type { SyntheticRollout } from '../../src/learning/testing.js';
 import { kubectl } from './kubectl.js';
 
+/** Whether the rollout ended in an outcome the model learns from (not still running, not superseded). */
+export function isFinished(rollout: SyntheticRollout): boolean {
+  return !['running', 'superseded'].includes(rollout.outcome);
+}
+
 function phaseOf(outcome: SyntheticRollout['outcome']): string {
   switch (outcome) {
     case 'succeeded':
