@@ -4,7 +4,8 @@
 // ENTRYPOINT: the bundle in dist/sea). It measures:
 //   rssMiB          the operator's resident memory (/proc) after the first sync and after churn
 //   syncSeconds     start to ready: caches synced and the first reconcile of every covered Deployment done
-//   assess*         new revision seen → rollguard's annotations, one at a time and 100 at once
+//   assess*         new revision seen → rollguard's annotations, one at a time and 100 at once, and the
+//                   live-signal queries of those 100 (liveSignalQueries100: they share queries per namespace)
 //   verifyingAtOnce the covered rollouts under verification at once: Prometheus queries per interval, the
 //                   interval's processing time, intervals skipped
 //   reconcileP99Ms  during steady state, and the work done for events that change nothing
@@ -705,10 +706,18 @@ rules:
       metricSum(beforeBurst, 'rollguard_kube_api_rate_limit_wait_seconds_total');
     const queueWaitP99 = (kind: string) =>
       histogramQuantile(beforeBurst, afterBurst, 'rollguard_workqueue_wait_seconds', 0.99, `kind="${kind}"`);
+    // Live signals of rollouts in one namespace share their queries (src/prometheus/coalesce.ts).
+    const burstQueries = (purpose: string) =>
+      metricSum(afterBurst, 'rollguard_prometheus_query_duration_seconds_count', `purpose="${purpose}"`) -
+      metricSum(beforeBurst, 'rollguard_prometheus_query_duration_seconds_count', `purpose="${purpose}"`);
     results.assessP50Ms100 = Math.round(percentile(burst, 50));
     results.assessP99Ms100 = Math.round(percentile(burst, 99));
+    results.liveSignalQueries100 = burstQueries('live-signals');
     say(
       `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms (requests waited ${waitedInBurst.toFixed(1)} s in all at the client rate limit)`,
+    );
+    say(
+      `  Prometheus queries: ${results.liveSignalQueries100} for the live signals of ${burstTargets.length} rollouts in ${new Set(burstTargets.map(({ i }) => i)).size} namespaces (${2 * burstTargets.length} if each asked alone), ${burstQueries('verification') + burstQueries('baseline')} for verification`,
     );
     say(
       `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterBurst)} ms`,
@@ -817,6 +826,7 @@ function printTable(r: Record<string, number | string>): void {
     ['first start: every covered Deployment assessed', `${r.firstSyncSeconds} s`, ''],
     ['assessP50Ms / assessP99Ms (one at a time)', `${r.assessP50Ms} / ${r.assessP99Ms} ms`, 'p99 ≤ 200 ms'],
     ['assessP99Ms100 (100 at once)', `${r.assessP99Ms100} ms (p50 ${r.assessP50Ms100})`, '≤ 1000 ms'],
+    ['  live-signal queries for them', `${r.liveSignalQueries100}`, 'fewer than 2 per rollout'],
     ['API calls / status writes per new rollout', `${r.apiCallsPerRollout} / ${r.statusWritesPerRollout}`, ''],
     ['verifyingAtOnce', `${r.verifyingAtOnce}`, '500'],
     ['  Prometheus queries per interval', `${r.queriesPerInterval}`, 'flat in rollouts'],

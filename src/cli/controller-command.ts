@@ -289,8 +289,8 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
   const leaseConfig = separateApiClient(kubeConfig, { qps: 0, burst: 1, onRequest: countRequest });
   tuneApiClient(kubeConfig, { qps, burst, onRequest: countRequest });
   const model = await loadModelSource(values['model-dir'], logger, metrics);
-  const access = new PrometheusAccess(new KubeSecretReader(kubeConfig), (seconds, outcome) => {
-    metrics.prometheusQueryDuration.observe({ outcome }, seconds);
+  const access = new PrometheusAccess(new KubeSecretReader(kubeConfig), (seconds, outcome, purpose) => {
+    metrics.prometheusQueryDuration.observe({ outcome, purpose }, seconds);
     if (!['value', 'vector', 'matrix', 'empty', 'not-a-number', 'multiple-series'].includes(outcome)) {
       metrics.prometheusErrors.inc({ kind: outcome });
     }

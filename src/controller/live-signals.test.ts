@@ -135,6 +135,38 @@ describe('PrometheusLiveSignals', () => {
     }
   });
 
+  it('shares the two queries between rollouts that start together, and reads no other Deployment’s series', async () => {
+    // Prometheus has web's old ReplicaSet and cart's only under a hash nobody asked for.
+    const provider = new FakeProvider((query) => {
+      const metric = metricOf(query);
+      const sample = (deployment: string, hash: string, value: number): Sample => ({
+        labels: { deployment, pod_template_hash: hash },
+        timestamp: 1,
+        value: metric === 'latency' ? value * 10 : value,
+      });
+      return Promise.resolve({
+        kind: 'vector',
+        samples: [sample('web', 'prev111', 0.004), sample('cart', 'other999', 0.02)],
+        message: '',
+      });
+    });
+    const live = new PrometheusLiveSignals(new FakeAccess(found(provider)));
+    const [web, cart, search] = await Promise.all([
+      live.sample(policySpec(), 'shop', 'web', ['prev111', 'next222']),
+      live.sample(policySpec(), 'shop', 'cart', ['gone000']),
+      live.sample(policySpec(), 'shop', 'search', ['srch333']),
+    ]);
+
+    expect(provider.calls).toHaveLength(2);
+    expect(live.queriesSent).toBe(2);
+    for (const call of provider.calls) expect(call.query).toContain('deployment=~"cart|search|web"');
+    expect(web).toStrictEqual({ errorRate: 0.004, latencyP99Seconds: 0.04 });
+    // cart falls back to any series of its own, as when it is asked for alone; search has none, and does not
+    // borrow web's or cart's.
+    expect(cart).toStrictEqual({ errorRate: 0.02, latencyP99Seconds: 0.2 });
+    expect(search).toStrictEqual({ unavailable: 'no series for this Deployment' });
+  });
+
   it.each<[string, QueryResult, string]>([
     [
       'unreachable',

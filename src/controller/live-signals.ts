@@ -2,10 +2,12 @@
 // policy's own metric queries (the ones verification uses) for the Deployment's serving ReplicaSet. It has a
 // tight time limit, because the pause of a risky rollout waits for the assessment: a slow or unreachable
 // Prometheus leaves these two features missing and says why, it never delays or fails the assessment.
+// Rollouts that start together in one namespace share their queries (src/prometheus/coalesce.ts).
 import type { LiveSignals } from '../assess/assess.js';
 import type { PolicySpec } from '../api/policy.js';
 import { parseDuration } from '../api/duration.js';
-import { buildBatchQuery, readBatch, readingFor } from '../prometheus/batch.js';
+import { DEFAULT_SPLIT_LABELS, readingFor } from '../prometheus/batch.js';
+import { ReadCoalescer } from '../prometheus/coalesce.js';
 import { nonNegativeReading } from '../prometheus/types.js';
 import type { LiveSignalSource } from './deployment-reconciler.js';
 import type { PrometheusAccess } from './prometheus-access.js';
@@ -14,7 +16,14 @@ import type { PrometheusAccess } from './prometheus-access.js';
 export const liveSignalBudgetMs = 1000;
 
 export class PrometheusLiveSignals implements LiveSignalSource {
+  private readonly reads = new ReadCoalescer();
+
   constructor(private readonly access: PrometheusAccess) {}
+
+  /** Queries sent, for the tests and `make bench`. */
+  get queriesSent(): number {
+    return this.reads.queriesSent;
+  }
 
   async sample(
     policy: PolicySpec,
@@ -24,11 +33,17 @@ export class PrometheusLiveSignals implements LiveSignalSource {
   ): Promise<LiveSignals> {
     const lookup = await this.access.providerFor(namespace, policy);
     if (!lookup.ok) return { unavailable: lookup.reason };
-    const budget = Math.min(liveSignalBudgetMs, parseDuration(policy.prometheus.timeout));
-    const signal = AbortSignal.timeout(budget);
-    const scope = { namespace, window: policy.metrics.rateWindow, targets: [{ deployment, podTemplateHashes }] };
+    const budgetMs = Math.min(liveSignalBudgetMs, parseDuration(policy.prometheus.timeout));
     const read = async (template: string): Promise<{ value?: number; problem?: string }> => {
-      const reading = await readBatch(lookup.provider, buildBatchQuery(template, scope), { signal });
+      const reading = await this.reads.read({
+        provider: lookup.provider,
+        template,
+        namespace,
+        window: policy.metrics.rateWindow,
+        target: { deployment, podTemplateHashes },
+        budgetMs,
+        purpose: 'live-signals',
+      });
       if (!reading.ok) return { problem: reading.error };
       const split = reading.split;
       // The serving ReplicaSet is the previous one (the new one has only just started); fall back to any.
@@ -37,8 +52,11 @@ export class PrometheusLiveSignals implements LiveSignalSource {
         if (reading.kind === 'value') return { value: reading.value };
       }
       if (split.kind === 'whole') return { problem: split.result.message };
+      // The answer may cover other Deployments of the namespace too (coalesced): only this one's series count.
       for (const series of split.series.values()) {
-        const last = series[0]?.points.at(-1)?.value;
+        const first = series[0];
+        if (first?.labels[DEFAULT_SPLIT_LABELS.deployment] !== deployment) continue;
+        const last = first.points.at(-1)?.value;
         if (last !== undefined && Number.isFinite(last)) return { value: last };
       }
       return { problem: 'no series for this Deployment' };

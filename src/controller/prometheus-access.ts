@@ -8,7 +8,7 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { PolicySpec } from '../api/policy.js';
 import { parseDuration } from '../api/duration.js';
 import { PrometheusClient, type PrometheusClientOptions } from '../prometheus/client.js';
-import type { MetricsProvider, QueryResultKind } from '../prometheus/types.js';
+import type { MetricsProvider, QueryPurpose, QueryResultKind } from '../prometheus/types.js';
 import { apiMessage, statusCode } from '../kube/errors.js';
 
 export interface SecretReader {
@@ -67,7 +67,7 @@ export interface ClosableProvider extends MetricsProvider {
 
 export interface PrometheusAccessOptions {
   /** Called after every query with its duration and outcome; for telemetry. */
-  onQuery?: (durationSeconds: number, outcome: QueryResultKind) => void;
+  onQuery?: (durationSeconds: number, outcome: QueryResultKind, purpose: QueryPurpose) => void;
   /** Builds a client; the real one unless a test counts them. */
   makeClient?: (options: PrometheusClientOptions) => ClosableProvider;
   now?: () => number;
@@ -107,7 +107,9 @@ export class PrometheusAccess {
 
   constructor(
     private readonly secrets: SecretReader,
-    options: PrometheusAccessOptions | ((durationSeconds: number, outcome: QueryResultKind) => void) = {},
+    options:
+      | PrometheusAccessOptions
+      | ((durationSeconds: number, outcome: QueryResultKind, purpose: QueryPurpose) => void) = {},
   ) {
     const o = typeof options === 'function' ? { onQuery: options } : options;
     this.onQuery = o.onQuery;

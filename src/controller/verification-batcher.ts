@@ -258,7 +258,7 @@ export class VerificationBatcher {
     return Promise.all(
       planned.map(async (p) => {
         if (p.render.ok) this.queriesSent += 1;
-        const reading = await readBatch(provider, p.render);
+        const reading = await readBatch(provider, p.render, { purpose: 'verification' });
         if (reading.ok) return [p.metric, { split: reading.split, query: reading.query }] as const;
         const split: BatchSplit = {
           kind: 'whole',

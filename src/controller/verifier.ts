@@ -392,7 +392,7 @@ export class Verifier {
       what: string,
     ): Promise<{ value?: number; note?: string }> => {
       if (recorded !== undefined) return { value: recorded };
-      const reading = await readBatch(provider, buildBatchQuery(template, scope), { time: at });
+      const reading = await readBatch(provider, buildBatchQuery(template, scope), { time: at, purpose: 'baseline' });
       if (!reading.ok) return {};
       const value = readingFor(reading.split, deployment, oldHash);
       // The baseline is recorded in status, where it may not be negative.
@@ -422,7 +422,7 @@ export class Verifier {
       targets: [{ deployment, podTemplateHashes: [oldHash] }],
     };
     const ask = async (template: string) => {
-      const reading = await readBatch(provider, buildBatchQuery(template, scope), { time: at });
+      const reading = await readBatch(provider, buildBatchQuery(template, scope), { time: at, purpose: 'baseline' });
       return reading.ok ? reading.split : splitByReplicaSet({ kind: 'empty', message: reading.error });
     };
     const [requests, errors, buckets] = await Promise.all([

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusClient, httpsAgentFor, openConnectionPools } from './client.js';
-import type { QueryResultKind } from './types.js';
+import type { QueryPurpose, QueryResultKind } from './types.js';
 
 interface Seen {
   method: string;
@@ -120,12 +120,35 @@ describe('PrometheusClient', () => {
     const address = mount('bad', (_req, res) => {
       json(res, 400, { status: 'error', errorType: 'bad_data', error: 'parse error' });
     });
-    const calls: [number, QueryResultKind][] = [];
-    const client = new PrometheusClient({ address, onQuery: (d, k) => calls.push([d, k]) });
+    const calls: [number, QueryResultKind, QueryPurpose][] = [];
+    const client = new PrometheusClient({ address, onQuery: (d, k, p) => calls.push([d, k, p]) });
     expect((await client.instant('sum(')).kind).toBe('promql-error');
     expect(calls).toHaveLength(1);
     expect(calls[0]?.[1]).toBe('promql-error');
     expect(calls[0]?.[0]).toBeGreaterThanOrEqual(0);
+  });
+
+  it.each<[string, (client: PrometheusClient) => Promise<unknown>, QueryPurpose]>([
+    ['the caller’s purpose', (c) => c.instant('up', { purpose: 'verification' }), 'verification'],
+    ['other for a query that names none', (c) => c.instant('up'), 'other'],
+    [
+      'the purpose of a range query',
+      (c) => c.range('up', { start: new Date(0), end: new Date(60_000), step: 15, purpose: 'baseline' }),
+      'baseline',
+    ],
+    ['health for the readiness probe’s query', (c) => c.healthy(), 'health'],
+  ])('tells onQuery %s', async (_what, ask, purpose) => {
+    // No /-/ready here: the health check falls back to a query.
+    const address = mount(`purpose-${purpose}`, (req, res) => {
+      if (req.url?.includes('/-/ready') === true) {
+        res.writeHead(404).end();
+        return;
+      }
+      json(res, 200, one);
+    });
+    const purposes: QueryPurpose[] = [];
+    await ask(new PrometheusClient({ address, onQuery: (_d, _k, p) => purposes.push(p) }));
+    expect(purposes).toEqual([purpose]);
   });
 
   it('survives an onQuery callback that throws', async () => {

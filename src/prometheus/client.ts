@@ -12,6 +12,7 @@ import {
   type HealthResult,
   type InstantQueryOptions,
   type MetricsProvider,
+  type QueryPurpose,
   type QueryResult,
   type QueryResultKind,
   type RangeQueryOptions,
@@ -29,7 +30,7 @@ export interface PrometheusClientOptions {
   readonly caPem?: string;
   readonly insecureSkipVerify?: boolean;
   /** Called after every query (not the readiness probe) with its duration and outcome; for telemetry. */
-  readonly onQuery?: (durationSeconds: number, outcome: QueryResultKind) => void;
+  readonly onQuery?: (durationSeconds: number, outcome: QueryResultKind, purpose: QueryPurpose) => void;
   /**
    * Longest URL-encoded query sent with GET; longer ones (a batch over many Deployments) go as a form POST,
    * which Prometheus accepts on the same endpoints, so proxies' URL length limits never cut a query short.
@@ -176,7 +177,7 @@ export class PrometheusClient implements MetricsProvider {
   async instant(query: string, options: InstantQueryOptions = {}): Promise<QueryResult> {
     const params: Record<string, string> = { query, timeout: this.#serverTimeout() };
     if (options.time !== undefined) params.time = String(options.time.getTime() / 1000);
-    return this.#query('/api/v1/query', params, options.signal);
+    return this.#query('/api/v1/query', params, options.signal, options.purpose);
   }
 
   async range(query: string, options: RangeQueryOptions): Promise<QueryResult> {
@@ -187,7 +188,7 @@ export class PrometheusClient implements MetricsProvider {
       step: String(options.step),
       timeout: this.#serverTimeout(),
     };
-    return this.#query('/api/v1/query_range', params, options.signal);
+    return this.#query('/api/v1/query_range', params, options.signal, options.purpose);
   }
 
   /**
@@ -206,7 +207,7 @@ export class PrometheusClient implements MetricsProvider {
         return { healthy: false, failure, message: `${this.#source} is not healthy: ${failure.message}` };
       }
     }
-    const probe = expectSingle(await this.instant('vector(1)', options));
+    const probe = expectSingle(await this.instant('vector(1)', { ...options, purpose: 'health' }));
     if (probe.kind === 'value' && probe.value === 1) {
       return { healthy: true, via: 'query', message: `${this.#source} answers queries` };
     }
@@ -230,13 +231,18 @@ export class PrometheusClient implements MetricsProvider {
     return { source: this.#source, timeoutSeconds: this.#timeoutMs / 1000 };
   }
 
-  async #query(path: string, params: Record<string, string>, signal: AbortSignal | undefined): Promise<QueryResult> {
+  async #query(
+    path: string,
+    params: Record<string, string>,
+    signal: AbortSignal | undefined,
+    purpose: QueryPurpose = 'other',
+  ): Promise<QueryResult> {
     const started = performance.now();
     const answer = await this.#send(path, params, signal);
     const result = classify(answer, this.#context());
     if (this.#onQuery !== undefined) {
       try {
-        this.#onQuery((performance.now() - started) / 1000, result.kind);
+        this.#onQuery((performance.now() - started) / 1000, result.kind, purpose);
       } catch {
         // Telemetry must never turn a query result into an exception.
       }

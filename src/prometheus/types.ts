@@ -143,10 +143,15 @@ export type HealthResult =
   | { readonly healthy: true; readonly via: 'ready-endpoint' | 'query'; readonly message: string }
   | { readonly healthy: false; readonly failure: ProviderFailure; readonly message: string };
 
+/** What a query is for, so its cost can be told apart in rollguard's own metrics. */
+export type QueryPurpose = 'live-signals' | 'verification' | 'baseline' | 'health' | 'other';
+
 export interface InstantQueryOptions {
   readonly signal?: AbortSignal;
   /** Evaluation time; the server's "now" when absent. */
   readonly time?: Date;
+  /** Default `other`. */
+  readonly purpose?: QueryPurpose;
 }
 
 export interface RangeQueryOptions {
@@ -155,6 +160,8 @@ export interface RangeQueryOptions {
   /** Resolution step in seconds. */
   readonly step: number;
   readonly signal?: AbortSignal;
+  /** Default `other`. */
+  readonly purpose?: QueryPurpose;
 }
 
 /**

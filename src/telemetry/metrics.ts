@@ -58,8 +58,8 @@ export class OperatorMetrics {
   });
   readonly prometheusQueryDuration = new Histogram({
     name: 'rollguard_prometheus_query_duration_seconds',
-    help: 'Duration of PromQL queries rollguard sends, by outcome kind.',
-    labelNames: ['outcome'] as const,
+    help: 'Duration of PromQL queries rollguard sends, by outcome kind and purpose (live-signals: assessing a new rollout; verification; baseline: the old version before a rollout; health; other).',
+    labelNames: ['outcome', 'purpose'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });

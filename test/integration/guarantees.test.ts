@@ -3,10 +3,12 @@
 // created again under the same name is assessed anew; the same Deployment name in two namespaces gets its own
 // Events; the Event that carries the approve command survives a crash; a template that was rolled back is held
 // when it comes back; a query the policy got wrong holds verification and says so on the policy, never rolls
-// back; a reading a little below zero never stalls a rollout's record.
+// back; a reading a little below zero never stalls a rollout's record; rollouts that start together in one
+// namespace each get their own service's live signals, though they may share the queries that read them.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { riskyChange, safeChange } from '../support/changes.js';
 import { kubectl, kubectlJson } from '../support/kubectl.js';
+import { startHangableProxy } from '../harness/tcp-proxy.js';
 import { createNamespace, deleteNamespace } from '../support/namespace.js';
 import {
   applyDeployment,
@@ -14,6 +16,7 @@ import {
   assessmentOf,
   assessmentOutcome as outcomeOf,
   assessmentsOf,
+  deploymentManifest,
   getDeployment,
   type DeploymentView,
 } from '../support/objects.js';
@@ -197,6 +200,17 @@ async function release(namespace: string, name: string, team: string, behaviour:
   });
 }
 
+/** The live-signal queries the operator has sent, from its /metrics. */
+async function liveSignalQueries(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter(
+      (l) => l.startsWith('rollguard_prometheus_query_duration_seconds_count{') && l.includes('purpose="live-signals"'),
+    )
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
 interface PolicyView {
   status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
 }
@@ -268,6 +282,69 @@ describe('every revision guarded: verification', () => {
     const later = await assessmentOf(ns, 'search', 1);
     expect(later?.status?.outcome).toBe('running');
     expect(later?.status?.actions?.map((a) => a.type) ?? []).not.toContain('skipped-rollback');
+  });
+
+  it('gives each of several rollouts started together its own service’s latency, from queries they share', async () => {
+    // Prometheus answers 0.4 s late here, so the three assessments' reads overlap, as they do on a busy cluster.
+    const proxy = await startHangableProxy('127.0.0.1', Number(new URL(inject('prometheusUrl')).port));
+    try {
+      const spec = verifyingPolicy('together');
+      await applyPolicy(ns, 'together', {
+        ...spec,
+        prometheus: { ...spec.prometheus, address: `http://${proxy.address}` },
+      });
+      // p99 about 1.8 × the median: near 36 ms, 180 ms and 540 ms, in three different histogram buckets.
+      const medians = { fast: '20', middling: '100', slow: '300' };
+      const applyAll = (version: string) =>
+        kubectl(
+          ['apply', '-f', '-'],
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'List',
+            items: Object.entries(medians).map(
+              ([name, latencyMs]) =>
+                JSON.parse(
+                  deploymentManifest({
+                    namespace: ns,
+                    name,
+                    labels: { team: 'together' },
+                    annotations: { ...describedChange, ...good, 'sim.rollguard.io/latency-ms': latencyMs },
+                    image: `shop/${name}:${version}`,
+                  }),
+                ) as object,
+            ),
+          }),
+        );
+      await applyAll('1.0.0');
+      for (const name of Object.keys(medians)) await outcomeOf(ns, name, 1, 'succeeded');
+      proxy.slow(200);
+      const queriesBefore = await liveSignalQueries(operator.metricsUrl);
+      // One apply: the three new revisions reach the operator within moments of each other.
+      await applyAll('1.0.1');
+      const before: Record<string, number | undefined> = {};
+      for (const name of Object.keys(medians)) {
+        const ra = await waitFor(`${name} revision 2 to be assessed`, async () => {
+          const found = await assessmentOf(ns, name, 2);
+          return found?.status?.score === undefined ? undefined : found;
+        });
+        before[name] = ra.status?.features?.latency_p99_before;
+      }
+      // Each reads its own service, not a neighbour's from the shared answer.
+      expect(before.fast).toBeGreaterThan(0.01);
+      expect(before.fast).toBeLessThanOrEqual(0.05);
+      expect(before.middling).toBeGreaterThan(0.1);
+      expect(before.middling).toBeLessThanOrEqual(0.3);
+      expect(before.slow).toBeGreaterThan(0.3);
+      expect(before.slow).toBeLessThanOrEqual(1);
+      // Two metrics for three rollouts: six queries if each asked alone.
+      const sent = (await liveSignalQueries(operator.metricsUrl)) - queriesBefore;
+      expect(sent).toBeGreaterThanOrEqual(2);
+      expect(sent).toBeLessThan(6);
+    } finally {
+      // Their verification would go on asking a proxy that is gone.
+      await kubectl(['-n', ns, 'delete', 'deployment', 'fast', 'middling', 'slow', '--ignore-not-found']);
+      await proxy.close();
+    }
   });
 
   it('records a reading a little below zero as 0 and verifies the rollout', async () => {

@@ -56,11 +56,19 @@ describe("rollguard's own telemetry", () => {
       'rollguard_assessments_total{level="safe",scorer="model",mode="enforce"} 1',
       'rollguard_risk_score_count 1',
       'rollguard_reconcile_duration_seconds_count{kind="deployment"}',
-      'rollguard_prometheus_query_duration_seconds_count',
       'rollguard_leader 1',
       'rollguard_model_info{version="jit-apachejit-v1-',
     ]) {
       expect(text).toContain(name);
+    }
+    // Queries by what they were for: the assessment's live signals, then verification's checks.
+    for (const purpose of ['live-signals', 'verification']) {
+      expect(text).toMatch(
+        new RegExp(
+          `^rollguard_prometheus_query_duration_seconds_count\\{outcome="[a-z-]+",purpose="${purpose}"\\} [1-9]`,
+          'm',
+        ),
+      );
     }
     const check = await promtoolCheck(text);
     expect(check.output).toBe('');
