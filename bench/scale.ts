@@ -215,6 +215,20 @@ function eventLoopLagMaxMs(text: string): number {
   return Math.round(metricSum(text, 'rollguard_nodejs_eventloop_lag_max_seconds') * 1000);
 }
 
+/** How long the live-signal queries took between two scrapes of the operator's metrics (bucket-interpolated). */
+function liveQueryTimes(before: string, after: string): string {
+  const ms = (q: number) =>
+    Math.round(
+      histogramQuantile(before, after, 'rollguard_prometheus_query_duration_seconds', q, 'purpose="live-signals"') *
+        1000,
+    );
+  const readings = (read: string) =>
+    metricSum(after, 'rollguard_live_signal_readings_total', `read="${read}"`) -
+    metricSum(before, 'rollguard_live_signal_readings_total', `read="${read}"`);
+  const early = readings('before-replicaset');
+  return `live signals read at the template change, before the ReplicaSet existed, for ${early} of ${early + readings('at-assessment')} assessments; live-signal queries took p50 ${ms(0.5)} ms, p99 ${ms(0.99)} ms`;
+}
+
 function histogramQuantile(before: string, after: string, name: string, q: number, labelFilter = ''): number {
   const buckets = (text: string) => {
     const m = new Map<number, number>();
@@ -684,6 +698,7 @@ rules:
     say(
       `  in the API server (ms): create record ${spread(serverMs('rolloutassessments', 'create'))}; score ${spread(serverMs('rolloutassessments/status', 'patch'))}; annotations ${spread(serverMs('deployments', 'patch'))}. Deployment keys' work-queue wait p90 ${singleQueueWait(0.9)} ms, p99 ${singleQueueWait(0.99)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterSingle)} ms`,
     );
+    say(`  ${liveQueryTimes(beforeSingle, afterSingle)}`);
     say(
       `  API calls per new rollout (until 1.5 s after its annotations): ${results.apiCallsPerRollout}, of them status writes ${results.statusWritesPerRollout}: ${tally(perRollout)}`,
     );
@@ -719,6 +734,7 @@ rules:
     say(
       `  Prometheus queries: ${results.liveSignalQueries100} for the live signals of ${burstTargets.length} rollouts in ${new Set(burstTargets.map(({ i }) => i)).size} namespaces (${2 * burstTargets.length} if each asked alone), ${burstQueries('verification') + burstQueries('baseline')} for verification`,
     );
+    say(`  ${liveQueryTimes(beforeBurst, afterBurst)}`);
     say(
       `  work-queue wait p99 while they ran: Deployment keys ${(queueWaitP99('deployment') * 1000).toFixed(0)} ms, verification keys ${(queueWaitP99('verify') * 1000).toFixed(0)} ms; the operator's event loop delayed at most ${eventLoopLagMaxMs(afterBurst)} ms`,
     );

@@ -2,7 +2,7 @@
 // ReplicaSets as the API server returns them.
 import type { V1Deployment, V1OwnerReference, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { currentRollout, ownedRevisions, revisionOf } from './revision.js';
+import { currentRollout, ownedRevisions, revisionOf, servingBeforeRollout } from './revision.js';
 
 const uid = '6f1c-web';
 
@@ -130,6 +130,39 @@ describe('currentRollout', () => {
     const result = currentRollout(deployment('3', 'shop:1.2'), [foreign, rs3]);
     expect(result?.current.revision).toBe(3);
     expect(result?.previous).toBeUndefined();
+  });
+});
+
+describe('servingBeforeRollout', () => {
+  it.each<[string, V1Deployment, V1ReplicaSet[], string | undefined]>([
+    [
+      'the serving ReplicaSet while a changed template waits for its own',
+      deployment('3', 'shop:1.3'),
+      [rs1, rs2, rs3],
+      'ccc333',
+    ],
+    [
+      'the serving one when an undo waits for the old ReplicaSet to be renumbered',
+      deployment('3', 'shop:1.0'),
+      [rs1, rs2, rs3],
+      'ccc333',
+    ],
+    [
+      'nothing once the new ReplicaSet exists (the rollout is current)',
+      deployment('3', 'shop:1.2'),
+      [rs1, rs2, rs3],
+      undefined,
+    ],
+    ['nothing before a first rollout (no revision)', deployment(undefined, 'shop:1.0'), [], undefined],
+    ['nothing when the named revision has no ReplicaSet', deployment('4', 'shop:1.3'), [rs1, rs2, rs3], undefined],
+    [
+      'nothing from another Deployment’s ReplicaSet',
+      deployment('3', 'shop:1.3'),
+      [replicaSet('3', 'ccc333', 'shop:1.2', controlledBy('other-uid'))],
+      undefined,
+    ],
+  ])('finds %s', (_what, d, replicaSets, hash) => {
+    expect(servingBeforeRollout(d, replicaSets)?.podTemplateHash).toBe(hash);
   });
 });
 

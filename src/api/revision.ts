@@ -49,6 +49,21 @@ export function currentRollout(
   return previous ? { current, previous } : { current };
 }
 
+/**
+ * The revision still serving while a changed template waits for its ReplicaSet: the moment a rollout is about to
+ * start, when the service's live signals are what "before the change" means. Undefined when no change waits (or
+ * nothing serves yet: a first rollout).
+ */
+export function servingBeforeRollout(
+  deployment: V1Deployment,
+  replicaSets: readonly V1ReplicaSet[],
+): Revision | undefined {
+  const revision = revisionOf(deployment);
+  if (revision === undefined) return undefined;
+  const serving = ownedRevisions(deployment, replicaSets).find((r) => r.revision === revision);
+  return serving !== undefined && !sameTemplateOf(serving.replicaSet, deployment) ? serving : undefined;
+}
+
 /** The revision is itself a return to an older template (kubectl rollout undo, or rollguard's own). */
 export function isRollbackRevision(rollout: CurrentRollout): boolean {
   return rollout.current.replicaSet.metadata?.annotations?.[revisionHistoryAnnotation] !== undefined;

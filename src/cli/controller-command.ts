@@ -13,6 +13,7 @@ import {
 } from '../learning/store.js';
 import { cacheClusterView } from '../controller/cluster-view.js';
 import { Controller } from '../controller/controller.js';
+import { PrefetchingLiveSignals } from '../controller/live-signal-prefetch.js';
 import { PrometheusLiveSignals } from '../controller/live-signals.js';
 import { loadModelSource } from '../controller/model-source.js';
 import { KubeSecretReader, PrometheusAccess } from '../controller/prometheus-access.js';
@@ -295,7 +296,9 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       metrics.prometheusErrors.inc({ kind: outcome });
     }
   });
-  const live = new PrometheusLiveSignals(access);
+  const live = new PrefetchingLiveSignals(new PrometheusLiveSignals(access), undefined, undefined, (prefetched) => {
+    metrics.liveSignalReadings.inc({ read: prefetched ? 'before-replicaset' : 'at-assessment' });
+  });
   const failurePolicy = values['gate-failure-policy'];
   if (failurePolicy !== undefined && failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {
     process.stderr.write(

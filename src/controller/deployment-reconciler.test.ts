@@ -8,7 +8,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { PolicyObject } from '../api/objects.js';
 import { DeploymentEvents } from '../kube/events.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
-import { DeploymentReconciler } from './deployment-reconciler.js';
+import { DeploymentReconciler, type LiveSignalSource } from './deployment-reconciler.js';
+import { PrefetchingLiveSignals } from './live-signal-prefetch.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import { MemoryCluster } from './testing.js';
 import { VerificationBatcher } from './verification-batcher.js';
@@ -22,6 +23,7 @@ function template(containers: V1Container[]) {
 }
 
 const safe = [{ name: 'web', image: 'shop/web:1.4.2' }];
+const upgraded = [{ name: 'web', image: 'shop/web:1.5.0' }];
 const withPassword = [
   { name: 'web', image: 'shop/web:1.4.2', env: [{ name: 'DB_PASSWORD', value: 'hunter2-is-long' }] },
 ];
@@ -60,13 +62,24 @@ const policy: PolicyObject = {
   spec: { selector: { matchLabels: { app: 'web' } }, mode: 'enforce' },
 };
 
-/** A cluster with revision 1 running and revision 2 (`next`) just created by the Deployment controller. */
-function setup(next: V1Container[], clock: () => Date = () => now) {
+/**
+ * A cluster with revision 1 running and revision 2 (`next`) just created by the Deployment controller, or with
+ * `pending`, the template changed to `next` and its ReplicaSet not yet created.
+ */
+function setup(
+  next: V1Container[],
+  clock: () => Date = () => now,
+  options: { live?: LiveSignalSource; policy?: PolicyObject; pending?: boolean } = {},
+) {
   const cluster = new MemoryCluster();
-  cluster.putPolicy(policy);
+  cluster.putPolicy(options.policy ?? policy);
   cluster.putReplicaSet(replicaSet(1, 'old111', safe));
-  cluster.putReplicaSet(replicaSet(2, 'new222', next));
-  cluster.putDeployment(deployment(2, next));
+  if (options.pending === true) {
+    cluster.putDeployment(deployment(1, next));
+  } else {
+    cluster.putReplicaSet(replicaSet(2, 'new222', next));
+    cluster.putDeployment(deployment(2, next));
+  }
   const verifications: string[] = [];
   const events = new DeploymentEvents(cluster);
   const metrics = new OperatorMetrics();
@@ -83,7 +96,7 @@ function setup(next: V1Container[], clock: () => Date = () => now) {
     caches: cluster,
     writer: cluster,
     events,
-    live: { sample: () => Promise.resolve({ unavailable: 'not asked' }) },
+    live: options.live ?? { sample: () => Promise.resolve({ unavailable: 'not asked' }) },
     model: { current: () => undefined },
     metrics,
     logger: pino({ level: 'silent' }),
@@ -123,6 +136,55 @@ describe('DeploymentReconciler: a new rollout', () => {
     expect(t.cluster.count({ resource: 'deployments' })).toBe(1);
     expect(t.cluster.count({ resource: 'events' })).toBe(1);
     expect(t.cluster.count()).toBe(4);
+  });
+
+  /** Changed to `upgraded`, its ReplicaSet not made yet, under a policy with Prometheus; records what is read. */
+  function pendingWithPrometheus() {
+    const asked: string[][] = [];
+    const live = new PrefetchingLiveSignals({
+      sample: (_policy, _namespace, _deployment, hashes) => {
+        asked.push([...hashes]);
+        return Promise.resolve({ errorRate: 0.012, latencyP99Seconds: 0.3 });
+      },
+    });
+    const withPrometheus: PolicyObject = {
+      ...policy,
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        mode: 'enforce',
+        prometheus: { address: 'http://prometheus:9090' },
+      },
+    };
+    return { asked, live, ...setup(upgraded, () => now, { live, policy: withPrometheus, pending: true }) };
+  }
+
+  it('reads the service’s signals when the template changes, and assesses the new revision with that reading', async () => {
+    const t = pendingWithPrometheus();
+    // The template changed; its ReplicaSet does not exist yet. Nothing is written, the old version is read.
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+    await t.reconciler.reconcile('shop', 'web');
+    expect(t.cluster.count()).toBe(0);
+    expect(t.asked).toEqual([['old111']]);
+
+    // The Deployment controller creates it: the assessment takes that reading, and reads nothing more.
+    t.cluster.putReplicaSet(replicaSet(2, 'new222', upgraded));
+    t.cluster.putDeployment(deployment(2, upgraded));
+    await t.reconciler.reconcile('shop', 'web');
+    expect(t.asked).toEqual([['old111']]);
+    expect(t.cluster.assessment('shop', 'web-2')?.status?.features).toMatchObject({
+      error_rate_before: 0.012,
+      latency_p99_before: 0.3,
+    });
+    expect(t.live.waiting).toBe(0);
+  });
+
+  it('does not read the service for a changed template while the Deployment is paused', async () => {
+    const t = pendingWithPrometheus();
+    const paused = t.cluster.deployment('shop', 'web');
+    if (paused?.spec) paused.spec.paused = true;
+    await t.reconciler.reconcile('shop', 'web');
+    expect(t.asked).toEqual([]);
+    expect(t.cluster.count()).toBe(0);
   });
 
   it('changes nothing on a second pass over the same state', async () => {

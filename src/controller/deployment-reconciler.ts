@@ -38,7 +38,7 @@ import {
 import { governingPolicy, type GoverningPolicy } from './policy-choice.js';
 import { parsedPolicies } from './policy-specs.js';
 import { planActions } from './plan.js';
-import { currentRollout, isRollbackRevision, type CurrentRollout } from '../api/revision.js';
+import { currentRollout, isRollbackRevision, servingBeforeRollout, type CurrentRollout } from '../api/revision.js';
 import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
 import { scanTemplate } from '../assess/secret-scan.js';
 import type { Verifier } from './verifier.js';
@@ -47,13 +47,19 @@ import { bypassReason, type GateView } from '../gate/pending.js';
 import type { OperatorGate } from '../gate/operator-hooks.js';
 
 export interface LiveSignalSource {
-  /** The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. */
+  /**
+   * The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. The
+   * hashes: the serving ReplicaSet's first. `uid`: the Deployment's, to match a reading prefetched for it.
+   */
   sample(
     policy: PolicySpec,
     namespace: string,
     deployment: string,
     podTemplateHashes: readonly string[],
+    uid?: string,
   ): Promise<LiveSignals>;
+  /** Starts reading them for a rollout about to start (see live-signal-prefetch.ts); optional. */
+  prefetch?(policy: PolicySpec, namespace: string, deployment: string, uid: string, servingHash: string): void;
 }
 
 export interface ModelSource {
@@ -125,7 +131,17 @@ export class DeploymentReconciler {
       await this.warnIfLeftPaused(deployment, log);
       return {};
     }
-    if (!rollout) return {};
+    if (!rollout) {
+      // A changed template waiting for its ReplicaSet: read the service now, while it is still the old version.
+      // Not while the Deployment is paused: its controller makes no ReplicaSet until it is resumed.
+      const waiting = gated.kind !== 'holding' && deployment.spec?.paused !== true;
+      const serving = waiting ? servingBeforeRollout(deployment, replicaSets) : undefined;
+      const uid = deployment.metadata?.uid;
+      if (serving !== undefined && uid !== undefined && policy.spec.prometheus.address) {
+        this.deps.live.prefetch?.(policy.spec, namespace, name, uid, serving.podTemplateHash);
+      }
+      return {};
+    }
 
     const mode = policy.spec.mode;
     const revision = rollout.current.revision;
@@ -423,6 +439,7 @@ export class DeploymentReconciler {
             [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter(
               (h): h is string => h !== undefined,
             ),
+            id.uid,
           )
         : { unavailable: 'no Prometheus address in the policy' };
     const [assessmentName, live] = await Promise.all([create(), sample()]);

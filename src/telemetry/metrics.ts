@@ -23,6 +23,12 @@ export class OperatorMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly liveSignalReadings = new Counter({
+    name: 'rollguard_live_signal_readings_total',
+    help: 'Live-signal readings assessments used, by when they were read: at the template change (before-replicaset, off the path to the annotations) or by the assessment itself (at-assessment).',
+    labelNames: ['read'] as const,
+    registers: [this.registry],
+  });
   readonly pauses = new Counter({
     name: 'rollguard_pauses_total',
     help: 'Rollouts paused for approval.',

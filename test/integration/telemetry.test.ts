@@ -57,6 +57,8 @@ describe("rollguard's own telemetry", () => {
       'rollguard_risk_score_count 1',
       'rollguard_reconcile_duration_seconds_count{kind="deployment"}',
       'rollguard_leader 1',
+      // A first rollout: nothing served before it to read early.
+      'rollguard_live_signal_readings_total{read="at-assessment"} 1',
       'rollguard_model_info{version="jit-apachejit-v1-',
     ]) {
       expect(text).toContain(name);
