@@ -35,17 +35,27 @@ export function ownedRevisions(deployment: V1Deployment, replicaSets: readonly V
     .sort((a, b) => b.revision - a.revision);
 }
 
+/** The ReplicaSet of the revision the Deployment's annotation names, and all the Deployment's revisions. */
+function namedRevision(
+  deployment: V1Deployment,
+  replicaSets: readonly V1ReplicaSet[],
+): { named: Revision; owned: Revision[] } | undefined {
+  const revision = revisionOf(deployment);
+  if (revision === undefined) return undefined;
+  const owned = ownedRevisions(deployment, replicaSets);
+  const named = owned.find((r) => r.revision === revision);
+  return named === undefined ? undefined : { named, owned };
+}
+
 export function currentRollout(
   deployment: V1Deployment,
   replicaSets: readonly V1ReplicaSet[],
 ): CurrentRollout | undefined {
-  const revision = revisionOf(deployment);
-  if (revision === undefined) return undefined;
-  const owned = ownedRevisions(deployment, replicaSets);
-  const current = owned.find((r) => r.revision === revision);
+  const found = namedRevision(deployment, replicaSets);
   // The template changed but its ReplicaSet does not exist yet: wait for it.
-  if (!current || !sameTemplateOf(current.replicaSet, deployment)) return undefined;
-  const previous = owned.find((r) => r.revision < revision);
+  if (!found || !sameTemplateOf(found.named.replicaSet, deployment)) return undefined;
+  const current = found.named;
+  const previous = found.owned.find((r) => r.revision < current.revision);
   return previous ? { current, previous } : { current };
 }
 
@@ -58,10 +68,8 @@ export function servingBeforeRollout(
   deployment: V1Deployment,
   replicaSets: readonly V1ReplicaSet[],
 ): Revision | undefined {
-  const revision = revisionOf(deployment);
-  if (revision === undefined) return undefined;
-  const serving = ownedRevisions(deployment, replicaSets).find((r) => r.revision === revision);
-  return serving !== undefined && !sameTemplateOf(serving.replicaSet, deployment) ? serving : undefined;
+  const found = namedRevision(deployment, replicaSets);
+  return found !== undefined && !sameTemplateOf(found.named.replicaSet, deployment) ? found.named : undefined;
 }
 
 /** The revision is itself a return to an older template (kubectl rollout undo, or rollguard's own). */

@@ -296,8 +296,10 @@ export async function runControllerCommand(argv: string[]): Promise<number> {
       metrics.prometheusErrors.inc({ kind: outcome });
     }
   });
-  const live = new PrefetchingLiveSignals(new PrometheusLiveSignals(access), undefined, undefined, (prefetched) => {
-    metrics.liveSignalReadings.inc({ read: prefetched ? 'before-replicaset' : 'at-assessment' });
+  const live = new PrefetchingLiveSignals(new PrometheusLiveSignals(access), {
+    onReading: (prefetched) => {
+      metrics.liveSignalReadings.inc({ read: prefetched ? 'before-replicaset' : 'at-assessment' });
+    },
   });
   const failurePolicy = values['gate-failure-policy'];
   if (failurePolicy !== undefined && failurePolicy !== 'Fail' && failurePolicy !== 'Ignore') {

@@ -27,7 +27,7 @@ describe('PrefetchingLiveSignals', () => {
   it('hands the reading taken at the template change to the assessment, once', async () => {
     const inner = numbered();
     const used: boolean[] = [];
-    const live = new PrefetchingLiveSignals(inner, undefined, undefined, (prefetched) => used.push(prefetched));
+    const live = new PrefetchingLiveSignals(inner, { onReading: (prefetched) => used.push(prefetched) });
     live.prefetch(policySpec(), 'shop', 'web', 'u1', 'old111');
     // Every pass while the ReplicaSet is awaited asks again; one reading is under way.
     live.prefetch(policySpec(), 'shop', 'web', 'u1', 'old111');
@@ -62,7 +62,7 @@ describe('PrefetchingLiveSignals', () => {
   ])('reads afresh for %s', async (_what, o) => {
     const inner = numbered();
     let clock = 0;
-    const live = new PrefetchingLiveSignals(inner, () => clock);
+    const live = new PrefetchingLiveSignals(inner, { now: () => clock });
     live.prefetch(policySpec(), 'shop', 'web', 'u1', 'old111');
     clock += o.ageMs ?? 1000;
     const reading = await live.sample(
@@ -87,7 +87,7 @@ describe('PrefetchingLiveSignals', () => {
   it('takes a reading exactly 30 s old', async () => {
     const inner = numbered();
     let clock = 0;
-    const live = new PrefetchingLiveSignals(inner, () => clock);
+    const live = new PrefetchingLiveSignals(inner, { now: () => clock });
     live.prefetch(policySpec(), 'shop', 'web', 'u1', 'old111');
     clock = 30_000;
     expect(await live.sample(policySpec(), 'shop', 'web', ['old111', 'new222'], 'u1')).toEqual({ errorRate: 1 });
@@ -96,7 +96,7 @@ describe('PrefetchingLiveSignals', () => {
   it('reads again at a template change once the earlier reading went stale', async () => {
     const inner = numbered();
     let clock = 0;
-    const live = new PrefetchingLiveSignals(inner, () => clock);
+    const live = new PrefetchingLiveSignals(inner, { now: () => clock });
     live.prefetch(policySpec(), 'shop', 'web', 'u1', 'old111');
     clock = 31_000;
     live.prefetch(policySpec(), 'shop', 'web', 'u1', 'old111');
@@ -106,7 +106,7 @@ describe('PrefetchingLiveSignals', () => {
   it('lets readings whose rollout never came go once stale, so they do not pile up', () => {
     const inner = numbered();
     let clock = 0;
-    const live = new PrefetchingLiveSignals(inner, () => clock);
+    const live = new PrefetchingLiveSignals(inner, { now: () => clock });
     for (let i = 0; i < 1000; i++) live.prefetch(policySpec(), 'shop', `app-${String(i)}`, `u${String(i)}`, 'h1');
     expect(live.waiting).toBe(1000);
     clock = 60_000;

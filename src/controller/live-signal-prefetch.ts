@@ -33,13 +33,24 @@ const maxEntries = 10_000;
 export class PrefetchingLiveSignals implements LiveSignalSource {
   private readonly prefetched = new Map<string, Prefetched>();
 
+  private readonly now: () => number;
+  private readonly maxAgeMs: number;
+  private readonly onReading: (prefetched: boolean) => void;
+
   constructor(
     private readonly inner: LiveSignalSource,
-    private readonly now: () => number = () => performance.now(),
-    private readonly maxAgeMs = 30_000,
-    /** Told, for each assessment's reading, whether it was the prefetched one (for the metrics). */
-    private readonly onReading: (prefetched: boolean) => void = () => undefined,
-  ) {}
+    options: {
+      now?: () => number;
+      /** How old a reading may be when its rollout's assessment takes it (default 30 s). */
+      maxAgeMs?: number;
+      /** Told, for each assessment's reading, whether it was the prefetched one (for the metrics). */
+      onReading?: (prefetched: boolean) => void;
+    } = {},
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.onReading = options.onReading ?? (() => undefined);
+  }
 
   /** Starts reading the service's signals for a rollout about to start, unless that reading is under way. */
   prefetch(policy: PolicySpec, namespace: string, deployment: string, uid: string, servingHash: string): void {

@@ -20,11 +20,6 @@ export class PrometheusLiveSignals implements LiveSignalSource {
 
   constructor(private readonly access: PrometheusAccess) {}
 
-  /** Queries sent, for the tests and `make bench`. */
-  get queriesSent(): number {
-    return this.reads.queriesSent;
-  }
-
   async sample(
     policy: PolicySpec,
     namespace: string,

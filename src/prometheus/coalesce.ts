@@ -43,9 +43,6 @@ interface KeyState {
 export class ReadCoalescer {
   /** Per provider (a client, kept while it is), per template and scope. */
   private readonly states = new WeakMap<object, Map<string, KeyState>>();
-  /** Queries sent, for the tests and `make bench`. */
-  queriesSent = 0;
-
   /**
    * The batched answer that covers this reader's Deployment and hashes; split it with readingFor. Never rejects
    * (the provider never throws). The query is cut off at the earliest deadline of the readers it serves, so every
@@ -116,16 +113,12 @@ export class ReadCoalescer {
       window: batch.window,
       targets: [...batch.targets].map(([deployment, hashes]) => ({ deployment, podTemplateHashes: [...hashes] })),
     });
-    if (render.ok) this.queriesSent++;
     return readBatch(provider, render, { signal: AbortSignal.timeout(left), purpose: batch.purpose });
   }
 }
 
 function newBatch(request: CoalescedRead, deadline: number): Batch {
-  let settle: (reading: BatchReading) => void = () => undefined;
-  const answer = new Promise<BatchReading>((resolve) => {
-    settle = resolve;
-  });
+  const { promise: answer, resolve: settle } = Promise.withResolvers<BatchReading>();
   return {
     purpose: request.purpose,
     template: request.template,
