@@ -5,7 +5,7 @@
 import type { V1Container, V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import type { PolicyObject } from '../api/objects.js';
+import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 import { DeploymentEvents } from '../kube/events.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
 import { DeploymentReconciler, type LiveSignalSource } from './deployment-reconciler.js';
@@ -271,6 +271,89 @@ describe('DeploymentReconciler: the order of the writes', () => {
     expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
     expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(1);
     expect(t.cluster.count()).toBe(4);
+  });
+
+  it('annotates the Deployment before its record has been created, and records the score once it has', async () => {
+    const t = setup(safe);
+    const create = t.cluster.createAssessment.bind(t.cluster);
+    const created = Promise.withResolvers<undefined>();
+    vi.spyOn(t.cluster, 'createAssessment').mockImplementationOnce(async (...args) => {
+      await created.promise;
+      return create(...args);
+    });
+    const reconciled = t.reconciler.reconcile('shop', 'web');
+    await vi.waitFor(() => {
+      expect(t.cluster.count({ resource: 'deployments', verb: 'patch' })).toBe(1);
+    });
+    const annotations = t.cluster.deployment('shop', 'web')?.metadata?.annotations ?? {};
+    expect(annotations['rollguard.io/assessment']).toBe('web-2');
+    expect(annotations['rollguard.io/risk-score']).toMatch(/^\d\.\d\d$/);
+    expect(t.cluster.assessments('shop')).toEqual([]);
+    // The Event names the record, so it waits for it.
+    expect(t.cluster.events).toEqual([]);
+
+    created.resolve(undefined);
+    expect(await reconciled).toEqual({});
+    const status = t.cluster.assessment('shop', 'web-2')?.status;
+    expect(status?.score?.toFixed(2)).toBe(annotations['rollguard.io/risk-score']);
+    expect(status?.actions?.map((a) => a.type)).toEqual(['annotated']);
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    expect(t.cluster.count()).toBe(4);
+  });
+
+  it('when another writer created the record meanwhile, keeps its score and the annotations follow it', async () => {
+    const t = setup(safe);
+    const create = t.cluster.createAssessment.bind(t.cluster);
+    vi.spyOn(t.cluster, 'createAssessment').mockImplementationOnce(async (namespace, body) => {
+      // Another replica (one that held this namespace's shard a moment ago) got there first.
+      t.cluster.putAssessment({
+        ...(body as AssessmentObject),
+        status: { score: 0.07, level: 'safe', reasons: [], outcome: 'running', mode: 'enforce', scorer: 'rules' },
+      });
+      return create(namespace, body);
+    });
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({ requeueAfterMs: 1000 });
+    const ours = t.cluster.deployment('shop', 'web')?.metadata?.annotations?.['rollguard.io/risk-score'];
+    expect(ours).not.toBe('0.07');
+    expect(t.cluster.count({ resource: 'rolloutassessments', verb: 'patch-status' })).toBe(0);
+    expect(t.cluster.events).toEqual([]);
+
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+    expect(t.cluster.deployment('shop', 'web')?.metadata?.annotations?.['rollguard.io/risk-score']).toBe('0.07');
+    const status = t.cluster.assessment('shop', 'web-2')?.status;
+    expect(status?.score).toBe(0.07);
+    expect(status?.actions?.map((a) => a.type)).toEqual(['annotated']);
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    expect(t.cluster.assessments('shop')).toHaveLength(1);
+  });
+
+  it('when the expected name is taken by a record the cache did not show, moves the annotations to the name it got', async () => {
+    // The plain name belongs to an assessment of an earlier Deployment called web, deleted and created again.
+    const t = setup(safe);
+    const earlier = t.cluster.putAssessment({
+      apiVersion: 'rollguard.io/v1alpha1',
+      kind: 'RolloutAssessment',
+      metadata: { name: 'web-2', namespace: 'shop' },
+      spec: { deployment: 'web', deploymentUID: 'u0', revision: 2, podTemplateHash: 'aaa000', policy: 'guard' },
+      status: { score: 0.5, level: 'monitor', outcome: 'succeeded', mode: 'enforce' },
+    });
+    const lookup = t.cluster.assessment.bind(t.cluster);
+    vi.spyOn(t.cluster, 'assessment').mockImplementationOnce(() => undefined);
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({ requeueAfterMs: 200 });
+    const got = t.cluster.assessments('shop').find((a) => a.spec?.deploymentUID === 'u1');
+    const name = got?.metadata?.name ?? '';
+    expect(name).toMatch(/^web-2-[0-9a-f]{8}$/);
+    expect(got?.status?.score).toBeDefined();
+    expect(got?.status?.actions ?? []).toEqual([]);
+    expect(t.cluster.events).toEqual([]);
+
+    expect(await t.reconciler.reconcile('shop', 'web')).toEqual({});
+    const annotations = t.cluster.deployment('shop', 'web')?.metadata?.annotations ?? {};
+    expect(annotations['rollguard.io/assessment']).toBe(name);
+    expect(annotations['rollguard.io/risk-score']).toBe(got?.status?.score?.toFixed(2));
+    expect(lookup('shop', name)?.status?.actions?.map((a) => a.type)).toEqual(['annotated']);
+    expect(t.cluster.events.map((e) => e.reason)).toEqual(['RiskAssessed']);
+    expect(lookup('shop', 'web-2')).toEqual(earlier);
   });
 
   it('pauses a risky rollout only once its score is on the record', async () => {

@@ -1,8 +1,8 @@
 // Reconciles one Deployment: which policy governs it, which revision is rolling out, whether that revision
-// has been assessed (assess it once, record it before pausing or resuming it; the annotations, which only inform,
-// go out alongside the record), and then makes the Deployment, its Events and its assessment match the plan.
-// Then it has earlier-revisions.ts close the records of the revisions this one replaced. Level-based: it never
-// asks what event woke it up.
+// has been assessed (assess it once, record it before pausing or resuming it; the annotations, which only
+// inform, go out as soon as the score is known, while the record is created and written), and then makes the
+// Deployment, its Events and its assessment match the plan. Then it has earlier-revisions.ts close the records
+// of the revisions this one replaced. Level-based: it never asks what event woke it up.
 import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
 import type { RiskModel } from '../assess/score.js';
@@ -82,9 +82,16 @@ export interface DeploymentReconcilerDeps {
   gate?: OperatorGate | undefined;
 }
 
-/** A revision scored and its record created, the score not yet written onto the record. */
+/** A revision scored, its record being created, the score not yet written onto the record. */
 interface Assessed {
+  /** The name its record is expected to get (see assessmentNameFor); `created` says which it got. */
   assessmentName: string;
+  /**
+   * The record's creation, started beside the live-signal reading and never rejected (so nothing is left
+   * unhandled while the score is worked out): the name it was created under, undefined when another
+   * reconcile or an earlier life of this controller holds it (its status is the truth), or the error.
+   */
+  created: Promise<{ name: string | undefined } | { error: unknown }>;
   assessment: Assessment;
   status: AssessmentStatus;
   /** performance.now() when the assessment began. */
@@ -188,7 +195,6 @@ export class DeploymentReconciler {
         knownBad,
         log,
       });
-      if (!unwritten) return { requeueAfterMs: 1000 };
       assessmentName = unwritten.assessmentName;
       assessedNow = unwritten.assessment;
       status = unwritten.status;
@@ -248,17 +254,36 @@ export class DeploymentReconciler {
     let patched: Awaited<ReturnType<typeof patchDeployment>>;
     /** The plan's Events went out and its actions were recorded with the score, in the same write. */
     let actedWithScore = false;
+    /**
+     * Waits for the record to be created. Undefined when it got the name the plan gives it; otherwise when to
+     * plan again: once another writer's record is in the cache, or at once with the name it got.
+     */
+    const replanUnlessCreatedAsPlanned = async (
+      assessed: Assessed,
+    ): Promise<{ requeueAfterMs: number } | undefined> => {
+      const created = await assessed.created;
+      if ('error' in created) throw created.error;
+      if (created.name === undefined) return { requeueAfterMs: 1000 };
+      if (created.name === assessed.assessmentName) return undefined;
+      // The expected name was taken (an assessment of an older Deployment of this name the cache did not show):
+      // the score goes on the record it got, and the next pass plans again with that name.
+      await this.recordAssessment({ ...assessed, assessmentName: created.name }, deployment, policy, log);
+      return { requeueAfterMs: 200 };
+    };
     if (unwritten === undefined) {
       patched = await patchDeployment();
     } else if (plan.paused !== undefined) {
       // A pause (or a resume at the gate) is acted on only once the score that decided it is on the record: a
       // controller that died in between would otherwise assess again, and could leave a pause no score explains.
+      const replan = await replanUnlessCreatedAsPlanned(unwritten);
+      if (replan) return replan;
       record = await this.recordAssessment(unwritten, deployment, policy, log);
       patched = await patchDeployment();
     } else {
-      // Annotations only inform, so they go out alongside the record: one API round trip from the new revision
-      // to its annotations instead of two. Should the record's write fail, the next pass finds no score,
-      // assesses again and sets the annotations to that score.
+      // Annotations only inform, so they go out as soon as the score is known, while the record is created and
+      // the score written onto it: one API round trip from the new revision to its annotations instead of three.
+      // Should the record's creation or write fail, the next pass finds no score, assesses again and sets the
+      // annotations to that score; should another writer hold the record, the next pass sets them to its score.
       // When the plan only informs (annotations and their Event), its action rides on the score's write: one
       // status write fewer per new rollout. An action on record stops its Event being planned again, so the
       // Event goes out first: a controller that dies in between finds no score, assesses again, and its Event
@@ -269,6 +294,8 @@ export class DeploymentReconciler {
       const foldActions = plan.actions.every((a) => a.type === 'annotated');
       const [recorded, annotated] = await Promise.allSettled([
         (async () => {
+          const replan = await replanUnlessCreatedAsPlanned(unwritten);
+          if (replan) return replan;
           if (!foldActions) return this.recordAssessment(unwritten, deployment, policy, log);
           for (const event of plan.events) await this.deps.events.emit(deployment, event);
           return this.recordAssessment(unwritten, deployment, policy, log, plan.actions);
@@ -277,6 +304,7 @@ export class DeploymentReconciler {
       ]);
       if (recorded.status === 'rejected') throw recorded.reason;
       if (annotated.status === 'rejected') throw annotated.reason;
+      if ('requeueAfterMs' in recorded.value) return recorded.value;
       record = recorded.value;
       patched = annotated.value;
       actedWithScore = foldActions;
@@ -373,8 +401,9 @@ export class DeploymentReconciler {
   }
 
   /**
-   * Creates the revision's record (unless it exists) and scores the revision. Undefined when another reconcile
-   * or an earlier life of this controller created the record: its status is the truth, read on the next pass.
+   * Scores the revision while its record is created (unless it exists). The caller waits for that creation
+   * before writing the score, and plans again when another reconcile or an earlier life of this controller
+   * created the record (its status is the truth) or the record got another name.
    */
   private async assess(
     deployment: V1Deployment,
@@ -387,7 +416,7 @@ export class DeploymentReconciler {
       knownBad: KnownBadTemplate | undefined;
       log: Logger;
     },
-  ): Promise<Assessed | undefined> {
+  ): Promise<Assessed> {
     const started = performance.now();
     const { id, existing, knownBad, log } = target;
     const namespace = deployment.metadata?.namespace ?? '';
@@ -442,8 +471,12 @@ export class DeploymentReconciler {
             id.uid,
           )
         : { unavailable: 'no Prometheus address in the policy' };
-    const [assessmentName, live] = await Promise.all([create(), sample()]);
-    if (assessmentName === undefined) return undefined;
+    // Created beside the reading and the scoring, not before them: the annotations need only the score.
+    const created = create().then(
+      (name) => ({ name }),
+      (error: unknown) => ({ error }),
+    );
+    const live = await sample();
     const template = rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {};
     const assessment = assessRollout({
       template,
@@ -468,7 +501,8 @@ export class DeploymentReconciler {
       log.warn({ earlierRevision: knownBad.revision }, 'a template that failed before is back; treated as block');
     }
     return {
-      assessmentName,
+      assessmentName: target.assessmentName,
+      created,
       assessment,
       status: assessedStatus(assessment, policy.spec.mode, now),
       startedMs: started,
