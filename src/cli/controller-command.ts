@@ -75,8 +75,9 @@ Options:
   --quiet-write-period D   how long an assessment under verification may go unwritten while its intervals
                            only read healthy metrics, e.g. 30s (default 30s; 0s writes every interval). A
                            failed check, a hold, a pass or a rollback is written at once; the quiet readings
-                           go out with the next write. At a 10 s interval this is a third of the writes,
-                           which 500 rollouts verified at once need to stay within --kube-api-qps
+                           go out with the next write, each assessment on its own turn of the period. At
+                           a 10 s interval this is a third of the writes, which 500 rollouts verified at
+                           once need to stay within --kube-api-qps
   --no-learning            do not retrain the model on this cluster's outcomes (default: learn)
   --model-configmap NAME   the ConfigMap that keeps the learned model (default rollguard-model)
   --model-namespace NS     where that ConfigMap lives (default: $POD_NAMESPACE, else the kubeconfig's)

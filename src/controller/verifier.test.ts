@@ -113,7 +113,7 @@ const rejected: QueryResult = {
   message: 'Prometheus rejected the query (bad_data): 1:80: parse error: unexpected end of input',
 };
 
-function setup(answer: QueryResult, verification: object = {}, quietWritePeriodMs?: number) {
+function setup(answer: QueryResult, verification: object = {}, quietWritePeriodMs?: number, assessmentName = 'web-2') {
   const writer = new FakeWriter();
   const prometheus = { answer };
   const reports: [string, string | undefined][] = [];
@@ -160,7 +160,7 @@ function setup(answer: QueryResult, verification: object = {}, quietWritePeriodM
     deployment,
     rollout,
     policy: { object: { metadata: { name: 'guard', namespace: 'shop' } }, spec: parsed.value },
-    assessmentName: 'web-2',
+    assessmentName,
     resourceVersion,
     exemptReturn: false,
     status: current,
@@ -226,9 +226,11 @@ describe('Verifier: a query the policy got wrong', () => {
 
 describe('Verifier: quiet intervals are written together', () => {
   const stepTimes = (s: AssessmentStatus) => [...new Set((s.verification?.steps ?? []).map((x) => x.at))];
+  /** shop/web-3's turn (see mustWriteInterval) is the first interval of each period, so only the period decides. */
+  const onPeriod = 'web-3';
 
   it('carries intervals that only read healthy metrics and writes them once the record is the period old', async () => {
-    const t = setup(goodErrors, {}, 30_000);
+    const t = setup(goodErrors, {}, 30_000, onPeriod);
     await t.pass(); // 10:00:00: the first interval has no lastCheckAt to go by, so it is written
     expect(t.writer.statusWrites).toHaveLength(1);
     t.tick();
@@ -252,7 +254,7 @@ describe('Verifier: quiet intervals are written together', () => {
   });
 
   it('writes a failed check at once, with the quiet readings before it', async () => {
-    const t = setup(goodErrors, {}, 30_000);
+    const t = setup(goodErrors, {}, 30_000, onPeriod);
     await t.pass();
     t.tick();
     await t.pass(); // quiet, carried
@@ -276,7 +278,7 @@ describe('Verifier: quiet intervals are written together', () => {
   });
 
   it('drops what it carried when someone else wrote the record, and judges from what they wrote', async () => {
-    const t = setup(goodErrors, {}, 30_000);
+    const t = setup(goodErrors, {}, 30_000, onPeriod);
     await t.pass();
     t.tick();
     await t.pass(); // 10:00:10, carried on version 8
@@ -287,6 +289,20 @@ describe('Verifier: quiet intervals are written together', () => {
     expect(t.writer.statusWrites).toHaveLength(2);
     expect(t.writer.statusWrites[1]?.resourceVersion).toBe('9');
     expect(stepTimes(t.stored())).toEqual(['2026-12-01T10:00:00.200Z', '2026-12-01T10:00:30.200Z']);
+  });
+
+  it('writes a quiet interval on the record’s turn, so rollouts released together are written in turns', async () => {
+    // shop/web-2's turn is the second interval of each period: 10:00:10, 10:00:40.
+    const t = setup(goodErrors, {}, 30_000, 'web-2');
+    for (let i = 0; i < 6; i++) {
+      await t.pass();
+      t.tick();
+    }
+    expect(t.writer.statusWrites.map((w) => (w.status as AssessmentStatus).verification?.lastCheckAt)).toEqual([
+      '2026-12-01T10:00:00.200Z',
+      '2026-12-01T10:00:10.200Z',
+      '2026-12-01T10:00:40.200Z',
+    ]);
   });
 
   it('writes every interval with a period of 0', async () => {

@@ -10,6 +10,7 @@ import type { Caches } from '../api/objects.js';
 import type { CurrentRollout } from '../api/revision.js';
 import { inForegroundLane } from '../kube/api-client.js';
 import { isConflict } from '../kube/errors.js';
+import { stableHash } from '../shard/hash.js';
 import type { DeploymentEvents } from '../kube/events.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import { bucketsFor, buildBatchQuery, readBatch, readingFor, splitByReplicaSet } from '../prometheus/batch.js';
@@ -225,6 +226,7 @@ export class Verifier {
       acts: planActs(plan, status.phase),
       quietPeriodMs: this.deps.quietWritePeriodMs ?? 0,
       now,
+      turn: { tick, intervalMs: limits.intervalMs, slot: stableHash(tickKey) },
     });
     if (!writeNow) {
       if (this.carried.size > 10_000) this.carried.clear();

@@ -4,12 +4,17 @@ export function shardOf(namespace: string, shards: number): number {
   if (!Number.isInteger(shards) || shards < 1)
     throw new Error(`the number of shards must be at least 1, not ${shards}`);
   if (shards === 1) return 0;
+  return stableHash(namespace) % shards;
+}
+
+/** FNV-1a (32 bit) of the text's UTF-8 bytes: the same number in every process, for spreading keys evenly. */
+export function stableHash(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(namespace)) {
+  for (const byte of new TextEncoder().encode(text)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % shards;
+  return hash;
 }
 
 /** The Lease name of a shard. */

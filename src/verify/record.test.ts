@@ -3,6 +3,7 @@
 import type { V1Deployment, V1DeploymentCondition, V1DeploymentStatus, V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { maxVerificationSteps, type VerificationStatus, type VerificationStep } from '../api/assessment.js';
+import { stableHash } from '../shard/hash.js';
 import {
   appendSteps,
   describeFailure,
@@ -461,6 +462,59 @@ describe('mustWriteInterval', () => {
         now: at(now ?? '2026-12-01T10:00:10.000Z'),
       }),
     ).toBe(want);
+  });
+
+  it.each([
+    { name: 'its turn, inside the period', tick: 3, slot: 0, want: true },
+    { name: 'its turn by slot, inside the period', tick: 4, slot: 2, want: true },
+    { name: 'not its turn', tick: 4, slot: 0, want: false },
+    { name: 'a period of one interval has no turns', tick: 3, slot: 0, interval: 20_000, want: false },
+  ])('$name: $want', ({ tick, slot, interval, want }) => {
+    expect(
+      mustWriteInterval({
+        recorded,
+        next: quiet,
+        acts: false,
+        quietPeriodMs: 30_000,
+        now: at('2026-12-01T10:00:10.000Z'),
+        turn: { tick, intervalMs: interval ?? 10_000, slot },
+      }),
+    ).toBe(want);
+  });
+
+  it('spreads the quiet writes of 300 rollouts started together evenly over the intervals of a period', () => {
+    // All first written in the same interval (tick 0), then quiet: the period is 3 intervals of 10 s.
+    const intervalMs = 10_000;
+    const names = Array.from({ length: 300 }, (_, i) => `shop-${i % 30}/service-${i}-7`);
+    const last = new Map(names.map((n) => [n, 0]));
+    const writesPerTick: number[] = [];
+    const gaps = new Set<number>();
+    for (let tick = 1; tick <= 12; tick++) {
+      const now = new Date(tick * intervalMs + 150);
+      let writes = 0;
+      for (const name of names) {
+        const lastTick = last.get(name) ?? 0;
+        const write = mustWriteInterval({
+          recorded: { ...recorded, lastCheckAt: new Date(lastTick * intervalMs + 150).toISOString() },
+          next: quiet,
+          acts: false,
+          quietPeriodMs: 30_000,
+          now,
+          turn: { tick, intervalMs, slot: stableHash(name) },
+        });
+        if (!write) continue;
+        writes++;
+        if (tick > 3) gaps.add(tick - lastTick);
+        last.set(name, tick);
+      }
+      writesPerTick.push(writes);
+    }
+    // Each record once per period, never 300 at once: about a third in each interval.
+    expect(gaps).toEqual(new Set([3]));
+    for (const writes of writesPerTick) {
+      expect(writes).toBeGreaterThanOrEqual(70);
+      expect(writes).toBeLessThanOrEqual(130);
+    }
   });
 
   it('writes when a streak ends, when the record has never been written, or its time does not parse', () => {

@@ -129,15 +129,24 @@ export interface IntervalWriteInput {
   /** How long a record may go unwritten while its intervals change nothing else; 0 writes every interval. */
   quietPeriodMs: number;
   now: Date;
+  /**
+   * The interval's tick (now / intervalMs, rounded down) and a stable number for the record (a hash of its
+   * name): a quiet record is written on its own turn, one interval of each quiet period, so the records of
+   * rollouts that started together are not all written in the same interval.
+   */
+  turn?: { tick: number; intervalMs: number; slot: number };
 }
 
 /**
  * Whether this interval's record is written now. An interval that acts on nothing and changes no counter,
  * state, baseline or time the next decision reads is quiet: only its reading is new. Quiet intervals are
- * carried by the controller and written with the next interval that is due, at the latest once the record's
- * lastCheckAt is quietPeriodMs old. One write per rollout per interval is what 500 rollouts under verification
- * cannot afford (50 writes a second at a 10 s interval, the whole default client rate limit), and a quiet
- * interval lost in a restart loses only a passing reading: the counters that decide are always written first.
+ * carried by the controller and written with the next interval that is due: on the record's turn, and at the
+ * latest once the record's lastCheckAt is quietPeriodMs old. One write per rollout per interval is what 500
+ * rollouts under verification cannot afford (50 writes a second at a 10 s interval, the whole default client
+ * rate limit), and a quiet interval lost in a restart loses only a passing reading: the counters that decide
+ * are always written first. Turns spread the writes of rollouts released together evenly over the period's
+ * intervals; without them all would be written in the same interval, a burst that delays every other write
+ * to the API server (a new rollout's annotations among them).
  */
 export function mustWriteInterval(input: IntervalWriteInput): boolean {
   if (input.acts || input.quietPeriodMs <= 0) return true;
@@ -151,5 +160,8 @@ export function mustWriteInterval(input: IntervalWriteInput): boolean {
     const after = next[field as keyof VerificationStatus];
     if (before !== after && JSON.stringify(before) !== JSON.stringify(after)) return true;
   }
-  return false;
+  const turn = input.turn;
+  if (turn === undefined) return false;
+  const turns = Math.floor(input.quietPeriodMs / turn.intervalMs);
+  return turns >= 2 && (turn.tick + (turn.slot % turns)) % turns === 0;
 }
