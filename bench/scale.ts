@@ -651,8 +651,19 @@ rules:
       await apply(deploymentBody(ns, name, version, true, replicas));
       const annotated = await until(() => annotatedSeen.get(`${key}@${next}`), 120_000, `${key}@${next} assessed`, 5);
       const seen = revisionSeen.get(`${key}@${next}`) ?? annotated;
+      // Where in its verification interval the revision appeared: intervals start on the clock's 10 s ticks.
+      slowest.push({ ms: annotated - seen, intoIntervalMs: (performance.timeOrigin + seen) % intervalMs });
       return annotated - seen;
     };
+    /** Every rollout's latency and where in a verification interval it began, for the slowest of a phase. */
+    const slowest: { ms: number; intoIntervalMs: number }[] = [];
+    const slowestSince = (from: number) =>
+      slowest
+        .slice(from)
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 5)
+        .map((r) => `${Math.round(r.ms)} ms (${(r.intoIntervalMs / 1000).toFixed(1)} s into an interval)`)
+        .join(', ');
     const single: number[] = [];
     const singleCount = Math.min(20, policyNamespaces);
     const singleStart = Date.now();
@@ -684,6 +695,7 @@ rules:
           .map((ms) => Math.round(ms))
           .join(', ')} ms)`,
     );
+    say(`  slowest: ${slowestSince(0)}`);
     // Where a slow one lost its time: waiting for a worker, or in the API server (the audit log's own timing).
     const serverMs = (resource: string, verb: string) =>
       perRollout.filter((e) => e.resource === resource && e.verb === verb).map((e) => e.serverMs);
@@ -712,6 +724,7 @@ rules:
     const beforeBurst = await operator.metrics();
     const cpuBeforeBurst = await cpuByProgram(operatorPid);
     const burstStart = Date.now();
+    const burstFrom = slowest.length;
     const burst = await Promise.all(burstTargets.map(({ i, j }) => rollout(i, j, 2)));
     const burstSeconds = (Date.now() - burstStart) / 1000;
     const cpuAfterBurst = await cpuByProgram(operatorPid);
@@ -731,6 +744,7 @@ rules:
     say(
       `${burstTargets.length} at once: new revision → annotations p50 ${results.assessP50Ms100} ms, p99 ${results.assessP99Ms100} ms (requests waited ${waitedInBurst.toFixed(1)} s in all at the client rate limit)`,
     );
+    say(`  slowest: ${slowestSince(burstFrom)}`);
     say(
       `  Prometheus queries: ${results.liveSignalQueries100} for the live signals of ${burstTargets.length} rollouts in ${new Set(burstTargets.map(({ i }) => i)).size} namespaces (${2 * burstTargets.length} if each asked alone), ${burstQueries('verification') + burstQueries('baseline')} for verification`,
     );
