@@ -57,7 +57,8 @@ Options:
   --namespace NAME         watch only this namespace (for installs without cluster-wide rights)
   --metrics-address ADDR   where to serve /metrics, /healthz and /readyz (default :8080)
   --model-dir DIR          the risk model to load (default: the model shipped in models/default)
-  --workers N              rollouts reconciled in parallel (default 16: a reconcile mostly waits on the API)
+  --workers N              rollouts reconciled in parallel (default 16: a reconcile mostly waits on the API);
+                           a quarter of them is kept for new rollouts, pauses and rollbacks
   --kube-api-qps N         requests per second to the Kubernetes API on average (default 50; 0: no limit)
   --kube-api-burst N       requests allowed at once above that average (default 300)
   --leader-elect           run as one of several replicas: only the holder of the leader Lease acts

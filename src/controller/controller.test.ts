@@ -6,7 +6,14 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AssessmentObject, PolicyObject } from '../api/objects.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
-import { dispatchKey, isBackgroundKey, parseWorkKey, workKey, type KeyHandlers } from './controller.js';
+import {
+  backgroundWorkersOf,
+  dispatchKey,
+  isBackgroundKey,
+  parseWorkKey,
+  workKey,
+  type KeyHandlers,
+} from './controller.js';
 import { PolicyReconciler } from './policy-reconciler.js';
 import { RetentionPruner } from './retention-pruner.js';
 import { MemoryCluster } from './testing.js';
@@ -54,6 +61,18 @@ function deployment(name: string, labels: Record<string, string>): V1Deployment 
 function policy(name: string, spec: unknown, created = '2026-11-01T00:00:00Z'): PolicyObject {
   return { metadata: { name, namespace: 'shop', generation: 1, creationTimestamp: new Date(created) }, spec };
 }
+
+describe('backgroundWorkersOf', () => {
+  it.each([
+    [1, 1],
+    [2, 1],
+    [4, 3],
+    [16, 12],
+    [64, 48],
+  ])('%d workers: verification passes hold at most %d', (workers, most) => {
+    expect(backgroundWorkersOf(workers)).toBe(most);
+  });
+});
 
 describe('PolicyReconciler', () => {
   function setup() {

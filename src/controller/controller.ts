@@ -52,6 +52,14 @@ export type KeyKind = 'deployment' | 'policy' | 'verify';
 /** How long a policy's counts may trail its assessments, so a burst of changes is one status write. */
 const policyCountsDelayMs = 2000;
 
+/** Workers when none are given (the command's default is larger: see --workers). */
+const defaultWorkers = 4;
+
+/** How many workers verification passes may hold at once: all but a quarter, and all of a single worker. */
+export function backgroundWorkersOf(workers: number): number {
+  return workers <= 1 ? 1 : workers - Math.max(1, Math.floor(workers / 4));
+}
+
 export const workKey = (kind: KeyKind, namespace: string, name: string) => `${kind}:${namespace}/${name}`;
 
 export function parseWorkKey(k: string): { kind: string; namespace: string; name: string } {
@@ -122,6 +130,9 @@ export class Controller {
       },
       {
         background: isBackgroundKey,
+        // A quarter of the workers is kept for new rollouts, pauses and rollbacks: the verification passes due
+        // at a tick hold a worker each while they wait for Prometheus.
+        backgroundWorkers: backgroundWorkersOf(options.workers ?? defaultWorkers),
         onTaken: (k, waitedMs) => {
           metrics.queueWait.observe({ kind: parseWorkKey(k).kind }, waitedMs / 1000);
         },
@@ -210,7 +221,7 @@ export class Controller {
   /** Starts reconciling (the leader only). */
   startWorkers(): void {
     if (this.running) return;
-    this.options.logger.info({ workers: this.options.workers ?? 4 }, 'reconciling');
+    this.options.logger.info({ workers: this.options.workers ?? defaultWorkers }, 'reconciling');
     this.depthTimer = setInterval(() => {
       this.options.metrics.queueDepth.set(this.queue.depth);
       this.options.metrics.rolloutsVerifying.set(this.batcher.activeCount());
@@ -221,7 +232,7 @@ export class Controller {
       policy: (namespace, name) => this.policyReconciler.reconcile(namespace, name),
     };
     const owns = this.options.owns;
-    this.running = this.queue.run(this.options.workers ?? 4, (k, lane) => {
+    this.running = this.queue.run(this.options.workers ?? defaultWorkers, (k, lane) => {
       // Another replica holds this namespace's shard; this one is queued again if it takes the shard over.
       if (owns !== undefined && !owns(parseWorkKey(k).namespace)) return Promise.resolve(undefined);
       const dispatch = () => dispatchKey(k, handlers, this.options.metrics);

@@ -342,6 +342,40 @@ describe('WorkQueue', () => {
     },
   );
 
+  it('keeps workers free for foreground keys while background keys wait on something slow', async () => {
+    // 4 workers, background keys on at most 2: six verification passes waiting for Prometheus hold two of them.
+    const queue = new WorkQueue({ baseMs: 5, maxMs: 50 }, undefined, {
+      background: (k) => k.startsWith('verify:'),
+      backgroundWorkers: 2,
+    });
+    const prometheus = gate();
+    const started: string[] = [];
+    let backgroundNow = 0;
+    let backgroundMost = 0;
+    const running = queue.run(4, async (key, lane) => {
+      started.push(key);
+      if (lane === 'foreground') return undefined;
+      backgroundNow += 1;
+      backgroundMost = Math.max(backgroundMost, backgroundNow);
+      await prometheus.promise;
+      backgroundNow -= 1;
+      return undefined;
+    });
+    for (let i = 0; i < 6; i++) queue.add(`verify:${String(i)}`);
+    await settle();
+    expect(started).toEqual(['verify:0', 'verify:1']);
+    // A new rollout does not wait for the slow ones.
+    queue.add('deployment:new');
+    await until(() => started.includes('deployment:new'), 'the foreground key ran');
+    expect(backgroundNow).toBe(2);
+
+    prometheus.open();
+    await until(() => started.length === 7 && backgroundNow === 0, 'every background key ran');
+    queue.shutdown();
+    await running;
+    expect(backgroundMost).toBe(2);
+  });
+
   it('tells how long each key waited, once per time it was taken, counted from its first add', async () => {
     const waited: [string, number][] = [];
     const queue = new WorkQueue({ baseMs: 5, maxMs: 50 }, undefined, {

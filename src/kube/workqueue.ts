@@ -4,6 +4,9 @@
 // Keys wait in two lanes: foreground keys go first, so a new rollout's assessment is never queued behind the
 // hundreds of verification passes that fall due at the same tick; while both lanes wait, a background key
 // gets a turn after every `fairness` foreground ones, so background work slows under a burst but never stops.
+// Background keys may hold only some of the workers (`backgroundWorkers`): the verification passes due at a
+// tick wait for Prometheus while they hold a worker, and with every worker so held, a new rollout waited for
+// one of them to finish.
 import type { RequestLane } from './api-client.js';
 
 export interface WorkResult {
@@ -29,6 +32,8 @@ export interface LaneOptions {
   background?: (key: string) => boolean;
   /** While both lanes wait, one background key after this many foreground ones (default 8). */
   fairness?: number;
+  /** At most this many workers on background keys at once; the others wait for foreground keys. Default: all. */
+  backgroundWorkers?: number;
   /** Told how long each key waited, from its first add while not waiting to a worker taking it. */
   onTaken?: (key: string, waitedMs: number) => void;
 }
@@ -38,6 +43,8 @@ export class WorkQueue {
   private readonly background: string[] = [];
   /** Foreground keys taken in a row while background keys waited. */
   private foregroundStreak = 0;
+  /** Background keys being processed now. */
+  private backgroundActive = 0;
   /** Keys waiting, with when each was first added (for onTaken). */
   private readonly waiting = new Map<string, number>();
   private readonly processing = new Set<string>();
@@ -113,6 +120,7 @@ export class WorkQueue {
         const addedAt = this.waiting.get(key);
         this.waiting.delete(key);
         this.processing.add(key);
+        if (taken.lane === 'background') this.backgroundActive += 1;
         if (addedAt !== undefined) this.lanes.onTaken?.(key, performance.now() - addedAt);
         return taken;
       }
@@ -128,10 +136,14 @@ export class WorkQueue {
     return undefined;
   }
 
-  /** The next key by lane: foreground first, and a waiting background key after every `fairness` foreground ones. */
+  /**
+   * The next key by lane: foreground first, and a waiting background key after every `fairness` foreground
+   * ones, unless background keys already hold all the workers they may.
+   */
   private take(): { key: string; lane: RequestLane } | undefined {
     const fairness = Math.max(1, this.lanes.fairness ?? 8);
-    if (this.background.length === 0) {
+    const backgroundFull = this.backgroundActive >= Math.max(1, this.lanes.backgroundWorkers ?? Infinity);
+    if (this.background.length === 0 || backgroundFull) {
       this.foregroundStreak = 0;
       return this.shiftFrom('foreground');
     }
@@ -165,6 +177,11 @@ export class WorkQueue {
         this.addAfter(key, delay);
       } finally {
         this.processing.delete(key);
+        if (lane === 'background') {
+          this.backgroundActive -= 1;
+          // A worker left idle by the cap may take a background key now.
+          this.wake?.();
+        }
         if (this.dirty.delete(key)) this.add(key);
       }
     }
