@@ -281,7 +281,7 @@ export class DeploymentReconciler {
       patched = await patchDeployment();
     } else {
       // Annotations only inform, so they go out as soon as the score is known, while the record is created and
-      // the score written onto it: one API round trip from the new revision to its annotations instead of three.
+      // the score written onto it: one API round trip from the new revision to its annotations instead of two.
       // Should the record's creation or write fail, the next pass finds no score, assesses again and sets the
       // annotations to that score; should another writer hold the record, the next pass sets them to its score.
       // When the plan only informs (annotations and their Event), its action rides on the score's write: one
