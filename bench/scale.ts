@@ -642,6 +642,8 @@ rules:
     );
 
     // ---- 5. one rollout at a time ----
+    /** Every rollout's latency and where in a verification interval it began, for the slowest of a phase. */
+    const slowest: { ms: number; intoIntervalMs: number }[] = [];
     const rollout = async (i: number, j: number, version: number): Promise<number> => {
       const ns = nsName(i);
       const name = depName(j);
@@ -655,8 +657,6 @@ rules:
       slowest.push({ ms: annotated - seen, intoIntervalMs: (performance.timeOrigin + seen) % intervalMs });
       return annotated - seen;
     };
-    /** Every rollout's latency and where in a verification interval it began, for the slowest of a phase. */
-    const slowest: { ms: number; intoIntervalMs: number }[] = [];
     const slowestSince = (from: number) =>
       slowest
         .slice(from)

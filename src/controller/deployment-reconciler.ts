@@ -254,28 +254,12 @@ export class DeploymentReconciler {
     let patched: Awaited<ReturnType<typeof patchDeployment>>;
     /** The plan's Events went out and its actions were recorded with the score, in the same write. */
     let actedWithScore = false;
-    /**
-     * Waits for the record to be created. Undefined when it got the name the plan gives it; otherwise when to
-     * plan again: once another writer's record is in the cache, or at once with the name it got.
-     */
-    const replanUnlessCreatedAsPlanned = async (
-      assessed: Assessed,
-    ): Promise<{ requeueAfterMs: number } | undefined> => {
-      const created = await assessed.created;
-      if ('error' in created) throw created.error;
-      if (created.name === undefined) return { requeueAfterMs: 1000 };
-      if (created.name === assessed.assessmentName) return undefined;
-      // The expected name was taken (an assessment of an older Deployment of this name the cache did not show):
-      // the score goes on the record it got, and the next pass plans again with that name.
-      await this.recordAssessment({ ...assessed, assessmentName: created.name }, deployment, policy, log);
-      return { requeueAfterMs: 200 };
-    };
     if (unwritten === undefined) {
       patched = await patchDeployment();
     } else if (plan.paused !== undefined) {
       // A pause (or a resume at the gate) is acted on only once the score that decided it is on the record: a
       // controller that died in between would otherwise assess again, and could leave a pause no score explains.
-      const replan = await replanUnlessCreatedAsPlanned(unwritten);
+      const replan = await this.replanUnlessCreatedAsPlanned(unwritten, deployment, policy, log);
       if (replan) return replan;
       record = await this.recordAssessment(unwritten, deployment, policy, log);
       patched = await patchDeployment();
@@ -294,7 +278,7 @@ export class DeploymentReconciler {
       const foldActions = plan.actions.every((a) => a.type === 'annotated');
       const [recorded, annotated] = await Promise.allSettled([
         (async () => {
-          const replan = await replanUnlessCreatedAsPlanned(unwritten);
+          const replan = await this.replanUnlessCreatedAsPlanned(unwritten, deployment, policy, log);
           if (replan) return replan;
           if (!foldActions) return this.recordAssessment(unwritten, deployment, policy, log);
           for (const event of plan.events) await this.deps.events.emit(deployment, event);
@@ -374,6 +358,26 @@ export class DeploymentReconciler {
         revision: rollout.current.revision,
       }),
     });
+  }
+
+  /**
+   * Waits for a new assessment's record to be created. Undefined when it got the name the plan gives it;
+   * otherwise when to plan again: once another writer's record is in the cache, or at once with the name it got.
+   */
+  private async replanUnlessCreatedAsPlanned(
+    assessed: Assessed,
+    deployment: V1Deployment,
+    policy: GoverningPolicy,
+    log: Logger,
+  ): Promise<{ requeueAfterMs: number } | undefined> {
+    const created = await assessed.created;
+    if ('error' in created) throw created.error;
+    if (created.name === undefined) return { requeueAfterMs: 1000 };
+    if (created.name === assessed.assessmentName) return undefined;
+    // The expected name was taken (an assessment of an older Deployment of this name the cache did not show):
+    // the score goes on the record it got, and the next pass plans again with that name.
+    await this.recordAssessment({ ...assessed, assessmentName: created.name }, deployment, policy, log);
+    return { requeueAfterMs: 200 };
   }
 
   /**

@@ -152,6 +152,7 @@ export function mustWriteInterval(input: IntervalWriteInput): boolean {
   if (input.acts || input.quietPeriodMs <= 0) return true;
   const last = Date.parse(input.recorded.lastCheckAt ?? '');
   if (!Number.isFinite(last) || input.now.getTime() - last >= input.quietPeriodMs) return true;
+  if (isTurnOf(input)) return true;
   const { recorded, next } = input;
   const fields = new Set([...Object.keys(recorded), ...Object.keys(next)]);
   for (const field of fields) {
@@ -160,8 +161,12 @@ export function mustWriteInterval(input: IntervalWriteInput): boolean {
     const after = next[field as keyof VerificationStatus];
     if (before !== after && JSON.stringify(before) !== JSON.stringify(after)) return true;
   }
-  const turn = input.turn;
+  return false;
+}
+
+/** The record's own interval of the quiet period (see IntervalWriteInput.turn); a period of one interval has none. */
+function isTurnOf({ turn, quietPeriodMs }: IntervalWriteInput): boolean {
   if (turn === undefined) return false;
-  const turns = Math.floor(input.quietPeriodMs / turn.intervalMs);
+  const turns = Math.floor(quietPeriodMs / turn.intervalMs);
   return turns >= 2 && (turn.tick + (turn.slot % turns)) % turns === 0;
 }
