@@ -1,6 +1,8 @@
 // One PromQL query per policy, metric and interval, however many rollouts are being verified. Verification
-// checks run just after interval boundaries ("ticks"); the first rollout of a policy to ask in a tick runs the
-// batched query for every rollout of that policy known to be verifying, and the others read the same answer.
+// checks run just after interval boundaries ("ticks", at the policy's own phase within the interval:
+// src/verify/ticks.ts, so policies do not all query at once); the first rollout of a policy to ask in a tick
+// runs the batched query for every rollout of that policy known to be verifying, and the others read the same
+// answer.
 // A rollout that joins after its tick's query was sent gets one more batched query, not one of its own.
 // The statistical test's counts (readCounts) are batched the same way; each rollout's window is the time since
 // its verification began, and rollouts with different windows share one query joined with `or`.

@@ -12,6 +12,7 @@ import type { JsonPatchOp } from '../api/meta.js';
 import type { ClusterWriter } from '../kube/writer.js';
 import type { HealthResult, MetricsProvider, QueryResult } from '../prometheus/types.js';
 import { OperatorMetrics } from '../telemetry/metrics.js';
+import { tickClockFor } from '../verify/ticks.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 import { currentRollout } from '../api/revision.js';
 import type { Caches } from '../api/objects.js';
@@ -182,6 +183,7 @@ function setup(answer: QueryResult, verification: object = {}, quietWritePeriodM
     pass: () => verifier.verify(input(writer.storedVersion, stored())),
     stored,
     tick: () => (now = new Date(now.getTime() + 10_000)),
+    advance: (ms: number) => (now = new Date(now.getTime() + ms)),
   };
 }
 
@@ -224,10 +226,31 @@ describe('Verifier: a query the policy got wrong', () => {
   });
 });
 
+describe('Verifier: each policy checks on its own tick clock', () => {
+  it('judges an interval once per tick of the policy, and comes back at the policy’s next tick', async () => {
+    // shop/guard's ticks begin 3.019 s into every 10 s (src/verify/ticks.ts), not on the 10 s boundary.
+    expect(tickClockFor('shop/guard', 10_000).phaseMs).toBe(3019);
+    const t = setup(goodErrors);
+    // 10:00:00.200: the first check; the next tick begins at 10:00:03.019, and the check 150 ms after it.
+    expect(await t.pass()).toEqual({ requeueAfterMs: 2969 });
+    expect(t.writer.statusWrites).toHaveLength(1);
+    t.advance(2_900); // 10:00:03.100: a new tick of the policy, though the same 10 s of the wall clock
+    expect(await t.pass()).toEqual({ requeueAfterMs: 10_069 });
+    expect(t.writer.statusWrites).toHaveLength(2);
+    t.advance(5_000); // 10:00:08.100: the same tick, already judged
+    expect(await t.pass()).toEqual({ requeueAfterMs: 5_069 });
+    expect(t.writer.statusWrites).toHaveLength(2);
+    expect(t.stored().verification?.steps?.map((s) => s.at)).toContain('2026-12-01T10:00:03.100Z');
+  });
+});
+
 describe('Verifier: quiet intervals are written together', () => {
   const stepTimes = (s: AssessmentStatus) => [...new Set((s.verification?.steps ?? []).map((x) => x.at))];
-  /** shop/web-3's turn (see mustWriteInterval) is the first interval of each period, so only the period decides. */
-  const onPeriod = 'web-3';
+  /**
+   * shop/web-1's turn (see mustWriteInterval) is the first interval of each period on shop/guard's tick clock
+   * (src/verify/ticks.ts), so only the period decides.
+   */
+  const onPeriod = 'web-1';
 
   it('carries intervals that only read healthy metrics and writes them once the record is the period old', async () => {
     const t = setup(goodErrors, {}, 30_000, onPeriod);
@@ -292,8 +315,8 @@ describe('Verifier: quiet intervals are written together', () => {
   });
 
   it('writes a quiet interval on the record’s turn, so rollouts released together are written in turns', async () => {
-    // shop/web-2's turn is the second interval of each period: 10:00:10, 10:00:40.
-    const t = setup(goodErrors, {}, 30_000, 'web-2');
+    // shop/web-3's turn is the second interval of each period: 10:00:10, 10:00:40.
+    const t = setup(goodErrors, {}, 30_000, 'web-3');
     for (let i = 0; i < 6; i++) {
       await t.pass();
       t.tick();

@@ -22,6 +22,7 @@ import { verificationLimitsFor, type VerificationLimits } from '../verify/levels
 import { intervalRecord, planActs, planVerification, type VerificationPlan } from '../verify/plan.js';
 import { mustWriteInterval, rolloutProgress, type RolloutProgress } from '../verify/record.js';
 import { plannedLooks } from '../verify/sequential.js';
+import { tickAt, tickClockFor, tickStartMs } from '../verify/ticks.js';
 import { verificationClock } from '../verify/timeline.js';
 import { INITIAL_COUNTERS, checkInterval, nextVerificationState, type MetricCheck } from '../verify/verdict.js';
 import { appendActions, statusWithActions } from './assessment-record.js';
@@ -145,19 +146,22 @@ export class Verifier {
     }
     const rolloutCompletedAt = previous.rolloutCompletedAt ?? (progress.completed ? now.toISOString() : undefined);
 
-    const tick = Math.floor(now.getTime() / limits.intervalMs);
+    // The policy's own phase within the interval (see src/verify/ticks.ts): its rollouts are checked together,
+    // at a different moment from other policies' rollouts.
+    const clock = tickClockFor(this.policyKey(input), limits.intervalMs);
+    const tick = tickAt(clock, now.getTime());
     const lastTick = Math.max(
-      previous.lastCheckAt ? Math.floor(Date.parse(previous.lastCheckAt) / limits.intervalMs) : -1,
+      previous.lastCheckAt ? tickAt(clock, Date.parse(previous.lastCheckAt)) : -1,
       this.lastTickDone.get(tickKey) ?? -1,
     );
-    const untilNextTick = (tick + 1) * limits.intervalMs - now.getTime() + tickSlackMs;
+    const untilNextTick = tickStartMs(clock, tick + 1) - now.getTime() + tickSlackMs;
     if (tick <= lastTick) return { requeueAfterMs: untilNextTick };
 
     const lookup = await this.deps.access.providerFor(namespace, policy.spec);
     // The statistical test judges counts since verification began; its look number comes from the clock, so a
     // restart neither repeats nor skips one, and its budget holds however many looks are taken.
     const countsSince = new Date(startedAt ?? now.getTime());
-    const look = tick - Math.floor(countsSince.getTime() / limits.intervalMs) + 1;
+    const look = tick - tickAt(clock, countsSince.getTime()) + 1;
     const reading = await this.read(input, lookup, { tick, now, look, limits, countsSince, progress });
     const { checks, queries } = reading;
 
