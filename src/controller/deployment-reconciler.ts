@@ -1,80 +1,39 @@
 // Reconciles one Deployment: which policy governs it, which revision is rolling out, whether that revision
-// has been assessed (assess it once, record it before pausing or resuming it; the annotations, which only
-// inform, go out as soon as the score is known, while the record is created and written), and then makes the
-// Deployment, its Events and its assessment match the plan. Then it has earlier-revisions.ts close the records
-// of the revisions this one replaced. Level-based: it never asks what event woke it up.
-import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
-import { assessRollout, type Assessment, type LiveSignals } from '../assess/assess.js';
-import type { RiskModel } from '../assess/score.js';
-import type { AssessmentAction, AssessmentStatus } from '../api/assessment.js';
-import { resolveLevelAction, type PolicySpec } from '../api/policy.js';
-import { isAlreadyExists, isConflict, isInvalid } from '../kube/errors.js';
-import type { DeploymentEvents } from '../kube/events.js';
-import type { ClusterWriter } from '../kube/writer.js';
-import { rolloutLogger, type Logger } from '../telemetry/logger.js';
-import type { OperatorMetrics } from '../telemetry/metrics.js';
+// has been assessed (revision-assessor.ts assesses it once; the score is recorded before the rollout is paused
+// or resumed, while the annotations, which only inform, go out as soon as the score is known), and then makes
+// the Deployment, its Events and its assessment match the plan. Then it has earlier-revisions.ts close the
+// records of the revisions this one replaced. Level-based: it never asks what event woke it up.
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Assessment } from '../assess/assess.js';
 import { annotations } from '../api/annotations.js';
-import { guardedDeploymentPatch } from './deployment-patch.js';
+import type { AssessmentAction } from '../api/assessment.js';
+import type { AssessmentObject } from '../api/objects.js';
+import { resolveLevelAction } from '../api/policy.js';
+import { currentRollout, isRollbackRevision, servingBeforeRollout } from '../api/revision.js';
+import { bypassReason, type GateView } from '../gate/pending.js';
+import type { OperatorGate } from '../gate/operator-hooks.js';
+import { isConflict, isInvalid } from '../kube/errors.js';
+import { rolloutLogger, type Logger } from '../telemetry/logger.js';
 import { approverOf } from './approval.js';
-import { EarlierRevisions } from './earlier-revisions.js';
 import {
   assessmentNameFor,
   candidateNames,
   findAssessment,
   identityOf,
   isAssessmentOf,
-  knownBadRule,
   knownBadTemplate,
-  type KnownBadTemplate,
-  type RevisionIdentity,
 } from './assessment-identity.js';
-import {
-  appendActions,
-  assessedStatus,
-  assessmentObject,
-  pastOutcomes,
-  statusWithActions,
-} from './assessment-record.js';
+import { appendActions, statusWithActions } from './assessment-record.js';
+import { guardedDeploymentPatch } from './deployment-patch.js';
+import { EarlierRevisions } from './earlier-revisions.js';
+import { planActions } from './plan.js';
 import { governingPolicy, type GoverningPolicy } from './policy-choice.js';
 import { parsedPolicies } from './policy-specs.js';
-import { planActions } from './plan.js';
-import { currentRollout, isRollbackRevision, servingBeforeRollout, type CurrentRollout } from '../api/revision.js';
-import { blockingFindingKinds, credentialPolicy } from './score-manifest.js';
-import { scanTemplate } from '../assess/secret-scan.js';
+import { RevisionAssessor, type Assessed, type RevisionAssessorDeps } from './revision-assessor.js';
 import type { Verifier } from './verifier.js';
-import type { AssessmentObject, Caches } from '../api/objects.js';
-import { bypassReason, type GateView } from '../gate/pending.js';
-import type { OperatorGate } from '../gate/operator-hooks.js';
 
-export interface LiveSignalSource {
-  /**
-   * The service's error rate and latency now, or why they are unknown. Must not throw, must be quick. The
-   * hashes: the serving ReplicaSet's first. `uid`: the Deployment's, to match a reading prefetched for it.
-   */
-  sample(
-    policy: PolicySpec,
-    namespace: string,
-    deployment: string,
-    podTemplateHashes: readonly string[],
-    uid?: string,
-  ): Promise<LiveSignals>;
-  /** Starts reading them for a rollout about to start (see live-signal-prefetch.ts); optional. */
-  prefetch?(policy: PolicySpec, namespace: string, deployment: string, uid: string, servingHash: string): void;
-}
-
-export interface ModelSource {
-  current(): RiskModel | undefined;
-}
-
-export interface DeploymentReconcilerDeps {
-  caches: Caches;
-  writer: ClusterWriter;
-  events: DeploymentEvents;
-  live: LiveSignalSource;
-  model: ModelSource;
-  metrics: OperatorMetrics;
+export interface DeploymentReconcilerDeps extends RevisionAssessorDeps {
   logger: Logger;
-  clock: () => Date;
   verifier: Verifier;
   /** Queues a verification pass for the Deployment; it runs under its own key, so a slow Prometheus never delays an assessment or a pause. */
   requestVerification: (namespace: string, name: string) => void;
@@ -82,29 +41,12 @@ export interface DeploymentReconcilerDeps {
   gate?: OperatorGate | undefined;
 }
 
-/** A revision scored, its record being created, the score not yet written onto the record. */
-interface Assessed {
-  /** The name its record is expected to get (see assessmentNameFor); `created` says which it got. */
-  assessmentName: string;
-  /**
-   * The record's creation, started beside the live-signal reading and never rejected (so nothing is left
-   * unhandled while the score is worked out): the name it was created under, undefined when another
-   * reconcile or an earlier life of this controller holds it (its status is the truth), or the error.
-   */
-  created: Promise<{ name: string | undefined } | { error: unknown }>;
-  assessment: Assessment;
-  status: AssessmentStatus;
-  /** performance.now() when the assessment began. */
-  startedMs: number;
-  revision: number;
-}
-
 export class DeploymentReconciler {
-  /** Assessments this process created recently (identity → name): the informer cache may not show them yet. */
-  private readonly written = new Map<string, string>();
+  private readonly assessor: RevisionAssessor;
   private readonly earlierRevisions: EarlierRevisions;
 
   constructor(private readonly deps: DeploymentReconcilerDeps) {
+    this.assessor = new RevisionAssessor(deps);
     this.earlierRevisions = new EarlierRevisions(deps);
   }
 
@@ -155,7 +97,7 @@ export class DeploymentReconciler {
     const id = identityOf(deployment, rollout.current);
     const records = this.deps.caches.assessments(namespace);
     let record = (await this.deps.gate?.reconcileRecords(records, id)) ?? findAssessment(records, id);
-    const writtenName = this.written.get(identityKey(id));
+    const writtenName = this.assessor.createdName(id);
     let assessmentName =
       record?.metadata?.name ??
       writtenName ??
@@ -188,7 +130,7 @@ export class DeploymentReconciler {
     /** A new assessment, scored but not yet written to its record. */
     let unwritten: Assessed | undefined;
     if (status?.score === undefined) {
-      unwritten = await this.assess(deployment, rollout, policy, {
+      unwritten = await this.assessor.assess(deployment, rollout, policy, {
         id,
         assessmentName,
         existing: record,
@@ -259,9 +201,9 @@ export class DeploymentReconciler {
     } else if (plan.paused !== undefined) {
       // A pause (or a resume at the gate) is acted on only once the score that decided it is on the record: a
       // controller that died in between would otherwise assess again, and could leave a pause no score explains.
-      const replan = await this.replanUnlessCreatedAsPlanned(unwritten, deployment, policy, log);
+      const replan = await this.assessor.replanUnlessCreatedAsPlanned(unwritten, deployment, policy, log);
       if (replan) return replan;
-      record = await this.recordAssessment(unwritten, deployment, policy, log);
+      record = await this.assessor.record(unwritten, deployment, policy, log);
       patched = await patchDeployment();
     } else {
       // Annotations only inform, so they go out as soon as the score is known, while the record is created and
@@ -278,11 +220,11 @@ export class DeploymentReconciler {
       const foldActions = plan.actions.every((a) => a.type === 'annotated');
       const [recorded, annotated] = await Promise.allSettled([
         (async () => {
-          const replan = await this.replanUnlessCreatedAsPlanned(unwritten, deployment, policy, log);
+          const replan = await this.assessor.replanUnlessCreatedAsPlanned(unwritten, deployment, policy, log);
           if (replan) return replan;
-          if (!foldActions) return this.recordAssessment(unwritten, deployment, policy, log);
+          if (!foldActions) return this.assessor.record(unwritten, deployment, policy, log);
           for (const event of plan.events) await this.deps.events.emit(deployment, event);
-          return this.recordAssessment(unwritten, deployment, policy, log, plan.actions);
+          return this.assessor.record(unwritten, deployment, policy, log, plan.actions);
         })(),
         patchDeployment(),
       ]);
@@ -297,7 +239,7 @@ export class DeploymentReconciler {
       // The Deployment changed since the cache showed it (a newer revision, say): plan again from the new state.
       log.debug('Deployment changed while planning; planning again');
       // The next pass finds this assessment recorded and does not assess again: its warnings go out now.
-      if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
+      if (assessedNow && mode !== 'shadow') await this.assessor.warnAboutAnnotations(deployment, revision, assessedNow);
       return { requeueAfterMs: 200 };
     }
     if (patched === 'patched') {
@@ -317,7 +259,7 @@ export class DeploymentReconciler {
     }
     if (plan.actions.some((a) => a.type === 'resumed-by-hand')) this.deps.metrics.approvals.inc({ how: 'by-hand' });
     // Warnings and bookkeeping for earlier revisions come after acting on this one, so they never delay a pause.
-    if (assessedNow && mode !== 'shadow') await this.warnAboutAnnotations(deployment, revision, assessedNow);
+    if (assessedNow && mode !== 'shadow') await this.assessor.warnAboutAnnotations(deployment, revision, assessedNow);
     // While the gate holds the next template, the running revision is still the one serving: left open.
     if (gated.kind === 'holding') return {};
     await this.earlierRevisions.close(deployment, rollout, exemptReturn, log);
@@ -361,26 +303,6 @@ export class DeploymentReconciler {
   }
 
   /**
-   * Waits for a new assessment's record to be created. Undefined when it got the name the plan gives it;
-   * otherwise when to plan again: once another writer's record is in the cache, or at once with the name it got.
-   */
-  private async replanUnlessCreatedAsPlanned(
-    assessed: Assessed,
-    deployment: V1Deployment,
-    policy: GoverningPolicy,
-    log: Logger,
-  ): Promise<{ requeueAfterMs: number } | undefined> {
-    const created = await assessed.created;
-    if ('error' in created) throw created.error;
-    if (created.name === undefined) return { requeueAfterMs: 1000 };
-    if (created.name === assessed.assessmentName) return undefined;
-    // The expected name was taken (an assessment of an older Deployment of this name the cache did not show):
-    // the score goes on the record it got, and the next pass plans again with that name.
-    await this.recordAssessment({ ...assessed, assessmentName: created.name }, deployment, policy, log);
-    return { requeueAfterMs: 200 };
-  }
-
-  /**
    * Appends the plan's actions onto the record as read (or as the assessment write returned it), in one write
    * conditional on its resourceVersion; only when that version is stale does it read the record again.
    */
@@ -404,171 +326,6 @@ export class DeploymentReconciler {
     await appendActions(this.deps.writer, namespace, assessmentName, actions);
   }
 
-  /**
-   * Scores the revision while its record is created (unless it exists). The caller waits for that creation
-   * before writing the score, and plans again when another reconcile or an earlier life of this controller
-   * created the record (its status is the truth) or the record got another name.
-   */
-  private async assess(
-    deployment: V1Deployment,
-    rollout: CurrentRollout,
-    policy: GoverningPolicy,
-    target: {
-      id: RevisionIdentity;
-      assessmentName: string;
-      existing: AssessmentObject | undefined;
-      knownBad: KnownBadTemplate | undefined;
-      log: Logger;
-    },
-  ): Promise<Assessed> {
-    const started = performance.now();
-    const { id, existing, knownBad, log } = target;
-    const namespace = deployment.metadata?.namespace ?? '';
-    const name = deployment.metadata?.name ?? '';
-    const now = this.deps.clock();
-    const policyName = policy.object.metadata?.name ?? '';
-    // The record and the live signals do not depend on each other: ask for both at once.
-    const create = async (): Promise<string | undefined> => {
-      if (existing) return target.assessmentName;
-      // The plain name may be held by an assessment of an older Deployment of the same name that the cache
-      // has not shown us: then the tagged name (see candidateNames).
-      const [plain, tagged] = candidateNames(id);
-      for (const assessmentName of target.assessmentName === tagged ? [tagged] : [plain, tagged]) {
-        try {
-          await this.deps.writer.createAssessment(
-            namespace,
-            assessmentObject({
-              namespace,
-              name: assessmentName,
-              deployment: name,
-              deploymentUID: id.uid,
-              revision: rollout.current.revision,
-              podTemplateHash: rollout.current.podTemplateHash,
-              templateDigest: id.templateDigest,
-              previousRevision: rollout.previous?.revision,
-              previousPodTemplateHash: rollout.previous?.podTemplateHash,
-              policy: policyName,
-            }),
-          );
-          if (this.written.size >= 10_000) this.written.clear();
-          this.written.set(identityKey(id), assessmentName);
-          return assessmentName;
-        } catch (err) {
-          if (!isAlreadyExists(err)) throw err;
-          const holder = (await this.deps.writer.readAssessment(namespace, assessmentName)) as
-            AssessmentObject | undefined;
-          // Another reconcile (or a previous life of this controller) created it: its status is the truth.
-          if (holder === undefined || isAssessmentOf(holder, id)) return undefined;
-        }
-      }
-      throw new Error(`both names for the assessment of ${namespace}/${name} revision ${id.revision} are taken`);
-    };
-    const sample = async () =>
-      policy.spec.prometheus.address
-        ? this.deps.live.sample(
-            policy.spec,
-            namespace,
-            name,
-            [rollout.previous?.podTemplateHash, rollout.current.podTemplateHash].filter(
-              (h): h is string => h !== undefined,
-            ),
-            id.uid,
-          )
-        : { unavailable: 'no Prometheus address in the policy' };
-    // Created beside the reading and the scoring, not before them: the annotations need only the score.
-    const created = create().then(
-      (name) => ({ name }),
-      (error: unknown) => ({ error }),
-    );
-    const live = await sample();
-    const template = rollout.current.replicaSet.spec?.template ?? deployment.spec?.template ?? {};
-    const assessment = assessRollout({
-      template,
-      previousTemplate: rollout.previous?.replicaSet.spec?.template,
-      deploymentAnnotations: deployment.metadata?.annotations,
-      replicas: { previous: desiredReplicas(rollout.previous?.replicaSet), next: deployment.spec?.replicas },
-      now,
-      timeZone: policy.spec.timeZone,
-      history: pastOutcomes(this.deps.caches.assessments(namespace), name, rollout.current.revision),
-      live,
-      thresholds: policy.spec.thresholds,
-      blockingFindings: blockingFindingKinds(policy.spec),
-      providerMatches: await scanTemplate(template),
-      credentialPolicy: credentialPolicy(policy.spec),
-      model: this.deps.model.current(),
-    });
-    if (knownBad) {
-      // Known-bad: at least as strict as the first time, whatever the score says now.
-      const rule = knownBadRule(knownBad);
-      assessment.hardRules = [rule, ...assessment.hardRules];
-      assessment.level = 'block';
-      log.warn({ earlierRevision: knownBad.revision }, 'a template that failed before is back; treated as block');
-    }
-    return {
-      assessmentName: target.assessmentName,
-      created,
-      assessment,
-      status: assessedStatus(assessment, policy.spec.mode, now),
-      startedMs: started,
-      revision: rollout.current.revision,
-    };
-  }
-
-  /**
-   * Writes a new assessment's score onto its record, with any actions already carried out: from here on the
-   * revision is never assessed again.
-   */
-  private async recordAssessment(
-    assessed: Assessed,
-    deployment: V1Deployment,
-    policy: GoverningPolicy,
-    log: Logger,
-    actions: readonly AssessmentAction[] = [],
-  ): Promise<AssessmentObject> {
-    const { assessment } = assessed;
-    const status =
-      actions.length === 0
-        ? assessed.status
-        : { ...assessed.status, ...statusWithActions(assessed.status, actions, {}, assessed.revision) };
-    const written = (await this.deps.writer.mergePatchAssessmentStatus(
-      deployment.metadata?.namespace ?? '',
-      assessed.assessmentName,
-      status,
-    )) as AssessmentObject;
-    const seconds = (performance.now() - assessed.startedMs) / 1000;
-    this.deps.metrics.assessments.inc({ level: assessment.level, scorer: assessment.scorer, mode: policy.spec.mode });
-    this.deps.metrics.riskScore.observe(assessment.score);
-    this.deps.metrics.assessmentDuration.observe(seconds);
-    log.info(
-      {
-        score: assessment.score,
-        level: assessment.level,
-        scorer: assessment.scorer,
-        reasons: assessment.reasons,
-        ms: Math.round(seconds * 1000),
-      },
-      'rollout assessed',
-    );
-    return written;
-  }
-
-  private async warnAboutAnnotations(
-    deployment: V1Deployment,
-    revision: number,
-    assessment: Assessment,
-  ): Promise<void> {
-    for (const warning of assessment.annotationWarnings) {
-      this.deps.metrics.annotationWarnings.inc();
-      await this.deps.events.emit(deployment, {
-        type: 'Warning',
-        reason: 'InvalidAnnotation',
-        action: 'Assess',
-        note: `${warning.annotation}=${JSON.stringify(warning.value)} ${warning.problem}. Revision ${revision} was assessed without it.`,
-        dedupeKey: `annotation/${deployment.metadata?.name ?? ''}/${revision}/${warning.annotation}`,
-      });
-    }
-  }
-
   /** A Deployment rollguard paused that no enforce-mode policy governs any more stays paused, with an Event saying so. */
   private async warnIfLeftPaused(deployment: V1Deployment, log: Logger): Promise<void> {
     const pausedRevision = deployment.metadata?.annotations?.[annotations.pausedRevision];
@@ -583,13 +340,4 @@ export class DeploymentReconciler {
       dedupeKey: `left-paused/${name}/${pausedRevision}`,
     });
   }
-}
-
-function identityKey(id: RevisionIdentity): string {
-  return `${id.namespace}/${id.deployment}/${id.uid ?? ''}/${id.revision}/${id.podTemplateHash}`;
-}
-
-function desiredReplicas(rs: V1ReplicaSet | undefined): number | undefined {
-  const raw = rs?.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'];
-  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
 }

@@ -7,7 +7,7 @@
 // afresh, as it would without this.
 import type { LiveSignals } from '../assess/assess.js';
 import type { PolicySpec } from '../api/policy.js';
-import type { LiveSignalSource } from './deployment-reconciler.js';
+import type { LiveSignalSource } from './revision-assessor.js';
 
 interface Prefetched {
   readonly uid: string;

@@ -9,7 +9,7 @@ import { parseDuration } from '../api/duration.js';
 import { DEFAULT_SPLIT_LABELS, readingFor } from '../prometheus/batch.js';
 import { ReadCoalescer } from '../prometheus/coalesce.js';
 import { nonNegativeReading } from '../prometheus/types.js';
-import type { LiveSignalSource } from './deployment-reconciler.js';
+import type { LiveSignalSource } from './revision-assessor.js';
 import type { PrometheusAccess } from './prometheus-access.js';
 
 /** Longest the assessment waits for Prometheus. */

@@ -16,7 +16,7 @@ import { loadForest } from '../model/forest.js';
 import { loadModelDir, type ModelBundle } from '../model/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { OperatorMetrics } from '../telemetry/metrics.js';
-import type { ModelSource } from './deployment-reconciler.js';
+import type { ModelSource } from './revision-assessor.js';
 
 /** The package's own models/default, found from this file whether it runs from src/ or dist/src/. */
 export function shippedModelDir(): string | undefined {
