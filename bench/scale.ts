@@ -539,7 +539,8 @@ rules:
     let judged = 0;
     const spreadByTick = new Map<string, number>();
     for (const a of assessments.items) {
-      const clock = tickClockFor(`${a.metadata?.namespace ?? ''}/${a.spec?.policy ?? ''}`, intervalMs);
+      const policyKey = `${a.metadata?.namespace ?? ''}/${a.spec?.policy ?? ''}`;
+      const clock = tickClockFor(policyKey, intervalMs);
       const firstTick = tickAt(clock, windowStart - 1) + 1;
       const lastTick = tickAt(clock, windowEnd) - 1;
       const ticks = new Set<number>();
@@ -548,7 +549,7 @@ rules:
         const tick = tickAt(clock, at);
         if (tick < firstTick || tick > lastTick) continue;
         ticks.add(tick);
-        const key = `${a.spec?.policy ?? ''}@${a.metadata?.namespace ?? ''}@${tick}`;
+        const key = `${policyKey}@${tick}`;
         spreadByTick.set(key, Math.max(spreadByTick.get(key) ?? 0, at - tickStartMs(clock, tick)));
       }
       if (ticks.size === 0) continue;

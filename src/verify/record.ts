@@ -130,9 +130,9 @@ export interface IntervalWriteInput {
   quietPeriodMs: number;
   now: Date;
   /**
-   * The interval's tick (its number on the policy's tick clock, src/verify/ticks.ts) and a stable number for the record (a hash of its
-   * name): a quiet record is written on its own turn, one interval of each quiet period, so the records of
-   * rollouts that started together are not all written in the same interval.
+   * The interval's tick (its number on the policy's tick clock, src/verify/ticks.ts) and a stable number for
+   * the record (a hash of its name): a quiet record is written on its own turn, one interval of each quiet
+   * period, so the records of rollouts that started together are not all written in the same interval.
    */
   turn?: { tick: number; intervalMs: number; slot: number };
 }
