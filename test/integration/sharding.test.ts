@@ -3,15 +3,25 @@
 // are spread (each replica reports its own on /metrics), every revision is assessed by exactly one replica, the
 // replicas' memory stays flat while the rollouts arrive and their Leases keep being renewed, a scale from 3 to 5
 // replicas hands shards over with no shard held twice and none left unheld for a lease duration while rollouts
-// keep arriving, and a SIGKILLed replica's shards move to the others within the lease duration with nothing
-// assessed twice across the move.
+// keep arriving, a SIGKILLed replica's shards move to the others within the lease duration with nothing
+// assessed twice across the move, and a failing rollout whose replica is SIGKILLed mid-verification is rolled
+// back exactly once, by the shard's next holder, carrying on from the record.
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { shardOf } from '../../src/shard/hash.js';
 import { kubectl, kubectlJson } from '../support/kubectl.js';
 import { deleteNamespace } from '../support/namespace.js';
-import { deploymentManifest, type AssessmentView } from '../support/objects.js';
+import {
+  applyPolicy,
+  assessmentOf,
+  assessmentOutcome,
+  deploymentManifest,
+  eventsOf,
+  fastVerificationPolicy,
+  getDeployment,
+  type AssessmentView,
+} from '../support/objects.js';
 import { startOperator, type RunningOperator } from '../support/operator.js';
 import { waitFor } from '../support/wait.js';
 
@@ -33,6 +43,8 @@ const namespaces = ((): string[] => {
   return [...byShard.values()].flat();
 })();
 const leaseNs = `shard-leases-${run}`;
+/** A namespace of its own for the rollback across a shard move: a policy that verifies, on a short clock. */
+const rollbackNs = `shard-${run}-rollback`;
 const args = [
   `--shards=${shards}`,
   `--lease-duration=${leaseSeconds}s`,
@@ -343,7 +355,13 @@ describe('sharding across replicas', () => {
     const list = (items: object[]) => JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
     await kubectl(
       ['apply', '-f', '-'],
-      list([leaseNs, ...namespaces].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }))),
+      list(
+        [leaseNs, rollbackNs, ...namespaces].map((name) => ({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name },
+        })),
+      ),
     );
     const selector = { matchLabels: { 'rollguard.io/enabled': 'true' } };
     await kubectl(
@@ -361,7 +379,7 @@ describe('sharding across replicas', () => {
 
   afterAll(async () => {
     for (const r of replicas) await r.operator.stop();
-    for (const ns of [...namespaces, leaseNs]) await deleteNamespace(ns);
+    for (const ns of [...namespaces, rollbackNs, leaseNs]) await deleteNamespace(ns);
     const lines = timeline
       .sort((a, b) => a.at - b.at)
       .map(({ at, what }) => `${((at - t0) / 1000).toFixed(1).padStart(6)} s  ${what}`);
@@ -522,4 +540,69 @@ describe('sharding across replicas', () => {
     expectOncePerRevision(assessments, replicas);
     expectOneActorAtATime(replicas, (r) => (r === victim ? killedAt : Date.now()), killedAt);
   }, 300_000);
+
+  it('a failing rollout whose replica is SIGKILLed mid-verification is rolled back once, by the next holder', async () => {
+    const fast = fastVerificationPolicy({
+      selector: { matchLabels: { 'rollguard.io/enabled': 'true' } },
+      prometheusAddress: inject('prometheusUrl'),
+      window: '30s',
+    });
+    // Three failed intervals to roll back: time for the replica to die after the first.
+    await applyPolicy(rollbackNs, 'verify', { ...fast, verification: { ...fast.verification, failureLimit: 3 } });
+    // Exact traffic from the simulator: 0 % errors, then 30 %.
+    const version = (errorRate: string, image: string) =>
+      deploymentManifest({
+        namespace: rollbackNs,
+        name: 'pay',
+        image,
+        annotations: {
+          'sim.rollguard.io/exact': 'true',
+          'sim.rollguard.io/error-rate': errorRate,
+          'sim.rollguard.io/latency-ms': '20',
+          'rollguard.io/change-type': 'feature',
+          'rollguard.io/lines-added': '20',
+          'rollguard.io/test-coverage': '90',
+        },
+      });
+    await kubectl(['apply', '-f', '-'], version('0.0', 'registry.example/pay:1.0.0'));
+    await assessmentOutcome(rollbackNs, 'pay', 1, 'succeeded');
+    await kubectl(['apply', '-f', '-'], version('0.3', 'registry.example/pay:1.1.0'));
+    mark(`${rollbackNs}/pay: revision 2 (30 % errors) applied`);
+    await waitFor(
+      'a failed interval of revision 2 on record',
+      async () =>
+        ((await assessmentOf(rollbackNs, 'pay', 2))?.status?.verification?.consecutiveFailures ?? 0) >= 1 || undefined,
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    // The replica acting on the namespace dies between the first failed interval and the limit of three.
+    const live = replicas.filter((r) => !r.operator.exited());
+    const shard = shardOf(rollbackNs, shards);
+    const holder = (await ownership(live)).get(shard);
+    const victim = live.find((r) => r.name === holder);
+    if (!victim) throw new Error(`shard ${shard} of ${rollbackNs} is held by nobody`);
+    const killedAt = Date.now();
+    await victim.operator.kill();
+    mark(`SIGKILL ${victim.name} after pay-2's first failed interval (it held shard ${shard})`);
+
+    const ra = await assessmentOutcome(rollbackNs, 'pay', 2, 'rolled-back');
+    mark(`pay-2 rolled back ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+    expect(ra.status?.actions?.filter((a) => a.type === 'rolled-back')).toHaveLength(1);
+    await kubectl(['-n', rollbackNs, 'rollout', 'status', 'deployment/pay', '--timeout=60s']);
+    // Two more verification intervals: a second holder, or a stale one, would roll back again by now.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const d = await getDeployment(rollbackNs, 'pay');
+    expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('3');
+    expect(d.spec.template.metadata?.annotations?.['sim.rollguard.io/error-rate']).toBe('0.0');
+    expect((await eventsOf(rollbackNs, 'pay')).filter((e) => e.reason === 'RolledBack')).toHaveLength(1);
+    // By the replicas' own logs: one rollback, and not by the replica that died.
+    const rolledBackBy = replicas.flatMap((r) =>
+      r.operator
+        .logs()
+        .filter((l) => l.includes('"msg":"rolled back"') && l.includes(`"namespace":"${rollbackNs}"`))
+        .map(() => r.name),
+    );
+    mark(`rolled back by ${rolledBackBy.join(', ')}`);
+    expect(rolledBackBy).toHaveLength(1);
+    expect(rolledBackBy[0]).not.toBe(victim.name);
+  }, 400_000);
 });
