@@ -265,9 +265,9 @@ function histogramQuantile(before: string, after: string, name: string, q: numbe
 
 // ---------- the per-object cost of the caches ----------
 /**
- * Heap bytes per object that `make` keeps. A full collection in this large process also frees things of its
- * own accord (compiled code V8 flushes, weak caches), up to a MiB: over 200 copies that once made a 7 KB
- * Deployment look like 2 KB. So: thousands of copies, and the median of three measurements.
+ * Heap bytes per object that `make` keeps. A full collection in this large process can also free things that
+ * have nothing to do with `make` (V8 flushes compiled code not run lately, for one): over 200 copies that once
+ * made a 7 KB Deployment look like 2 KB. So: thousands of copies, and the median of three measurements.
  */
 function heapOf(make: () => unknown[]): number {
   v8.setFlagsFromString('--expose-gc');
