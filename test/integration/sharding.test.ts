@@ -547,8 +547,9 @@ describe('sharding across replicas', () => {
       prometheusAddress: inject('prometheusUrl'),
       window: '30s',
     });
-    // Three failed intervals to roll back: time for the replica to die after the first.
-    await applyPolicy(rollbackNs, 'verify', { ...fast, verification: { ...fast.verification, failureLimit: 3 } });
+    // Four failed intervals to roll back: 6 s after the first for the test to see it (kubectl, on a loaded
+    // machine) and kill the replica before it could roll back itself.
+    await applyPolicy(rollbackNs, 'verify', { ...fast, verification: { ...fast.verification, failureLimit: 4 } });
     // Exact traffic from the simulator: 0 % errors, then 30 %.
     const version = (errorRate: string, image: string) =>
       deploymentManifest({
@@ -574,7 +575,7 @@ describe('sharding across replicas', () => {
         ((await assessmentOf(rollbackNs, 'pay', 2))?.status?.verification?.consecutiveFailures ?? 0) >= 1 || undefined,
       { timeoutMs: 60_000, intervalMs: 100 },
     );
-    // The replica acting on the namespace dies between the first failed interval and the limit of three.
+    // The replica acting on the namespace dies between the first failed interval and the limit of four.
     const live = replicas.filter((r) => !r.operator.exited());
     const shard = shardOf(rollbackNs, shards);
     const holder = (await ownership(live)).get(shard);
