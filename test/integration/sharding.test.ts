@@ -13,6 +13,7 @@ import { shardOf } from '../../src/shard/hash.js';
 import { kubectl, kubectlJson } from '../support/kubectl.js';
 import { deleteNamespace } from '../support/namespace.js';
 import {
+  applyDeployment,
   applyPolicy,
   assessmentOf,
   assessmentOutcome,
@@ -551,8 +552,8 @@ describe('sharding across replicas', () => {
     // machine) and kill the replica before it could roll back itself.
     await applyPolicy(rollbackNs, 'verify', { ...fast, verification: { ...fast.verification, failureLimit: 4 } });
     // Exact traffic from the simulator: 0 % errors, then 30 %.
-    const version = (errorRate: string, image: string) =>
-      deploymentManifest({
+    const release = (errorRate: string, image: string) =>
+      applyDeployment({
         namespace: rollbackNs,
         name: 'pay',
         image,
@@ -565,9 +566,9 @@ describe('sharding across replicas', () => {
           'rollguard.io/test-coverage': '90',
         },
       });
-    await kubectl(['apply', '-f', '-'], version('0.0', 'registry.example/pay:1.0.0'));
+    await release('0.0', 'registry.example/pay:1.0.0');
     await assessmentOutcome(rollbackNs, 'pay', 1, 'succeeded');
-    await kubectl(['apply', '-f', '-'], version('0.3', 'registry.example/pay:1.1.0'));
+    await release('0.3', 'registry.example/pay:1.1.0');
     mark(`${rollbackNs}/pay: revision 2 (30 % errors) applied`);
     await waitFor(
       'a failed interval of revision 2 on record',
